@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import yaml from 'js-yaml';
+import { ConfigError } from '../errors.js';
+import { configSchema, type Config } from './schema.js';
+
+/** Environment variables that override connection settings (12-factor deployments keep secrets out of the file). */
+export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
+  CRM_EXPORTER_LISTEN: ['listen'],
+  CRM_EXPORTER_POSITIONS_FILE: ['positions_file'],
+  CRM_EXPORTER_POSTGRES_URL: ['postgres', 'url'],
+  CRM_EXPORTER_REDIS_URL: ['redis', 'url'],
+  CRM_EXPORTER_PROBE_URL: ['probe', 'url'],
+};
+
+/** Extra validation that needs more than the schema (compiling patterns); returns problems as `path: message`. */
+export type ConfigCheck = (config: Config) => string[];
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out || '(root)';
+}
+
+function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    let node: Record<string, unknown> = raw;
+    for (const key of path.slice(0, -1)) {
+      const child = node[key];
+      if (child === null || typeof child !== 'object' || Array.isArray(child)) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path[path.length - 1] as string] = value;
+  }
+}
+
+/** Validates an already-parsed document (YAML or object) and returns a deeply frozen Config. */
+export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = {}, checks: readonly ConfigCheck[] = []): Config {
+  const raw: Record<string, unknown> = document === null || document === undefined ? {} : (document as Record<string, unknown>);
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys to values']);
+  const copy = structuredClone(raw);
+  applyEnv(copy, env);
+  const result = configSchema.safeParse(copy);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+  }
+  const problems = checks.flatMap((check) => check(result.data));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(result.data);
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, checks: readonly ConfigCheck[] = []): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], { cause: err });
+  }
+  let document: unknown;
+  try {
+    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+  } catch (err) {
+    throw new ConfigError([`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`], { cause: err });
+  }
+  return parseConfig(document, env, checks);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+
+/** A duration written as "500ms", "5s", "2m" or a number of seconds; resolves to milliseconds. */
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDurationMs(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration (use e.g. 500ms, 5s, 2m)` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]*):\d{1,5}$/, 'must be "host:port" (e.g. 0.0.0.0:9464 or :9464)');
+
+const jsonFields = z.strictObject({
+  method: z.string().min(1).default('method'),
+  path: z.string().min(1).default('path'),
+  /** Optional key holding the application's own route template; preferred over templating `path`. */
+  route: z.string().min(1).nullable().default('route'),
+  status: z.string().min(1).default('status'),
+  duration: z.string().min(1).default('duration_ms'),
+  duration_unit: z.enum(['ms', 's']).default('ms'),
+  bytes: z.string().min(1).nullable().default('bytes'),
+  db_time: z.string().min(1).nullable().default('db_ms'),
+  cache_time: z.string().min(1).nullable().default('cache_ms'),
+  /** Unit of db_time, cache_time and lock_wait. */
+  phase_unit: z.enum(['ms', 's']).default('ms'),
+  cache: z.string().min(1).nullable().default('cache'),
+  lock: z.string().min(1).nullable().default('lock'),
+  lock_wait: z.string().min(1).nullable().default('lock_wait_ms'),
+});
+
+export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const logSource = z
+  .strictObject({
+    name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$/, 'must be 1-64 characters of letters, digits, _ . -, starting with a letter or _'),
+    path: z.string().min(1),
+    format: z.enum(['json', 'nginx', 'regex']),
+    log_format: z.string().min(1).optional(),
+    pattern: z.string().min(1).optional(),
+    fields: jsonFields.optional(),
+    routes: z.array(z.string().regex(/^\//, 'must start with /')).default([]),
+    max_routes: z.number().int().min(1).max(10_000).default(200),
+    start_at: z.enum(['end', 'beginning']).default('end'),
+    buckets: z
+      .array(z.number().positive())
+      .min(1)
+      .refine((b) => b.every((v, i) => i === 0 || v > (b[i - 1] as number)), 'must be strictly increasing')
+      .default(DEFAULT_BUCKETS),
+    max_line_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    poll_interval: duration.default(1000),
+  })
+  .superRefine((src, ctx) => {
+    if (src.format === 'regex' && !src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'required when format is regex' });
+    if (src.format !== 'regex' && src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'only allowed when format is regex' });
+    if (src.format !== 'nginx' && src.log_format) ctx.addIssue({ code: 'custom', path: ['log_format'], message: 'only allowed when format is nginx' });
+    if (src.format !== 'json' && src.fields) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only allowed when format is json' });
+  })
+  .transform((src) => ({ ...src, fields: src.format === 'json' ? (src.fields ?? jsonFields.parse({})) : undefined }));
+
+const postgres = z.strictObject({
+  url: z.string().min(1),
+  password_file: z.string().min(1).optional(),
+  databases: z.union([z.literal('auto'), z.array(z.string().min(1)).min(1)]).default('auto'),
+  max_databases: z.number().int().min(1).max(1000).default(20),
+  statements: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      limit: z.number().int().min(1).max(1000).default(50),
+      query_length: z.number().int().min(16).max(10_000).default(200),
+    })
+    .default({ enabled: true, limit: 50, query_length: 200 }),
+  max_tables: z.number().int().min(0).max(100_000).default(200),
+  max_indexes: z.number().int().min(0).max(100_000).default(200),
+  timeout: duration.default(5000),
+});
+
+const redis = z.strictObject({
+  url: z.string().min(1),
+  password_file: z.string().min(1).optional(),
+  timeout: duration.default(3000),
+  key_groups: z
+    .array(z.strictObject({ name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label-safe identifier'), pattern: z.string().min(1) }))
+    .default([]),
+  key_group_scan_budget: z.number().int().min(1).max(10_000_000).default(10_000),
+});
+
+const probe = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  timeout: duration.default(2000),
+  expected_status: z.number().int().min(100).max(599).optional(),
+});
+
+const scrape = z
+  .strictObject({
+    /** Deadline used when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header. */
+    default_timeout: duration.default(10_000),
+    /** Upper bound for the deadline whatever the header says. */
+    max_timeout: duration.default(30_000),
+    /** Time kept back from Prometheus's timeout to serialise and send the answer. */
+    margin: duration.default(500),
+  })
+  .default({ default_timeout: 10_000, max_timeout: 30_000, margin: 500 });
+
+export const configSchema = z
+  .strictObject({
+    listen: hostPort.default('0.0.0.0:9464'),
+    positions_file: z.string().min(1).default('./var/positions.json'),
+    positions_interval: duration.default(5000),
+    logs: z.array(logSource).default([]),
+    postgres: postgres.optional(),
+    redis: redis.optional(),
+    probe: probe.optional(),
+    scrape,
+  })
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.logs.forEach((src, i) => {
+      if (seen.has(src.name)) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate source name "${src.name}"` });
+      seen.add(src.name);
+    });
+  });
+
+export type Config = z.output<typeof configSchema>;
+export type LogSourceConfig = Config['logs'][number];
+export type JsonFieldsConfig = z.output<typeof jsonFields>;
+export type PostgresConfig = NonNullable<Config['postgres']>;
+export type RedisConfig = NonNullable<Config['redis']>;
+export type ProbeConfig = NonNullable<Config['probe']>;

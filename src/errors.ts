@@ -1,0 +1,26 @@
+/** The few typed errors of the exporter. Each has a stable `code` so callers and tests match on it, not on text. */
+export class ConfigError extends Error {
+  readonly code = 'E_CONFIG';
+  /** Every problem found, each starting with its key path (`logs[0].format: ...`). */
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[], options?: { cause?: unknown }) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`, options);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export class CollectorTimeoutError extends Error {
+  readonly code = 'E_COLLECTOR_TIMEOUT';
+  constructor(collector: string, ms: number) {
+    super(`collector ${collector} did not finish within ${ms} ms`);
+    this.name = 'CollectorTimeoutError';
+  }
+}
+
+/** Removes credentials from any text that may carry a connection URL (error messages from pg/ioredis, logs). */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:****@')
+    .replace(/(password\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1****');
+}
