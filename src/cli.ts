@@ -1,0 +1,111 @@
+import { parseArgs } from 'node:util';
+import yaml from 'js-yaml';
+import { loadConfigFile } from './config/load.js';
+import { maskConfig } from './config/mask.js';
+import { CONFIG_CHECKS } from './config/checks.js';
+import { ConfigError } from './errors.js';
+import { startExporter } from './main.js';
+import { VERSION } from './version.js';
+
+const HELP = `crm-exporter ${VERSION}: Prometheus exporter for a CRM platform (access logs, PostgreSQL, Redis, health probe)
+
+Usage:
+  crm-exporter --config FILE          run the exporter (or set CRM_EXPORTER_CONFIG=FILE)
+  crm-exporter check-config FILE      validate FILE, print the resolved config with secrets masked;
+                                      exit 1 listing every problem with its key path
+  crm-exporter --help | --version
+
+Environment overrides: CRM_EXPORTER_LISTEN, CRM_EXPORTER_POSITIONS_FILE, CRM_EXPORTER_POSTGRES_URL,
+CRM_EXPORTER_REDIS_URL, CRM_EXPORTER_PROBE_URL.
+See crm-exporter.example.yaml for every key, and docs/metrics.md for every metric.
+`;
+
+type Out = { out: (text: string) => void; err: (text: string) => void };
+const stdio: Out = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+
+/** Returns the exit code for commands that finish; for `run`, resolves once the exporter has stopped. */
+export async function main(argv: string[], io: Out = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+    });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(HELP);
+    return 0;
+  }
+  if (values.version) {
+    io.out(`${VERSION}\n`);
+    return 0;
+  }
+  const [command, ...rest] = positionals;
+  if (command === 'check-config') {
+    const file = rest[0] ?? values.config;
+    if (!file || rest.length > 1) {
+      io.err(`check-config takes exactly one FILE\n\n${HELP}`);
+      return 2;
+    }
+    return checkConfig(file, io, env);
+  }
+  if (command !== undefined) {
+    io.err(`unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  const file = values.config ?? env.CRM_EXPORTER_CONFIG;
+  if (!file) {
+    io.err(`no configuration: pass --config FILE or set CRM_EXPORTER_CONFIG\n\n${HELP}`);
+    return 2;
+  }
+  return run(file, io, env);
+}
+
+function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): number {
+  try {
+    const config = loadConfigFile(file, env, CONFIG_CHECKS);
+    io.out(`# ${file}: configuration is valid; resolved values (durations in milliseconds, secrets masked):\n`);
+    io.out(yaml.dump(maskConfig(config), { lineWidth: 120, noRefs: true }));
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${file}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+async function run(file: string, io: Out, env: NodeJS.ProcessEnv): Promise<number> {
+  let config;
+  try {
+    config = loadConfigFile(file, env, CONFIG_CHECKS);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${file}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const exporter = await startExporter(config, { log: (line) => io.err(`${line}\n`) });
+  io.err(`crm-exporter ${VERSION} listening on ${exporter.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      io.err(`received ${signal}: flushing positions and stopping\n`);
+      exporter.close().then(resolve, (err: unknown) => {
+        io.err(`error while stopping: ${String(err)}\n`);
+        resolve();
+      });
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}

@@ -1,0 +1,94 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Config } from './config/schema.js';
+import { buildCollectors } from './collectors/index.js';
+import { CollectorOrchestrator } from './collectors/orchestrator.js';
+import { registerBuildInfo } from './metrics/build-info.js';
+import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
+import { createApp } from './server/app.js';
+import { loadPositions, PositionsWriter } from './sources/positions.js';
+import { redactSecrets } from './errors.js';
+import { VERSION } from './version.js';
+
+export interface RunningExporter {
+  /** Base URL the server listens on, e.g. http://127.0.0.1:9464 */
+  readonly url: string;
+  readonly registry: Registry;
+  readonly pipelines: readonly LogPipeline[];
+  /** Stops the server, drains the log sources, writes the positions file, closes connections. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: (line: string) => void;
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const at = listen.lastIndexOf(':');
+  const host = listen.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(listen.slice(at + 1)) };
+}
+
+/** Composition root: builds sources, collectors and the HTTP server from a validated config. */
+export async function startExporter(config: Config, options: StartOptions = {}): Promise<RunningExporter> {
+  const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line));
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  registerBuildInfo(registry, VERSION);
+
+  const saved = await loadPositions(config.positions_file, (message) => log(`positions: ${message}`));
+  const pipelines = config.logs.map((source) => createLogPipeline(source, registry, { resume: saved[source.name], log }));
+  const positions = new PositionsWriter(config.positions_file, config.positions_interval, () => currentPositions(pipelines), (message) =>
+    log(`positions: ${message}`),
+  );
+
+  const orchestrator = new CollectorOrchestrator({ registry, collectors: buildCollectors(config, registry), log });
+  const app = createApp({
+    registry,
+    orchestrator,
+    scrape: config.scrape,
+    version: VERSION,
+    sources: () => pipelines.map((p) => p.status()),
+    beforeRender: () => {
+      for (const p of pipelines) p.refresh();
+    },
+  });
+
+  await Promise.all(pipelines.map((p) => p.start()));
+  positions.start();
+
+  const { host, port } = splitListen(config.listen);
+  const server = app.listen(port, host);
+  server.on('error', (err) => log(`http server: ${err.message}`));
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+    registry,
+    pipelines,
+    close() {
+      closing ??= (async () => {
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        await Promise.all(pipelines.map((p) => p.close()));
+        await positions.stop();
+        await orchestrator.close();
+        await serverClosed;
+      })();
+      return closing;
+    },
+  };
+}
+
+function currentPositions(pipelines: readonly LogPipeline[]): Record<string, NonNullable<ReturnType<LogPipeline['position']>>> {
+  const out: Record<string, NonNullable<ReturnType<LogPipeline['position']>>> = {};
+  for (const p of pipelines) {
+    const pos = p.position();
+    if (pos) out[p.name] = pos;
+  }
+  return out;
+}

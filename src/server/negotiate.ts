@@ -1,0 +1,27 @@
+import { Registry } from 'prom-client';
+import { renderOpenMetrics } from './openmetrics.js';
+
+export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
+export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
+
+/** Picks OpenMetrics only when the client asks for it and ranks it at least as high as the text format. */
+export function wantsOpenMetrics(accept: string | undefined): boolean {
+  if (!accept) return false;
+  let openMetricsQ = -1;
+  let textQ = -1;
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.trim().split(';').map((s) => s.trim());
+    const qParam = params.find((p) => p.startsWith('q='));
+    const q = qParam ? Number.parseFloat(qParam.slice(2)) : 1;
+    if (!Number.isFinite(q)) continue;
+    if (type === 'application/openmetrics-text') openMetricsQ = Math.max(openMetricsQ, q);
+    else if (type === 'text/plain' || type === '*/*') textQ = Math.max(textQ, q);
+  }
+  return openMetricsQ > 0 && openMetricsQ >= textQ;
+}
+
+/** Serialises the registry in the requested format. */
+export async function renderMetrics(registry: Registry, openMetrics: boolean): Promise<{ body: string; contentType: string }> {
+  if (openMetrics) return { body: await renderOpenMetrics(registry), contentType: OPENMETRICS_TEXT };
+  return { body: await registry.metrics(), contentType: PROMETHEUS_TEXT };
+}

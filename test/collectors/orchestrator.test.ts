@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { Gauge, Registry } from 'prom-client';
+import type { Collector } from '../../src/collectors/collector.js';
+import { CollectorOrchestrator, scrapeDeadlineMs } from '../../src/collectors/orchestrator.js';
+
+/** A collector whose behaviour each test scripts: resolve, reject, or hang until aborted. */
+function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | 'hang') {
+  const gauge = new Gauge({ name: `test_${name}_value`, help: 'test value', registers: [registry] });
+  let calls = 0;
+  let lateWrite = false;
+  let finished = false;
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const collector: Collector & { calls: () => number; lateWrite: () => boolean; finished: () => boolean; release: () => void } = {
+    name,
+    calls: () => calls,
+    lateWrite: () => lateWrite,
+    finished: () => finished,
+    release,
+    async update(signal) {
+      calls += 1;
+      if (behaviour === 'fail') throw new Error(`boom from postgres://user:s3cret@db/x`);
+      if (behaviour === 'hang') {
+        // Ignores the abort on purpose (a driver that cannot cancel) and finishes only when the test says so.
+        await released;
+        if (!signal.aborted) gauge.set(1);
+        else lateWrite = true;
+        finished = true;
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (!signal.aborted) gauge.set(42);
+    },
+    reset() {
+      gauge.reset();
+    },
+    async close() {},
+  };
+  return collector;
+}
+
+describe('CollectorOrchestrator', () => {
+  it('records success and duration per collector and keeps failures isolated', async () => {
+    const registry = new Registry();
+    const logs: string[] = [];
+    const good = scripted('good', registry, 'ok');
+    const bad = scripted('bad', registry, 'fail');
+    const slow = scripted('slow', registry, 'hang');
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [good, bad, slow], log: (m) => logs.push(m) });
+    await orchestrator.run(100);
+    expect(slow.finished()).toBe(false); // returned at the deadline, not when the slow one finished
+    const text = await registry.metrics();
+    expect(text).toContain('crm_scrape_collector_success{collector="good"} 1');
+    expect(text).toContain('crm_scrape_collector_success{collector="bad"} 0');
+    expect(text).toContain('crm_scrape_collector_success{collector="slow"} 0');
+    expect(text).toContain('test_good_value 42');
+    expect(text).toMatch(/crm_scrape_collector_duration_seconds\{collector="good"\} 0\.\d+/);
+    expect(logs.join('\n')).toContain('collector bad failed');
+    expect(logs.join('\n')).not.toContain('s3cret');
+    expect(logs.join('\n')).toContain('collector slow failed: collector slow did not finish within 100 ms');
+    // The timed-out collector sees the abort and does not write after the deadline.
+    slow.release();
+    await expect.poll(() => slow.finished()).toBe(true);
+    expect(slow.lateWrite()).toBe(true);
+    expect(await registry.metrics()).not.toContain('test_slow_value 1');
+  });
+
+  it('shares one in-flight run between concurrent scrapes', async () => {
+    const registry = new Registry();
+    const good = scripted('good', registry, 'ok');
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [good], log: () => undefined });
+    await Promise.all([orchestrator.run(1000), orchestrator.run(1000), orchestrator.run(1000)]);
+    expect(good.calls()).toBe(1);
+    await orchestrator.run(1000);
+    expect(good.calls()).toBe(2);
+  });
+
+  it('derives the deadline from Prometheus’s header, capped and with a margin', () => {
+    const opts = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
+    expect(scrapeDeadlineMs(undefined, opts)).toBe(9_500);
+    expect(scrapeDeadlineMs('4', opts)).toBe(3_500);
+    expect(scrapeDeadlineMs('0.25', opts)).toBe(100);
+    expect(scrapeDeadlineMs('120', opts)).toBe(29_500);
+    expect(scrapeDeadlineMs('garbage', opts)).toBe(9_500);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { maskConfig } from '../../src/config/mask.js';
+import { CONFIG_CHECKS } from '../../src/config/checks.js';
+import { ConfigError } from '../../src/errors.js';
+
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));
+const example = fileURLToPath(new URL('../../crm-exporter.example.yaml', import.meta.url));
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config loading', () => {
+  it('accepts the shipped example and fills defaults', () => {
+    const config = loadConfigFile(example, {}, CONFIG_CHECKS);
+    expect(config.listen).toBe('127.0.0.1:9464');
+    const crm = config.logs[0];
+    expect(crm?.format).toBe('json');
+    expect(crm?.fields?.duration).toBe('duration_ms');
+    expect(crm?.max_line_bytes).toBe(65536);
+    expect(config.postgres?.timeout).toBe(5000);
+    expect(config.scrape.margin).toBe(500);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.logs[0])).toBe(true);
+  });
+
+  it('applies defaults to a minimal document', () => {
+    const config = parseConfig({ logs: [{ name: 'a', path: '/x', format: 'nginx' }] });
+    expect(config.listen).toBe('0.0.0.0:9464');
+    expect(config.logs[0]).toMatchObject({ max_routes: 200, start_at: 'end', max_line_bytes: 65536, routes: [] });
+    expect(config.logs[0]?.fields).toBeUndefined();
+    expect(config.postgres).toBeUndefined();
+  });
+
+  it('lists every problem with its key path', () => {
+    const problems = problemsOf(() => loadConfigFile(fixture('bad.yaml'), {}, CONFIG_CHECKS));
+    const paths = problems.map((p) => p.split(':')[0]);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'listen',
+        '(root)',
+        'logs[0].format',
+        'logs[1].max_routes',
+        'logs[1].buckets',
+        'logs[1].pattern',
+        'logs[2].fields',
+        'postgres.timeout',
+        'redis.key_groups[0].name',
+        'probe.url',
+      ]),
+    );
+    expect(problems.join('\n')).toContain('surprise');
+    // A secret in the offending file never reaches the message.
+    expect(problems.join('\n')).not.toMatch(/s3cret|hunter2/);
+  });
+
+  it('reports duplicate source names and bad regex patterns', () => {
+    const dup = problemsOf(() =>
+      parseConfig({ logs: [{ name: 'a', path: '/1', format: 'nginx' }, { name: 'a', path: '/2', format: 'nginx' }] }),
+    );
+    expect(dup).toEqual(['logs[1].name: duplicate source name "a"']);
+    const bad = problemsOf(() => parseConfig({ logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>x' }] }, {}, CONFIG_CHECKS));
+    expect(bad[0]).toMatch(/^logs\[0\]\.pattern: not a valid regular expression/);
+    const groups = problemsOf(() => parseConfig({ logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>\\S+)' }] }, {}, CONFIG_CHECKS));
+    expect(groups[0]).toBe('logs[0].pattern: missing named group(s) status, path or route');
+  });
+
+  it('names an unreadable file and invalid YAML', () => {
+    expect(problemsOf(() => loadConfigFile('/nonexistent/x.yaml'))[0]).toMatch(/x\.yaml: cannot read \(ENOENT\)/);
+    expect(problemsOf(() => parseConfig([1, 2]))[0]).toMatch(/^\(root\)/);
+  });
+
+  it('lets the environment override connection settings', () => {
+    const config = parseConfig(
+      { postgres: { url: 'postgres://file/db' } },
+      { CRM_EXPORTER_POSTGRES_URL: 'postgres://env/db', CRM_EXPORTER_REDIS_URL: 'redis://env:6379', CRM_EXPORTER_LISTEN: ':9999' },
+    );
+    expect(config.postgres?.url).toBe('postgres://env/db');
+    expect(config.redis?.url).toBe('redis://env:6379');
+    expect(config.listen).toBe(':9999');
+  });
+
+  it('masks secrets when printing', () => {
+    const config = parseConfig({ postgres: { url: 'postgres://crm:s3cret@db:5432/crm?sslpassword=x' }, redis: { url: 'redis://:hunter2@cache:6379' } });
+    const text = JSON.stringify(maskConfig(config));
+    expect(text).not.toMatch(/s3cret|hunter2|sslpassword=x/);
+    expect(text).toContain('crm:****@db:5432');
+  });
+});

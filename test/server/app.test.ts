@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { createApp } from '../../src/server/app.js';
+import { wantsOpenMetrics } from '../../src/server/negotiate.js';
+
+const scrape = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
+let server: Server | undefined;
+
+async function start(registry: Registry): Promise<string> {
+  const app = createApp({
+    registry,
+    scrape,
+    version: '1.2.3',
+    sources: () => [{ name: 'crm<x>', path: '/var/log/a.log', format: 'json', state: 'open', lines: 5, errors: 1, lagBytes: 0 }],
+  });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server?.once('listening', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(() => {
+  server?.close();
+  server = undefined;
+});
+
+function sampleRegistry(): Registry {
+  const registry = new Registry();
+  const counter = new Counter({ name: 'demo_requests_total', help: 'Demo "requests"\\n', labelNames: ['route'], registers: [registry] });
+  counter.inc({ route: '/a"b' }, 3);
+  const histogram = new Histogram({ name: 'demo_seconds', help: 'Demo latency', buckets: [0.1, 1], registers: [registry] });
+  histogram.observe(0.05);
+  return registry;
+}
+
+describe('HTTP surface', () => {
+  it('serves Prometheus text by default and OpenMetrics on request, without corrupting either', async () => {
+    const base = await start(sampleRegistry());
+    const text1 = await fetch(`${base}/metrics`);
+    expect(text1.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const om = await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' } });
+    expect(om.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
+    const omBody = await om.text();
+    expect(omBody).toContain('# TYPE demo_requests counter');
+    expect(omBody).toContain('demo_requests_total{route="/a\\"b"} 3');
+    expect(omBody).toContain('demo_seconds_bucket{le="+Inf"} 1');
+    expect(omBody.endsWith('# EOF\n')).toBe(true);
+    // prom-client renames counters when it renders OpenMetrics itself; ours must not.
+    const text2 = await (await fetch(`${base}/metrics`)).text();
+    expect(text2).toContain('# TYPE demo_requests_total counter');
+    expect(text2).toContain('demo_requests_total{route="/a\\"b"} 3');
+  });
+
+  it('answers /healthz, a landing page with escaped source state, and 404s', async () => {
+    const base = await start(sampleRegistry());
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const landing = await (await fetch(`${base}/`)).text();
+    expect(landing).toContain('crm-exporter 1.2.3');
+    expect(landing).toContain('crm&lt;x&gt;');
+    expect(landing).toContain('href="metrics"');
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it.each([
+    [undefined, false],
+    ['text/plain', false],
+    ['application/openmetrics-text; version=1.0.0', true],
+    ['application/openmetrics-text;version=1.0.0;q=0.2,text/plain;q=0.9', false],
+    ['application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1', true],
+  ])('Accept %s → OpenMetrics %s', (accept, expected) => {
+    expect(wantsOpenMetrics(accept)).toBe(expected);
+  });
+});
