@@ -1,0 +1,663 @@
+/**
+ * A byte-offset log tailer (issue 2, item 5; design and measurements in docs/tailing.md).
+ *
+ * - Opens the path, then fstats the HELD descriptor: identity (inode) and size always come from the descriptor we read.
+ * - Reads with one reused Buffer (`FileHandle.read`), splits lines with `Buffer.indexOf(10)`, decodes nothing: each
+ *   complete line goes to the sink as a byte range. A partial last line stays in the buffer (carry) and is delivered
+ *   once, when its newline arrives.
+ * - Rename rotation: when another file appears at the path, it is opened (pinned) at once, but the old descriptor
+ *   keeps being drained until it has been quiet for 2 poll intervals; then we switch to the pinned file at offset 0.
+ * - copytruncate: size < read position, or the first (up to 64) bytes changed, means "new content": restart at 0.
+ *   When `path.1` holds a copy of the old content (same first bytes), its unread tail is read first.
+ * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
+ * - Processing yields to the event loop at least every 64 KiB.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+
+export interface LineSink {
+  /** One complete line without its trailing "\n" (a trailing "\r" is also stripped). `buf` is reused after return: read synchronously, never keep it. */
+  line(buf: Buffer, start: number, end: number): void;
+  /** A line longer than maxLineBytes was skipped. */
+  oversized(): void;
+}
+
+export interface SavedPosition {
+  inode: number;
+  offset: number;
+  /** base64 of the file's first min(64, size) bytes at save time */
+  head: string;
+}
+
+export type TailerState = 'starting' | 'open' | 'missing' | 'closed';
+
+export interface TailerOptions {
+  path: string;
+  startAt: 'end' | 'beginning';
+  maxLineBytes: number;
+  pollIntervalMs: number;
+  /** from the positions file */
+  resume?: SavedPosition;
+  sink: LineSink;
+  /** non-fatal I/O problems (EACCES etc.); the tailer keeps retrying */
+  onError?: (err: Error) => void;
+  /** Use fs.watch as the fast trigger (default true). Tests turn it off to control exactly when the tailer looks. */
+  watch?: boolean;
+}
+
+/** Bytes per read. */
+const READ_BYTES = 256 * 1024;
+/** Processing yields to the event loop after at most this many bytes. */
+const SLICE_BYTES = 64 * 1024;
+/** First bytes remembered per file to recognise content replaced in place. */
+export const HEAD_BYTES = 64;
+/** Upper bound of one cycle's reading before the pump re-checks rotation/truncation. */
+const MAX_BYTES_PER_CYCLE = 32 * 1024 * 1024;
+/** A rotated file is abandoned after this many poll intervals without growth. */
+const QUIET_INTERVALS = 2;
+/** Successor files pinned at most (rotations faster than the quiet period). */
+const MAX_PINNED = 16;
+
+const NL = 10;
+const CR = 13;
+
+/** One open file: identity and sizes always from its descriptor. */
+interface OpenFile {
+  fh: FileHandle;
+  ino: number;
+  /** size at the last fstat */
+  size: number;
+  nlink: number;
+  /** next byte to read */
+  readPos: number;
+  /** end of the last complete line handed to the sink */
+  offset: number;
+  /** first min(HEAD_BYTES, size) bytes, extended as the file grows */
+  head: Buffer;
+  /** epoch ms of the last read on this file that returned data (or of opening it) */
+  lastDataAt: number;
+}
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * The hot loop, kept synchronous and small so it optimises well: hands every complete line starting before
+ * `sliceEnd` to the sink. Returns the start of the first unprocessed line, or `-(start + 1)` when the buffer holds
+ * no further newline (the rest is a partial line).
+ */
+function splitLines(view: Buffer, pos: number, sliceEnd: number, max: number, sink: LineSink): number {
+  while (pos < sliceEnd) {
+    const nl = view.indexOf(NL, pos);
+    if (nl < 0) return -pos - 1;
+    let e = nl;
+    if (e > pos && view[e - 1] === CR) e--;
+    if (e - pos > max) sink.oversized();
+    else sink.line(view, pos, e);
+    pos = nl + 1;
+  }
+  return pos;
+}
+
+export class FileTailer {
+  private readonly path: string;
+  private readonly pathDotOne: string;
+  private readonly opts: TailerOptions;
+  private readonly sink: LineSink;
+  private readonly maxLine: number;
+  private readonly pollMs: number;
+
+  /** The reused read buffer: bytes [0, fill) are file bytes [cur.offset, cur.readPos) (the carry). */
+  private readonly buf: Buffer;
+  private readonly headBuf = Buffer.alloc(HEAD_BYTES);
+  private fill = 0;
+  /** Discarding an oversized (or, at start-up, unseen-beginning) line until its newline. */
+  private discarding = false;
+
+  private cur: OpenFile | undefined;
+  /** Files that appeared at `path` while `cur` was still being drained, oldest first. */
+  private pinned: OpenFile[] = [];
+  /** A static copy (copytruncate's `path.1`) to read from its offset to its end before `cur`. */
+  private copy: OpenFile | undefined;
+  /** When we first saw that `cur` is no longer the file at `path` (0 = not seen). */
+  private replacedSeenAt = 0;
+  /** Whether any file was ever opened (a later open is then a rotation). */
+  private hadFile = false;
+  private lastPosition: SavedPosition | undefined;
+
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private wakeRequested = false;
+  private stopped = false;
+  private cycleWaiters: Array<(caughtUp: boolean) => void> = [];
+  private lastErrorKey: string | undefined;
+  private reportedThisCycle = false;
+
+  private _state: TailerState = 'starting';
+  private _bytesRead = 0;
+  private _rotations = 0;
+  private _lastReadAt = 0;
+
+  constructor(opts: TailerOptions) {
+    if (!Number.isInteger(opts.maxLineBytes) || opts.maxLineBytes < 1) throw new RangeError('maxLineBytes must be a positive integer');
+    if (!(opts.pollIntervalMs > 0)) throw new RangeError('pollIntervalMs must be > 0');
+    this.opts = opts;
+    this.path = opts.path;
+    this.pathDotOne = `${opts.path}.1`;
+    this.sink = opts.sink;
+    this.maxLine = opts.maxLineBytes;
+    this.pollMs = opts.pollIntervalMs;
+    // The carry never exceeds maxLineBytes + 1 (a line of max bytes plus a "\r" awaiting its "\n"), so there is
+    // always room for a read of at least 64 KiB after it.
+    this.buf = Buffer.allocUnsafe(Math.max(READ_BYTES, this.maxLine + 1 + SLICE_BYTES));
+  }
+
+  get state(): TailerState {
+    return this._state;
+  }
+  get bytesRead(): number {
+    return this._bytesRead;
+  }
+  get rotations(): number {
+    return this._rotations;
+  }
+  get lastReadAt(): number {
+    return this._lastReadAt;
+  }
+
+  async start(): Promise<void> {
+    if (this._state !== 'starting') throw new Error('FileTailer.start() called twice');
+    this.ensureWatch();
+    try {
+      await this.initialOpen();
+    } catch (err) {
+      this.report(err);
+    }
+    if (this.stopped) return;
+    if (this._state === 'starting') this._state = this.cur ? 'open' : 'missing';
+    this.timer = setInterval(() => this.schedule(), this.pollMs);
+    this.schedule();
+  }
+
+  async close(): Promise<void> {
+    if (this._state === 'closed') return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.closeWatch();
+    if (this.running) await this.running;
+    // Final drain of what is already written. We do not switch to a pinned successor: the saved position keeps
+    // naming the old file, and a restart finds it in `path.1` and reads it (and any late writes) before `path`.
+    try {
+      if (this.copy) await this.finishCopy();
+      const f = this.cur;
+      if (f) {
+        await this.fstatCur(f);
+        if (f.size < f.readPos) await this.restartReplaced(f);
+        if (this.copy) await this.finishCopy();
+        await this.readAvailable(f, Math.max(1, f.size - f.readPos), true); // what is written now, not a racing writer's future
+      }
+    } catch (err) {
+      this.report(err);
+    }
+    this.rememberPosition();
+    const files = [this.cur, this.copy, ...this.pinned];
+    this.cur = undefined;
+    this.copy = undefined;
+    this.pinned = [];
+    for (const f of files) if (f) await f.fh.close().catch(() => undefined);
+    this._state = 'closed';
+    for (const w of this.cycleWaiters.splice(0)) w(true);
+  }
+
+  position(): SavedPosition | undefined {
+    if (this.cur) this.rememberPosition();
+    return this.lastPosition;
+  }
+
+  lagBytes(): number {
+    let lag = 0;
+    if (this.cur) lag += Math.max(0, this.cur.size - this.cur.offset);
+    if (this.copy) lag += Math.max(0, this.copy.size - this.copy.offset);
+    for (const p of this.pinned) lag += p.size;
+    return lag;
+  }
+
+  async caughtUp(): Promise<void> {
+    for (;;) {
+      if (this._state === 'closed' || this.stopped) return;
+      if (await this.nextCycle()) return;
+      await delay(Math.max(1, Math.min(this.pollMs, 25)));
+    }
+  }
+
+  // ---------------------------------------------------------------- pump
+
+  private schedule(): void {
+    this.wakeRequested = true;
+    if (!this.running && !this.stopped) this.running = this.pump();
+  }
+
+  private nextCycle(): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.cycleWaiters.push(resolve);
+      this.schedule();
+      if (this.stopped) resolve(true);
+    });
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.wakeRequested && !this.stopped) {
+        this.wakeRequested = false;
+        const waiters = this.cycleWaiters;
+        this.cycleWaiters = [];
+        let caughtUp = false;
+        this.reportedThisCycle = false;
+        try {
+          caughtUp = await this.cycle();
+        } catch (err) {
+          this.report(err);
+        }
+        if (!this.reportedThisCycle) this.lastErrorKey = undefined; // a clean cycle: the next problem is news again
+        for (const w of waiters) w(caughtUp);
+      }
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** One pass: read everything available, handle truncation and rotation. Returns true when caught up. */
+  private async cycle(): Promise<boolean> {
+    if (!this.watcher) this.ensureWatch();
+    if (this.copy) await this.finishCopy();
+    for (;;) {
+      if (!this.cur) {
+        const f = await this.tryOpen(this.path);
+        if (!f) {
+          this._state = 'missing';
+          return true;
+        }
+        this.adoptNew(f);
+      }
+      const f = this.cur;
+      if (!f) return true;
+      await this.fstatCur(f);
+      if (f.size < f.readPos) await this.restartReplaced(f);
+      if (this.copy) await this.finishCopy();
+      const complete = await this.readAvailable(f, MAX_BYTES_PER_CYCLE, true);
+      if (!complete) {
+        this.wakeRequested = true; // more to read: come back after the waiters had their turn
+        return false;
+      }
+      await this.pinSuccessor(f);
+      if (this.pinned.length === 0 && !(f.nlink === 0 && !(await this.exists(this.path)))) {
+        this.replacedSeenAt = 0;
+        return true; // still the file at `path` (or renamed with no successor yet): keep holding it
+      }
+      // `cur` was renamed away and a successor exists, or it was deleted.
+      const now = Date.now();
+      if (this.replacedSeenAt === 0) this.replacedSeenAt = now;
+      const quietFor = now - Math.max(this.replacedSeenAt, f.lastDataAt);
+      if (quietFor < QUIET_INTERVALS * this.pollMs) {
+        // still draining the old file; caught up only if there is nothing to read in the successors either
+        return this.pinned.every((p) => p.size === 0);
+      }
+      this.finishFile(f);
+      this.rememberPosition();
+      this.cur = undefined;
+      this.replacedSeenAt = 0;
+      await f.fh.close().catch(() => undefined);
+      const next = this.pinned.shift();
+      if (next) {
+        this.adoptNew(next);
+        continue;
+      }
+      // deleted, no successor yet: wait for the path to come back (picked up from 0)
+      this._state = 'missing';
+      return true;
+    }
+  }
+
+  // ---------------------------------------------------------------- opening
+
+  private async initialOpen(): Promise<void> {
+    const resume = this.opts.resume;
+    const f = await this.tryOpen(this.path);
+    if (!resume) {
+      if (!f) return;
+      if (this.opts.startAt === 'end') await this.seekToLastLineEnd(f);
+      this.adopt(f);
+      return;
+    }
+    const savedHead = Buffer.from(resume.head, 'base64');
+    if (f && f.ino === resume.inode && (await this.sameContent(f, savedHead, resume.offset))) {
+      f.readPos = f.offset = resume.offset;
+      this.adopt(f);
+      return;
+    }
+    // The file changed while we were down. Look for what we were reading in `path.1`.
+    const prev = await this.tryOpen(this.pathDotOne);
+    if (prev && prev.ino === resume.inode && (await this.sameContent(prev, savedHead, resume.offset))) {
+      // renamed: drain it from the saved offset; `path` is pinned as its successor by the first cycle
+      prev.readPos = prev.offset = resume.offset;
+      this.adopt(prev);
+      if (f) await f.fh.close();
+      return;
+    }
+    this._rotations++;
+    if (prev && f && f.ino === resume.inode && prev.ino !== f.ino && (await this.sameContent(prev, savedHead, resume.offset))) {
+      // copytruncate while we were down: `path.1` is the copy, read its unread tail first
+      prev.readPos = prev.offset = resume.offset;
+      this.copy = prev;
+    } else if (prev) {
+      await prev.fh.close();
+    }
+    if (f) this.adopt(f);
+  }
+
+  /** Opens `p` and fstats the held descriptor. Returns undefined when the file does not exist (or cannot be opened). */
+  private async tryOpen(p: string): Promise<OpenFile | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(p, 'r');
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') this.report(err);
+      return undefined;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw Object.assign(new Error(`${p} is not a regular file`), { code: 'ENOTFILE' });
+      const f: OpenFile = { fh, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
+      f.head = await this.readHead(f);
+      return f;
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      this.report(err);
+      return undefined;
+    }
+  }
+
+  /** startAt 'end': begin after the last complete line, so a line being written now is delivered once, whole. */
+  private async seekToLastLineEnd(f: OpenFile): Promise<void> {
+    if (f.size === 0) return;
+    const want = Math.min(f.size, this.maxLine + 2);
+    const tail = Buffer.allocUnsafe(want);
+    const { bytesRead } = await f.fh.read(tail, 0, want, f.size - want);
+    const nl = tail.subarray(0, bytesRead).lastIndexOf(NL);
+    if (nl >= 0) {
+      f.readPos = f.offset = f.size - want + nl + 1;
+    } else if (want === f.size) {
+      f.readPos = f.offset = 0; // one partial line, nothing complete yet: it is the line being written
+    } else {
+      // no newline within maxLineBytes of the end: whatever is there is oversized anyway, skip it silently
+      f.readPos = f.offset = f.size;
+      this.discarding = true;
+    }
+  }
+
+  /** Makes `f` the current file (first file, or initial open). */
+  private adopt(f: OpenFile): void {
+    this.cur = f;
+    this.hadFile = true;
+    this._state = 'open';
+  }
+
+  /** Makes a newly appeared file current, read from 0. */
+  private adoptNew(f: OpenFile): void {
+    if (this.hadFile) this._rotations++;
+    this.fill = 0;
+    this.discarding = false;
+    f.readPos = f.offset = 0;
+    this.adopt(f);
+  }
+
+  private async exists(p: string): Promise<boolean> {
+    try {
+      await stat(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** If another file than `cur` (and the pinned ones) is at `path`, open and pin it now, before it can be rotated away too. */
+  private async pinSuccessor(f: OpenFile): Promise<void> {
+    for (const p of this.pinned) {
+      const st = await p.fh.stat();
+      p.size = st.size;
+    }
+    let ino: number;
+    try {
+      ino = (await stat(this.path)).ino;
+    } catch {
+      return;
+    }
+    const last = this.pinned[this.pinned.length - 1];
+    if (ino === f.ino || (last && ino === last.ino) || this.pinned.length >= MAX_PINNED) return;
+    const n = await this.tryOpen(this.path);
+    if (!n) return;
+    if (n.ino === f.ino || this.pinned.some((p) => p.ino === n.ino)) {
+      await n.fh.close();
+      return;
+    }
+    this.pinned.push(n);
+  }
+
+  // ---------------------------------------------------------------- truncation
+
+  private async fstatCur(f: OpenFile): Promise<void> {
+    const st = await f.fh.stat();
+    f.size = st.size;
+    f.nlink = st.nlink;
+  }
+
+  private async readHead(f: OpenFile): Promise<Buffer> {
+    const n = Math.min(HEAD_BYTES, f.size);
+    if (n === 0) return Buffer.alloc(0);
+    const b = Buffer.alloc(n);
+    const { bytesRead } = await f.fh.read(b, 0, n, 0);
+    return b.subarray(0, bytesRead);
+  }
+
+  /** Whether `f` still holds the content described by `head` up to `offset`. */
+  private async sameContent(f: OpenFile, head: Buffer, offset: number): Promise<boolean> {
+    if (f.size < offset || f.size < head.length) return false;
+    return f.head.subarray(0, head.length).equals(head);
+  }
+
+  /**
+   * Whether the content of `f` was replaced in place (copytruncate): its first bytes are no longer the ones we saw.
+   * This also catches a file that was truncated and regrew past our read position before we looked. While the file
+   * is shorter than HEAD_BYTES the remembered head grows with it.
+   */
+  private async headChanged(f: OpenFile): Promise<boolean> {
+    const b = this.headBuf;
+    const { bytesRead } = await f.fh.read(b, 0, HEAD_BYTES, 0);
+    const old = f.head;
+    if (bytesRead < old.length || !b.subarray(0, old.length).equals(old)) return true;
+    if (bytesRead > old.length) f.head = Buffer.from(b.subarray(0, bytesRead));
+    return false;
+  }
+
+  /**
+   * `f` was truncated (size below our read position, or changed first bytes): restart it at 0. When `path.1` is a
+   * copy of the old content (copytruncate: same first bytes, another inode), its unread tail is queued to be read
+   * first, from the end of our last complete line.
+   */
+  private async restartReplaced(f: OpenFile): Promise<void> {
+    this._rotations++;
+    const oldHead = f.head;
+    const copy = await this.tryOpen(this.pathDotOne);
+    if (copy && copy.ino !== f.ino && oldHead.length > 0 && copy.size > f.offset && (await this.sameContent(copy, oldHead, f.offset))) {
+      copy.readPos = copy.offset = f.offset;
+      if (this.copy) await this.copy.fh.close();
+      this.copy = copy;
+    } else if (copy) {
+      await copy.fh.close();
+    }
+    this.fill = 0;
+    this.discarding = false;
+    f.readPos = f.offset = 0;
+    f.head = await this.readHead(f);
+    f.lastDataAt = Date.now();
+  }
+
+  /** Reads the queued copy from its offset to its end, then closes it. Keeps `cur`'s carry out of the way: `cur` was just reset. */
+  private async finishCopy(): Promise<void> {
+    const c = this.copy;
+    if (!c) return;
+    const savedFill = this.fill;
+    const savedDiscarding = this.discarding;
+    this.fill = 0;
+    this.discarding = false;
+    try {
+      await this.readAvailable(c, Number.POSITIVE_INFINITY, false);
+      this.finishFile(c);
+    } finally {
+      this.copy = undefined;
+      await c.fh.close().catch(() => undefined);
+      this.fill = savedFill;
+      this.discarding = savedDiscarding;
+    }
+  }
+
+  /** A file we leave for good: its unterminated last line is delivered as it is. */
+  private finishFile(f: OpenFile): void {
+    if (this.fill > 0 && !this.discarding) {
+      let e = this.fill;
+      if (this.buf[e - 1] === CR) e--;
+      if (e > this.maxLine) this.sink.oversized();
+      else this.sink.line(this.buf.subarray(0, this.fill), 0, e);
+    }
+    f.offset = f.readPos;
+    this.fill = 0;
+    this.discarding = false;
+  }
+
+  // ---------------------------------------------------------------- reading (hot path)
+
+  /**
+   * Reads `f` until EOF or `budget` bytes. Returns true when EOF was reached. With `verify`, every chunk is only
+   * used after the file's first bytes were found unchanged AFTER the read: a chunk read after a truncation can then
+   * never be taken for old content (it is dropped, and the file restarts at 0).
+   */
+  private async readAvailable(f: OpenFile, budget: number, verify: boolean): Promise<boolean> {
+    const buf = this.buf;
+    let total = 0;
+    for (;;) {
+      if (total >= budget) return false;
+      const { bytesRead: n } = await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos);
+      if (n === 0) return true;
+      if (verify && (await this.headChanged(f))) {
+        await this.restartReplaced(f);
+        if (this.copy) await this.finishCopy();
+        continue;
+      }
+      total += n;
+      this._bytesRead += n;
+      const now = Date.now();
+      this._lastReadAt = now;
+      f.lastDataAt = now;
+      if (f.readPos + n > f.size) f.size = f.readPos + n;
+      await this.consume(f, n);
+    }
+  }
+
+  /** Splits the buffer's `fill + n` bytes into lines, hands them to the sink, keeps the partial rest as carry. */
+  private async consume(f: OpenFile, n: number): Promise<void> {
+    const end = this.fill + n;
+    const base = f.readPos - this.fill; // file offset of buf[0]
+    f.readPos += n;
+    const view = this.buf.subarray(0, end);
+    const sink = this.sink;
+    const max = this.maxLine;
+    let pos = 0;
+    if (this.discarding) {
+      const nl = view.indexOf(NL, 0);
+      if (nl < 0) {
+        this.fill = 0; // still inside the skipped line: drop everything, memory stays bounded
+        return;
+      }
+      this.discarding = false;
+      pos = nl + 1;
+      f.offset = base + pos;
+    }
+    for (;;) {
+      pos = splitLines(view, pos, pos + SLICE_BYTES, max, sink);
+      if (pos < 0) {
+        pos = -pos - 1; // no further newline in the buffer
+        break;
+      }
+      if (pos >= end) break;
+      f.offset = base + pos;
+      await yieldToLoop();
+    }
+    f.offset = base + pos;
+    const rest = end - pos;
+    if (rest > max + 1) {
+      // longer than any acceptable line even before its newline: report once, discard until the newline
+      sink.oversized();
+      this.discarding = true;
+      this.fill = 0;
+    } else {
+      if (pos > 0 && rest > 0) view.copyWithin(0, pos, end);
+      this.fill = rest;
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private rememberPosition(): void {
+    const f = this.cur;
+    if (!f) return;
+    this.lastPosition = { inode: f.ino, offset: f.offset, head: f.head.toString('base64') };
+  }
+
+  private ensureWatch(): void {
+    if (this.opts.watch === false || this.watcher || this.stopped) return;
+    const name = basename(this.path);
+    try {
+      const w = watch(dirname(this.path), { persistent: true }, (_event, filename) => {
+        if (filename === null || filename === undefined || String(filename).startsWith(name)) this.schedule();
+      });
+      w.on('error', () => {
+        // e.g. the directory was removed: fall back to the poll, re-arm on a later cycle
+        w.close();
+        if (this.watcher === w) this.watcher = undefined;
+      });
+      this.watcher = w;
+    } catch {
+      this.watcher = undefined; // directory missing or watch unsupported: the poll covers it
+    }
+  }
+
+  private closeWatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  /** Reports an I/O problem once per distinct problem until a cycle succeeds again. */
+  private report(err: unknown): void {
+    this.reportedThisCycle = true;
+    const e = asError(err);
+    const key = `${errorCode(err) ?? ''}:${e.message}`;
+    if (key === this.lastErrorKey) return;
+    this.lastErrorKey = key;
+    try {
+      this.opts.onError?.(e);
+    } catch {
+      // a throwing error handler must not stop the tailer
+    }
+  }
+}
