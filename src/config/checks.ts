@@ -1,7 +1,12 @@
+import { postgresUrlProblem } from '../sources/pg-pool.js';
 import type { ConfigCheck } from './load.js';
 
 /** Checks that compile user-supplied patterns, so a bad pattern stops start-up with its key path. */
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
+  (config) => {
+    const problem = config.postgres ? postgresUrlProblem(config.postgres.url) : undefined;
+    return problem ? [`postgres.url: ${problem}`] : [];
+  },
   (config) =>
     config.logs.flatMap((src, i) => {
       if (src.format !== 'regex' || !src.pattern) return [];

@@ -95,3 +95,12 @@ describe('config loading', () => {
     expect(text).toContain('crm:****@db:5432');
   });
 });
+
+describe('config checks', () => {
+  it('rejects a postgres url that is not a connection URL, without echoing it', () => {
+    const problems = problemsOf(() => parseConfig({ postgres: { url: 'mysql://u:s3cret@h/db' } }, {}, CONFIG_CHECKS));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^postgres\.url: must be a postgres:\/\//);
+    expect(problems[0]).not.toContain('s3cret');
+  });
+});
