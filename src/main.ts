@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Config } from './config/schema.js';
 import { buildCollectors } from './collectors/index.js';
 import { CollectorOrchestrator } from './collectors/orchestrator.js';
 import { registerBuildInfo } from './metrics/build-info.js';
+import { registerRuntimeMetrics } from './metrics/runtime.js';
 import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
 import { createApp } from './server/app.js';
 import { loadPositions, PositionsWriter } from './sources/positions.js';
@@ -34,7 +35,7 @@ function splitListen(listen: string): { host: string; port: number } {
 export async function startExporter(config: Config, options: StartOptions = {}): Promise<RunningExporter> {
   const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line));
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerRuntimeMetrics(registry);
   registerBuildInfo(registry, VERSION);
 
   const saved = await loadPositions(config.positions_file, (message) => log(`positions: ${message}`));
