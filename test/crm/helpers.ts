@@ -1,0 +1,248 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { AccessLogEntry } from '../../src/crm/access-log.js';
+import { silentLogger } from '../../src/crm/log.js';
+import { startCrmService, type CrmService, type CrmServiceOptions } from '../../src/crm/service.js';
+
+export const PG_ADMIN_URL = process.env.CRM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.CRM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const suffix = (): string => randomBytes(5).toString('hex');
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+/** A fresh database on the shared server; a missing server fails loudly. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `crm_test_${suffix()}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new Error(`integration tests need PostgreSQL at ${PG_ADMIN_URL} (set CRM_TEST_PG_URL): ${(err as Error).message}`);
+  }
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
+  pool.on('error', () => {});
+  return {
+    name,
+    url: url.toString(),
+    pool,
+    async drop() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+export const randomPrefix = (): string => `crmtest:${suffix()}:`;
+
+export async function newRedisClient(url = REDIS_URL): Promise<Redis> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`integration tests need Redis at ${url} (set CRM_TEST_REDIS_URL): ${(err as Error).message}`);
+  }
+  return redis;
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Headers;
+  text: string;
+  // Tests inspect arbitrary JSON bodies.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+}
+
+export interface Harness {
+  svc: CrmService;
+  db: TestDatabase;
+  redis: Redis;
+  prefix: string;
+  logPath: string;
+  dir: string;
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResult>;
+  /** Access-log lines, waiting until the line of `requestId` (when given) has been written. */
+  log(requestId?: string): Promise<AccessLogEntry[]>;
+  entry(requestId: string): Promise<AccessLogEntry>;
+  stop(): Promise<void>;
+}
+
+export async function request(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+export async function readLog(path: string): Promise<AccessLogEntry[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as AccessLogEntry);
+}
+
+/** Polls `check` until it returns a value other than undefined (no timing assertion: a bounded wait). */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Own database, own Redis key prefix, own access log: safe to run beside other test files. */
+export async function startHarness(overrides: Partial<CrmServiceOptions> = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const redis = await newRedisClient(overrides.redisUrl ?? REDIS_URL);
+  const prefix = randomPrefix();
+  const dir = await mkdtemp(join(tmpdir(), 'crm-test-'));
+  const logPath = join(dir, 'access.log');
+  let svc: CrmService;
+  try {
+    svc = await startCrmService({
+      databaseUrl: db.url,
+      redisUrl: REDIS_URL,
+      port: 0,
+      accessLog: logPath,
+      redisPrefix: prefix,
+      log: silentLogger,
+      shutdownTimeoutMs: 2_000,
+      ...overrides,
+    });
+  } catch (err) {
+    redis.disconnect();
+    await db.drop();
+    throw err;
+  }
+  const log = async (requestId?: string): Promise<AccessLogEntry[]> => {
+    if (requestId === undefined) return readLog(logPath);
+    return eventually(async () => {
+      const entries = await readLog(logPath);
+      return entries.some((e) => e.request_id === requestId) ? entries : undefined;
+    }, `access-log line of ${requestId}`);
+  };
+  return {
+    svc,
+    db,
+    redis,
+    prefix,
+    logPath,
+    dir,
+    request: (method, path, body, headers) => request(svc.url, method, path, body, headers),
+    log,
+    async entry(requestId) {
+      const entries = await log(requestId);
+      return entries.find((e) => e.request_id === requestId)!;
+    },
+    async stop() {
+      await svc.close();
+      await deleteKeys(redis, prefix);
+      redis.disconnect();
+      await db.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server this test owns, so stopping it disturbs nobody. */
+export interface PrivateRedis {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function privateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const handle: PrivateRedis = {
+    url,
+    port,
+    async start() {
+      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child.once('error', () => {});
+      await eventually(async () => {
+        const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => {});
+        try {
+          await probe.connect();
+          return (await probe.ping()) === 'PONG' ? true : undefined;
+        } catch {
+          return undefined;
+        } finally {
+          probe.disconnect();
+        }
+      }, `redis-server on port ${port}`);
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  await handle.start();
+  return handle;
+}
