@@ -27,6 +27,7 @@ import { CollectorOrchestrator } from '../src/collectors/orchestrator.js';
 import { PostgresCollector } from '../src/collectors/postgres.js';
 import { registerBuildInfo } from '../src/metrics/build-info.js';
 import { createApp } from '../src/server/app.js';
+import { redisSection } from './scrape-redis.js';
 
 export interface BenchOptions {
   scrapes: number;
@@ -370,7 +371,10 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
 }
 
 /** The sections, in run order. A section for another subsystem is one more entry. */
-export const SECTIONS: readonly BenchSection[] = [{ name: 'postgres', run: postgresSection }];
+export const SECTIONS: readonly BenchSection[] = [
+  { name: 'postgres', run: postgresSection },
+  { name: 'redis', run: redisSection },
+];
 
 /** Replaces (or appends) the "## heading" block of a markdown file, up to the next "## " heading. */
 export function replaceSection(document: string, heading: string, body: string): string {

@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import { ConfigError, redactSecrets } from '../errors.js';
+
+/**
+ * The exporter's one Redis connection (I/O only; the collector decides what to ask).
+ *
+ * - `enableOfflineQueue: false`: while disconnected a command fails at once instead of waiting in a queue, so an
+ *   outage costs a scrape nothing but a failed collector.
+ * - `lazyConnect`: nothing connects before the first scrape; `ready()` starts and awaits the connection.
+ * - `connectTimeout` / `commandTimeout` = `redis.timeout`; the scrape deadline (AbortSignal) bounds everything too.
+ * - ioredis reconnects by itself with a short capped backoff, so Redis coming back needs no exporter restart.
+ * - One `'error'` listener logs the first error of an outage and the recovery, not every retry.
+ */
+
+export interface RedisSourceOptions {
+  /** `redis://[user[:password]@]host[:port][/db]`, `rediss://` for TLS, or `host:port`. */
+  url: string;
+  /** File holding the password (one line); wins over a password in the URL. */
+  passwordFile?: string | undefined;
+  /** Connect and command timeout, in milliseconds. */
+  timeoutMs: number;
+  log?: (message: string) => void;
+}
+
+/** One reply of a pipelined round trip: the Redis error (a reply error or a connection error) or the value. */
+export type RedisReply = { ok: true; value: unknown } | { ok: false; error: Error };
+
+/** Longest pause between reconnection attempts, in milliseconds. */
+export const RECONNECT_MAX_DELAY_MS = 1000;
+
+function readPassword(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError([`redis.password_file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`], { cause: err });
+  }
+}
+
+/**
+ * The ioredis options for a URL (pure, exported for tests). The URL is parsed here rather than by ioredis so a
+ * password from `password_file` reliably takes precedence over one in the URL.
+ */
+export function redisConnectionOptions(url: string, password: string | undefined, timeoutMs: number): RedisOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `redis://${url}`);
+  } catch {
+    throw new ConfigError([`redis.url: not a valid URL (${redactSecrets(url)})`]);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ConfigError([`redis.url: scheme must be redis:// or rediss:// (got ${parsed.protocol}//)`]);
+  }
+  const dbText = parsed.pathname.replace(/^\//, '');
+  if (dbText !== '' && !/^\d+$/.test(dbText)) throw new ConfigError([`redis.url: path must be a database number (got /${dbText})`]);
+  const urlPassword = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: password ?? urlPassword,
+    db: dbText === '' ? 0 : Number(dbText),
+    tls: parsed.protocol === 'rediss:' ? {} : undefined,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: (times: number) => Math.min(times * 100, RECONNECT_MAX_DELAY_MS),
+    // No CLIENT SETNAME / SETINFO on connect: each is one more round trip that a hung server makes wait for
+    // commandTimeout before the ready check even starts, and SETINFO (Redis 7.2+) is an error reply on older servers
+    // that would show in their errorstats.
+    disableClientInfo: true,
+  };
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new Error('aborted');
+}
+
+/** Resolves or rejects with `promise`, or rejects as soon as `signal` aborts (the promise is still observed). */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+export class RedisSource {
+  readonly client: Redis;
+  private readonly log: (message: string) => void;
+  private readonly description: string;
+  private down = false;
+  private lastError: Error | undefined;
+  private closed = false;
+
+  constructor(options: RedisSourceOptions) {
+    const password = options.passwordFile ? readPassword(options.passwordFile) : undefined;
+    const connection = redisConnectionOptions(options.url, password, options.timeoutMs);
+    this.description = `${connection.tls ? 'rediss' : 'redis'}://${connection.host}:${connection.port}/${connection.db}`;
+    this.log = options.log ?? ((message) => process.stderr.write(`${message}\n`));
+    this.client = new Redis(connection);
+    this.client.on('error', (err: Error) => {
+      this.lastError = err;
+      this.outage(redactSecrets(err.message));
+    });
+    this.client.on('close', () => this.outage('connection lost'));
+    this.client.on('ready', () => {
+      this.lastError = undefined;
+      if (!this.down) return;
+      this.down = false;
+      this.log(`redis ${this.description}: connection restored`);
+    });
+  }
+
+  /** Logs the start of an outage once; later errors and reconnection attempts stay quiet until 'ready'. */
+  private outage(reason: string): void {
+    if (this.down || this.closed) return;
+    this.down = true;
+    this.log(`redis ${this.description}: ${reason} (reconnecting; further errors are not logged until it recovers)`);
+  }
+
+  /** `redis://host:port/db` without credentials, for messages. */
+  get target(): string {
+    return this.description;
+  }
+
+  /**
+   * Resolves when the connection is ready. Starts it on first use and waits for that first attempt (bounded by
+   * `signal` and the connect/command timeouts); fails at once during an outage, until ioredis has reconnected.
+   */
+  async ready(signal: AbortSignal): Promise<void> {
+    const client = this.client;
+    if (client.status === 'ready') return;
+    if (this.closed || client.status === 'end') throw new Error(`redis ${this.description}: connection closed`);
+    // During an outage (an error or a lost connection since the last 'ready') fail at once: ioredis keeps
+    // reconnecting in the background, and a half-open connection to a hung server can stay in 'connect' for long.
+    if (this.down || client.status === 'reconnecting' || client.status === 'close') {
+      throw new Error(`redis ${this.description}: not connected (${redactSecrets(this.lastError?.message ?? 'connection lost')}; retrying)`);
+    }
+    const waiting = new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        client.off('ready', onReady);
+        client.off('error', onError);
+        client.off('close', onClose);
+      };
+      const onReady = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(new Error(`redis ${this.description}: ${redactSecrets(err.message)}`));
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(new Error(`redis ${this.description}: ${redactSecrets(this.lastError?.message ?? 'connection closed')}`));
+      };
+      client.on('ready', onReady);
+      client.on('error', onError);
+      client.on('close', onClose);
+      signal.addEventListener('abort', cleanup, { once: true });
+    });
+    if (client.status === 'wait') client.connect().catch(() => undefined); // failures reach the listeners
+    await raceAbort(waiting, signal);
+  }
+
+  /** Sends `commands` in one pipelined round trip; one reply per command, in order. Rejects on abort. */
+  async pipeline(commands: readonly (readonly string[])[], signal: AbortSignal): Promise<RedisReply[]> {
+    if (commands.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    for (const [command, ...args] of commands) if (command !== undefined) pipeline.call(command, ...args);
+    const result = await raceAbort(pipeline.exec(), signal);
+    if (!result) throw new Error(`redis ${this.description}: pipeline discarded`);
+    return result.map(([error, value]) => (error ? { ok: false, error } : { ok: true, value }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.client.status === 'ready') {
+      await this.client.quit().catch(() => undefined);
+    }
+    this.client.disconnect();
+  }
+}
