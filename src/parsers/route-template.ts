@@ -1,0 +1,401 @@
+/**
+ * Route templating on bytes: turns a logged request path into a bounded `route` label.
+ *
+ * Order: the source's configured templates (`routes:` e.g. `/api/customers/:id`) are tried first, in config
+ * order; otherwise the path is templated automatically: query string and fragment dropped, scheme and host of an
+ * absolute URL dropped, and every segment that looks like an identifier becomes `:id`:
+ * - numeric (`123`), a UUID (`8-4-4-4-12` hex), long hex (≥ 16 hex digits),
+ * - base64/base64url-ish tokens (≥ 20 characters of `A-Za-z0-9+=_-` with at least one digit and one letter).
+ *
+ * Template syntax: segments separated by `/`; a segment starting with `:` matches any non-empty segment; a last
+ * segment `*` matches the rest of the path. One trailing slash on the path is ignored when matching templates.
+ *
+ * Hot path: the templated key is written into a scratch buffer, hashed four bytes at a time and looked up in a byte-keyed
+ * cache; a string is decoded only when a key is seen for the first time. Distinct routes are capped at
+ * `maxRoutes`; once reached, new routes resolve to ROUTE_OTHER (`__other__`). Requests without a path (nginx
+ * logs `"-"` as the request line of a connection that sent none) resolve to ROUTE_NONE (`__none__`).
+ */
+
+export const OTHER_ROUTE = '__other__';
+export const NONE_ROUTE = '__none__';
+export const ROUTE_OTHER = 0;
+export const ROUTE_NONE = 1;
+
+const SLASH = 0x2f;
+
+// Byte classes for the one-pass templating.
+const C_DIGIT = 1;
+const C_HEX_ALPHA = 2; // a-f A-F
+const C_ALPHA = 4; // other letters
+const C_DASH = 8;
+const C_B64 = 16; // _ + =
+const C_OTHER = 32;
+const C_SLASH = 64;
+const C_END = 128; // ? #
+const CLASS = new Uint8Array(256).fill(C_OTHER);
+for (let c = 0x30; c <= 0x39; c++) CLASS[c] = C_DIGIT;
+for (let c = 0x61; c <= 0x7a; c++) CLASS[c] = c <= 0x66 ? C_HEX_ALPHA : C_ALPHA;
+for (let c = 0x41; c <= 0x5a; c++) CLASS[c] = c <= 0x46 ? C_HEX_ALPHA : C_ALPHA;
+CLASS[0x2d] = C_DASH;
+CLASS[0x5f] = C_B64;
+CLASS[0x2b] = C_B64;
+CLASS[0x3d] = C_B64;
+CLASS[SLASH] = C_SLASH;
+CLASS[0x3f] = C_END;
+CLASS[0x23] = C_END;
+
+const NOT_DIGIT = ~C_DIGIT & 0xff;
+const NOT_HEX = ~(C_DIGIT | C_HEX_ALPHA) & 0xff;
+const NOT_UUID = ~(C_DIGIT | C_HEX_ALPHA | C_DASH) & 0xff;
+const NOT_B64 = ~(C_DIGIT | C_HEX_ALPHA | C_ALPHA | C_DASH | C_B64) & 0xff;
+
+/**
+ * Whether a segment `buf[start, start + len)` whose byte classes OR to `seen` is an identifier: numeric, UUID,
+ * long hex (≥ 16) or base64-ish (≥ 20, with digits and letters).
+ */
+function idLike(seen: number, len: number, buf: Buffer, start: number): boolean {
+  if (len === 0) return false;
+  if ((seen & NOT_DIGIT) === 0) return true;
+  if (len >= 16 && (seen & NOT_HEX) === 0) return true;
+  if (len === 36 && (seen & NOT_UUID) === 0) {
+    let dashes = 0;
+    for (let i = start; i < start + 36; i++) if (buf[i] === 0x2d) dashes++;
+    if (dashes === 4 && buf[start + 8] === 0x2d && buf[start + 13] === 0x2d && buf[start + 18] === 0x2d && buf[start + 23] === 0x2d) return true;
+  }
+  return len >= 20 && (seen & NOT_B64) === 0 && (seen & C_DIGIT) !== 0 && (seen & (C_HEX_ALPHA | C_ALPHA)) !== 0;
+}
+
+/** True when `buf[start, end)` is a segment the automatic templating replaces with `:id`. */
+export function isIdSegment(buf: Buffer, start: number, end: number): boolean {
+  let seen = 0;
+  for (let i = start; i < end; i++) seen |= CLASS[buf[i] as number] as number;
+  return (seen & (C_SLASH | C_END)) === 0 && idLike(seen, end - start, buf, start);
+}
+
+/** Where the path proper ends: before `?` or `#`. */
+function pathEnd(buf: Buffer, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c === 0x3f || c === 0x23) return i;
+  }
+  return end;
+}
+
+/** Skips `http://host` / `https://host` of an absolute-form request target. */
+function pathStart(buf: Buffer, start: number, end: number): number {
+  if (end - start < 8 || buf[start] === SLASH) return start;
+  let i = start;
+  while (i < end && i - start < 6 && (buf[i] as number) >= 0x61 && (buf[i] as number) <= 0x7a) i++;
+  if (i + 2 < end && buf[i] === 0x3a && buf[i + 1] === SLASH && buf[i + 2] === SLASH) {
+    i += 3;
+    while (i < end && buf[i] !== SLASH) i++;
+    return i;
+  }
+  return start;
+}
+
+const PARAM = 1;
+const REST = 2;
+interface CompiledTemplate {
+  route: string;
+  /** A literal segment, PARAM or REST. */
+  segments: (Buffer | number)[];
+}
+
+function compileTemplate(route: string): CompiledTemplate {
+  const parts = route.split('/');
+  const segments = parts.map((part, i): Buffer | number => {
+    if (part.startsWith(':') && part.length > 1) return PARAM;
+    if (part === '*' && i === parts.length - 1) return REST;
+    return Buffer.from(part, 'utf8');
+  });
+  return { route, segments };
+}
+
+function matchTemplate(buf: Buffer, start: number, end: number, tpl: CompiledTemplate): boolean {
+  const segs = tpl.segments;
+  let pos = start;
+  for (let k = 0; k < segs.length; k++) {
+    const seg = segs[k] as Buffer | number;
+    if (seg === REST) return true;
+    if (pos > end) return false;
+    let q = pos;
+    while (q < end && buf[q] !== SLASH) q++;
+    if (seg === PARAM) {
+      if (q === pos) return false;
+    } else {
+      const lit = seg as Buffer;
+      if (q - pos !== lit.length) return false;
+      for (let j = 0; j < lit.length; j++) if (buf[pos + j] !== lit[j]) return false;
+    }
+    pos = q + 1;
+  }
+  return pos === end + 1 || (pos === end && end > start);
+}
+
+/** Open-addressing cache from short byte strings to int values, bounded in entries and bytes (cleared when full). */
+export class ByteKeyCache {
+  private slots: Int32Array;
+  private readonly mask: number;
+  private readonly hashes: Int32Array;
+  private readonly starts: Int32Array;
+  private readonly lengths: Int32Array;
+  private readonly values: Int32Array;
+  private readonly arena: Buffer;
+  private readonly arenaDv: DataView;
+  private keyDv: DataView = new DataView(new ArrayBuffer(8));
+  private keyDvFor: Buffer | undefined;
+  private count = 0;
+  private used = 0;
+  /** Times the cache was cleared because it was full. */
+  clears = 0;
+
+  constructor(
+    private readonly maxEntries = 4096,
+    arenaBytes = 256 * 1024,
+    private readonly maxKeyBytes = 1024,
+  ) {
+    let cap = 16;
+    while (cap < maxEntries * 2) cap <<= 1;
+    this.slots = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.hashes = new Int32Array(maxEntries);
+    this.starts = new Int32Array(maxEntries);
+    this.lengths = new Int32Array(maxEntries);
+    this.values = new Int32Array(maxEntries);
+    this.arena = Buffer.alloc(arenaBytes);
+    this.arenaDv = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Value stored for `key[keyStart, keyStart + len)` with hash `hash`, or -1. */
+  get(key: Buffer, keyStart: number, len: number, hash: number): number {
+    const slots = this.slots;
+    const mask = this.mask;
+    let s = hash & mask;
+    for (;;) {
+      const e = slots[s] as number;
+      if (e === 0) return -1;
+      const idx = e - 1;
+      if (this.hashes[idx] === hash && this.lengths[idx] === len && this.same(key, keyStart, len, this.starts[idx] as number)) return this.values[idx] as number;
+      s = (s + 1) & mask;
+    }
+  }
+
+  /** Compares with the stored bytes at `off`, four bytes at a time. */
+  private same(key: Buffer, keyStart: number, len: number, off: number): boolean {
+    if (key !== this.keyDvFor) {
+      this.keyDv = new DataView(key.buffer, key.byteOffset, key.byteLength);
+      this.keyDvFor = key;
+    }
+    const kd = this.keyDv;
+    const ad = this.arenaDv;
+    let j = 0;
+    for (; j + 4 <= len; j += 4) if (kd.getInt32(keyStart + j, true) !== ad.getInt32(off + j, true)) return false;
+    for (; j < len; j++) if (key[keyStart + j] !== this.arena[off + j]) return false;
+    return true;
+  }
+
+  set(key: Buffer, keyStart: number, len: number, hash: number, value: number): void {
+    if (len > this.maxKeyBytes) return;
+    if (this.count >= this.maxEntries || this.used + len > this.arena.length) this.clear();
+    const idx = this.count++;
+    this.hashes[idx] = hash;
+    this.starts[idx] = this.used;
+    this.lengths[idx] = len;
+    this.values[idx] = value;
+    key.copy(this.arena, this.used, keyStart, keyStart + len);
+    this.used += len;
+    let s = hash & this.mask;
+    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
+    this.slots[s] = idx + 1;
+  }
+
+  clear(): void {
+    this.slots.fill(0);
+    this.count = 0;
+    this.used = 0;
+    this.clears++;
+  }
+}
+
+/** Hash of `buf[start, end)` four bytes at a time (FNV-style mixing, murmur3 finaliser for the low bits). */
+export function hashWords(dv: DataView, buf: Buffer, start: number, end: number): number {
+  let h = FNV_OFFSET ^ (end - start);
+  let i = start;
+  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ dv.getInt32(i, true), FNV_PRIME);
+  for (; i < end; i++) h = Math.imul(h ^ (buf[i] as number), FNV_PRIME);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+export interface RouteResolverOptions {
+  /** Configured templates, tried first in order. */
+  templates?: readonly string[];
+  /** Distinct routes before new ones become `__other__` (`__other__` and `__none__` are not counted). */
+  maxRoutes: number;
+  /** Entries of each byte-key cache (default 4096). */
+  cacheEntries?: number;
+}
+
+/**
+ * Maps request paths (templated) and application-supplied route templates (used as-is) to dense route ids;
+ * `names[id]` is the label value. One resolver per log source.
+ */
+export class RouteResolver {
+  /** Route label by id; ids 0 and 1 are `__other__` and `__none__`. */
+  readonly names: string[] = [OTHER_ROUTE, NONE_ROUTE];
+  private readonly byName = new Map<string, number>([
+    [OTHER_ROUTE, ROUTE_OTHER],
+    [NONE_ROUTE, ROUTE_NONE],
+  ]);
+  private readonly maxRoutes: number;
+  private readonly templates: CompiledTemplate[];
+  /** Some template has a literal segment that automatic templating would replace: match raw paths per line. */
+  private readonly rawMatch: boolean;
+  private readonly templateIds: Int32Array;
+  private readonly pathCache: ByteKeyCache;
+  private readonly routeCache: ByteKeyCache;
+  private key: Buffer = Buffer.alloc(1024);
+  private keyDv: DataView = new DataView(this.key.buffer, this.key.byteOffset, this.key.byteLength);
+  private keyHash = 0;
+  /** DataView of the last buffer an application route was read from. */
+  private dv: DataView = new DataView(new ArrayBuffer(8));
+  private dvFor: Buffer | undefined;
+
+  constructor(opts: RouteResolverOptions) {
+    this.maxRoutes = opts.maxRoutes;
+    this.templates = (opts.templates ?? []).map(compileTemplate);
+    this.templateIds = new Int32Array(this.templates.length).fill(-1);
+    this.rawMatch = this.templates.some((t) => t.segments.some((s) => typeof s !== 'number' && isIdSegment(s, 0, s.length)));
+    const entries = opts.cacheEntries ?? 4096;
+    this.pathCache = new ByteKeyCache(entries);
+    this.routeCache = new ByteKeyCache(entries);
+  }
+
+  /** Number of distinct routes, not counting `__other__` and `__none__`. */
+  get size(): number {
+    return this.names.length - 2;
+  }
+
+  /** Route id for a logged path `buf[start, end)` (start < 0: no path). ROUTE_OTHER means max_routes was reached. */
+  resolvePath(buf: Buffer, start: number, end: number): number {
+    if (start < 0) return ROUTE_NONE;
+    const s = pathStart(buf, start, end);
+    if (s >= end || CLASS[buf[s] as number] === C_END) return ROUTE_NONE;
+    if (this.rawMatch) {
+      const t = this.matchTemplates(buf, s, pathEnd(buf, s, end));
+      if (t >= 0) return this.templateRoute(t);
+    }
+    const len = this.normalize(buf, s, end);
+    const key = this.key;
+    const hash = this.keyHash;
+    const hit = this.pathCache.get(key, 0, len, hash);
+    if (hit >= 0) return hit;
+    let id: number;
+    const t = this.rawMatch ? -1 : this.matchTemplates(key, 0, len);
+    if (t >= 0) id = this.templateRoute(t);
+    else id = this.intern(key.toString('utf8', 0, len));
+    this.pathCache.set(key, 0, len, hash, id);
+    return id;
+  }
+
+  /** Route id for an application-supplied route template `buf[start, end)`, used as-is; -1 when empty/absent. */
+  resolveRoute(buf: Buffer, start: number, end: number): number {
+    if (start < 0 || end <= start) return -1;
+    if (buf !== this.dvFor) {
+      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.dvFor = buf;
+    }
+    const hash = hashWords(this.dv, buf, start, end);
+    const hit = this.routeCache.get(buf, start, end - start, hash);
+    if (hit >= 0) return hit;
+    const id = this.intern(buf.toString('utf8', start, end));
+    this.routeCache.set(buf, start, end - start, hash, id);
+    return id;
+  }
+
+  /** Route label of a path as a string (tests, tools; allocates). */
+  templateString(path: string): string {
+    const b = Buffer.from(path, 'utf8');
+    return this.names[this.resolvePath(b, 0, b.length)] as string;
+  }
+
+  private matchTemplates(buf: Buffer, start: number, end: number): number {
+    const tpls = this.templates;
+    for (let i = 0; i < tpls.length; i++) if (matchTemplate(buf, start, end, tpls[i] as CompiledTemplate)) return i;
+    return -1;
+  }
+
+  private templateRoute(i: number): number {
+    let id = this.templateIds[i] as number;
+    if (id < 0) {
+      id = this.intern((this.templates[i] as CompiledTemplate).route);
+      this.templateIds[i] = id;
+    }
+    return id;
+  }
+
+  private intern(name: string): number {
+    const known = this.byName.get(name);
+    if (known !== undefined) return known;
+    if (this.names.length - 2 >= this.maxRoutes) return ROUTE_OTHER;
+    const id = this.names.length;
+    this.names.push(name);
+    this.byName.set(name, id);
+    return id;
+  }
+
+  /**
+   * Writes the automatic template of `buf[start, end)` into `this.key` in one pass (stopping at `?` or `#`),
+   * leaves its hash in `this.keyHash` and returns its length.
+   */
+  private normalize(buf: Buffer, start: number, end: number): number {
+    const need = 2 * (end - start) + 8;
+    if (need > this.key.length) {
+      this.key = Buffer.alloc(need);
+      this.keyDv = new DataView(this.key.buffer, this.key.byteOffset, this.key.byteLength);
+    }
+    const key = this.key;
+    let o = 0;
+    let segO = 0;
+    let seen = 0;
+    let i = start;
+    for (;;) {
+      const c = i < end ? (buf[i] as number) : -1;
+      const cls = c < 0 ? C_END : (CLASS[c] as number);
+      if ((cls & (C_SLASH | C_END)) !== 0) {
+        if (seen !== 0 && idLike(seen, o - segO, key, segO)) {
+          o = segO;
+          key[o++] = 0x3a; // :
+          key[o++] = 0x69; // i
+          key[o++] = 0x64; // d
+        }
+        if (cls === C_END) break;
+        key[o++] = SLASH;
+        segO = o;
+        seen = 0;
+      } else {
+        seen |= cls;
+        key[o++] = c;
+      }
+      i++;
+    }
+    this.keyHash = hashWords(this.keyDv, key, 0, o);
+    return o;
+  }
+}
+
+/** Automatic template of a path string, ignoring max_routes (tests, docs; allocates). */
+export function autoTemplate(path: string, templates: readonly string[] = []): string {
+  return new RouteResolver({ templates, maxRoutes: Number.MAX_SAFE_INTEGER }).templateString(path);
+}
