@@ -1,25 +1,26 @@
+import { NginxLineParser } from '../parsers/nginx-format.js';
+import { RegexLineParser } from '../parsers/regex-line.js';
 import { postgresUrlProblem } from '../sources/pg-pool.js';
 import type { ConfigCheck } from './load.js';
 
-/** Checks that compile user-supplied patterns, so a bad pattern stops start-up with its key path. */
+/**
+ * Checks that need more than the schema: compiling each log source's `log_format` or `pattern` with the parser
+ * that will read it, and parsing the PostgreSQL URL, so a bad value stops start-up with its key path.
+ */
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   (config) => {
     const problem = config.postgres ? postgresUrlProblem(config.postgres.url) : undefined;
     return problem ? [`postgres.url: ${problem}`] : [];
   },
   (config) =>
-    config.logs.flatMap((src, i) => {
-      if (src.format !== 'regex' || !src.pattern) return [];
+    config.logs.flatMap((source, i) => {
       try {
-        const re = new RegExp(src.pattern);
-        const groups = /\(\?<([a-zA-Z_][a-zA-Z0-9_]*)>/g;
-        const names = new Set([...src.pattern.matchAll(groups)].map((m) => m[1]));
-        const missing = ['method', 'status'].filter((g) => !names.has(g));
-        if (!names.has('path') && !names.has('route')) missing.push('path or route');
-        void re;
-        return missing.length > 0 ? [`logs[${i}].pattern: missing named group(s) ${missing.join(', ')}`] : [];
+        if (source.format === 'nginx') new NginxLineParser(source.log_format ?? 'combined');
+        if (source.format === 'regex' && source.pattern) new RegexLineParser(source.pattern);
+        return [];
       } catch (err) {
-        return [`logs[${i}].pattern: not a valid regular expression (${(err as Error).message})`];
+        const key = source.format === 'nginx' ? 'log_format' : 'pattern';
+        return [`logs[${i}].${key}: ${err instanceof Error ? err.message : String(err)}`];
       }
     }),
 ];
