@@ -132,6 +132,8 @@ export class JsonLineParser implements LineParser {
   private dv: DataView = new DataView(new ArrayBuffer(8));
   private dvFor: Buffer | undefined;
   private readonly shapeLong = new Uint8Array(MAX_SHAPE);
+  /** Value type per key position of the line read last (T_STRING, T_NUMBER, T_BOOL, T_NULL). */
+  private readonly shapeType = new Uint8Array(MAX_SHAPE);
   private readonly keyNames: (string | null)[];
   /** keyHash -> field + 1 (linear probing). */
   private readonly table = new Int8Array(TABLE_SIZE);
@@ -226,7 +228,7 @@ export class JsonLineParser implements LineParser {
       if (!extends_ && !changed) return;
     }
     const keys: LayoutKey[] = [];
-    for (let k = 0; k < n; k++) keys.push({ bytes: this.shapeKey[k] as Buffer, field: this.shapeField[k] as number });
+    for (let k = 0; k < n; k++) keys.push({ bytes: this.shapeKey[k] as Buffer, field: this.shapeField[k] as number, type: this.shapeType[k] as number });
     this.layout = compileJsonLayout(keys).fn;
     this.layoutKeys = keys;
     this.layoutCompiles++;
@@ -389,6 +391,7 @@ export class JsonLineParser implements LineParser {
             this.vStart[f] = vs;
             this.vEnd[f] = i;
           }
+          if (k < MAX_SHAPE) this.shapeType[k] = T_STRING;
           i++;
         } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
           // number, parsed while it is scanned (JSON grammar; exponents and > 15 digits go to parseDecimal)
@@ -431,15 +434,19 @@ export class JsonLineParser implements LineParser {
             this.type[f] = T_NUMBER;
             this.vNum[f] = v;
           }
+          if (k < MAX_SHAPE) this.shapeType[k] = T_NUMBER;
         } else if (c === 0x74 /* t */ && i + 4 <= end && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) {
           i += 4;
           if (f >= 0) this.type[f] = T_BOOL;
+          if (k < MAX_SHAPE) this.shapeType[k] = T_BOOL;
         } else if (c === 0x66 /* f */ && i + 5 <= end && buf[i + 1] === 0x61 && buf[i + 2] === 0x6c && buf[i + 3] === 0x73 && buf[i + 4] === 0x65) {
           i += 5;
           if (f >= 0) this.type[f] = T_BOOL;
+          if (k < MAX_SHAPE) this.shapeType[k] = T_BOOL;
         } else if (c === 0x6e /* n */ && i + 4 <= end && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c) {
           i += 4;
           if (f >= 0) this.type[f] = T_NULL;
+          if (k < MAX_SHAPE) this.shapeType[k] = T_NULL;
         } else {
           return false; // nested value, or invalid
         }

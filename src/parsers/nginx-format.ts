@@ -186,7 +186,18 @@ const SPACE = 0x20;
 function findLiteralNative(buf: Buffer, from: number, end: number, lit: Uint8Array): number {
   const first = lit[0] as number;
   const n = lit.length;
+  // short values ("-" for an absent header) are common: the first bytes are looked at in JS, which is cheaper than
+  // a native call; the search continues natively after them
+  const jsEnd = Math.min(from + 8, end - n + 1);
   let i = from;
+  for (; i < jsEnd; i++) {
+    if (buf[i] !== first) continue;
+    let j = 1;
+    while (j < n && buf[i + j] === lit[j]) j++;
+    if (j < n) continue;
+    if (first === QUOTE && i > from && buf[i - 1] === BACKSLASH && escapedAt(buf, from, i)) continue;
+    return i;
+  }
   outer: for (;;) {
     const q = buf.indexOf(first, i);
     if (q < 0 || q + n > end) return -1;

@@ -367,27 +367,29 @@ export class RouteResolver {
     }
     const key = this.key;
     let o = 0;
-    let segO = 0;
-    let seen = 0;
     let i = start;
     for (;;) {
-      const c = i < end ? (buf[i] as number) : -1;
-      const cls = c < 0 ? C_END : (CLASS[c] as number);
-      if ((cls & (C_SLASH | C_END)) !== 0) {
-        if (seen !== 0 && idLike(seen, o - segO, key, segO)) {
-          o = segO;
-          key[o++] = 0x3a; // :
-          key[o++] = 0x69; // i
-          key[o++] = 0x64; // d
-        }
-        if (cls === C_END) break;
-        key[o++] = SLASH;
-        segO = o;
-        seen = 0;
-      } else {
+      // one segment, up to "/", "?", "#" or the end
+      const segO = o;
+      let seen = 0;
+      let cls = C_END;
+      while (i < end) {
+        const c = buf[i] as number;
+        cls = CLASS[c] as number;
+        if ((cls & (C_SLASH | C_END)) !== 0) break;
         seen |= cls;
         key[o++] = c;
+        i++;
       }
+      if (i >= end) cls = C_END;
+      if (seen !== 0 && idLike(seen, o - segO, key, segO)) {
+        o = segO;
+        key[o++] = 0x3a; // :
+        key[o++] = 0x69; // i
+        key[o++] = 0x64; // d
+      }
+      if (cls === C_END) break;
+      key[o++] = SLASH;
       i++;
     }
     this.keyHash = hashWords(this.keyDv, key, 0, o);

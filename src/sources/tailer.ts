@@ -12,7 +12,7 @@
  * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
  * - Processing yields to the event loop at least every 64 KiB.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { readSync, watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
@@ -48,6 +48,11 @@ export interface TailerOptions {
 
 /** Bytes per read. */
 const READ_BYTES = 256 * 1024;
+/**
+ * A read of bytes the last fstat already showed (a backlog of at least this much) is done synchronously: the data is
+ * in the page cache, so a pread costs a copy, while an asynchronous read adds a thread-pool round trip per chunk.
+ */
+const SYNC_READ_MIN = 64 * 1024;
 /** Processing yields to the event loop after at most this many bytes. */
 const SLICE_BYTES = 64 * 1024;
 /** First bytes remembered per file to recognise content replaced in place. */
@@ -481,9 +486,9 @@ export class FileTailer {
    * This also catches a file that was truncated and regrew past our read position before we looked. While the file
    * is shorter than HEAD_BYTES the remembered head grows with it.
    */
-  private async headChanged(f: OpenFile): Promise<boolean> {
+  private async headChanged(f: OpenFile, sync = false): Promise<boolean> {
     const b = this.headBuf;
-    const { bytesRead } = await f.fh.read(b, 0, HEAD_BYTES, 0);
+    const bytesRead = sync ? readSync(f.fh.fd, b, 0, HEAD_BYTES, 0) : (await f.fh.read(b, 0, HEAD_BYTES, 0)).bytesRead;
     const old = f.head;
     if (bytesRead < old.length || !b.subarray(0, old.length).equals(old)) return true;
     if (bytesRead > old.length) f.head = Buffer.from(b.subarray(0, bytesRead));
@@ -557,9 +562,11 @@ export class FileTailer {
     let total = 0;
     for (;;) {
       if (total >= budget) return false;
-      const { bytesRead: n } = await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos);
+      // bytes the last fstat showed are read synchronously (see SYNC_READ_MIN), the rest (a racing writer) async
+      const sync = f.size - f.readPos >= SYNC_READ_MIN;
+      const n = sync ? readSync(f.fh.fd, buf, this.fill, buf.length - this.fill, f.readPos) : (await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos)).bytesRead;
       if (n === 0) return true;
-      if (verify && (await this.headChanged(f))) {
+      if (verify && (await this.headChanged(f, sync))) {
         await this.restartReplaced(f);
         if (this.copy) await this.finishCopy();
         continue;
