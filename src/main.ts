@@ -44,7 +44,7 @@ export async function startExporter(config: Config, options: StartOptions = {}):
     log(`positions: ${message}`),
   );
 
-  const orchestrator = new CollectorOrchestrator({ registry, collectors: buildCollectors(config, registry), log });
+  const orchestrator = new CollectorOrchestrator({ registry, collectors: buildCollectors(config, registry, log), log });
   const app = createApp({
     registry,
     orchestrator,

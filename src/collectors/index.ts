@@ -9,14 +9,17 @@ import { RedisCollector } from './redis.js';
  * The single list of scrape-time collectors (STYLE.md pattern 5): each entry builds its collector when its
  * config section is present. main.ts builds exactly these; tests and docs read the names from here.
  */
-export const COLLECTOR_FACTORIES: Readonly<Record<string, (config: Config, registry: Registry) => Collector | undefined>> = {
-  postgres: (config, registry) => (config.postgres ? new PostgresCollector({ config: config.postgres, registry }) : undefined),
-  redis: (config, registry) => (config.redis ? new RedisCollector({ config: config.redis, registry }) : undefined),
-  probe: (config, registry) => (config.probe ? new ProbeCollector({ config: config.probe, registry }) : undefined),
+type Log = (line: string) => void;
+
+export const COLLECTOR_FACTORIES: Readonly<Record<string, (config: Config, registry: Registry, log?: Log) => Collector | undefined>> = {
+  postgres: (config, registry, log) => (config.postgres ? new PostgresCollector({ config: config.postgres, registry, log }) : undefined),
+  redis: (config, registry, log) => (config.redis ? new RedisCollector({ config: config.redis, registry, log }) : undefined),
+  probe: (config, registry, log) => (config.probe ? new ProbeCollector({ config: config.probe, registry, log }) : undefined),
 };
 
-export function buildCollectors(config: Config, registry: Registry): Collector[] {
+/** Builds the configured collectors; `log` receives their info and problem lines (default: stderr). */
+export function buildCollectors(config: Config, registry: Registry, log?: Log): Collector[] {
   return Object.values(COLLECTOR_FACTORIES)
-    .map((factory) => factory(config, registry))
+    .map((factory) => factory(config, registry, log))
     .filter((c): c is Collector => c !== undefined);
 }
