@@ -21,11 +21,12 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { parseConfig } from '../src/config/load.js';
 import { CollectorOrchestrator } from '../src/collectors/orchestrator.js';
 import { PostgresCollector } from '../src/collectors/postgres.js';
 import { registerBuildInfo } from '../src/metrics/build-info.js';
+import { registerRuntimeMetrics } from '../src/metrics/runtime.js';
 import { createApp } from '../src/server/app.js';
 import { redisSection } from './scrape-redis.js';
 
@@ -242,7 +243,7 @@ interface RunningTarget {
 
 async function startOurs(url: string, database: string): Promise<RunningTarget> {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerRuntimeMetrics(registry); // what the exporter ships (src/main.ts), not prom-client's raw defaults
   registerBuildInfo(registry, 'bench');
   const config = parseConfig({ postgres: { url, databases: [database] } });
   if (!config.postgres) throw new Error('no postgres config');
@@ -351,10 +352,10 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
       '',
       `Queries per scrape: ours **${oursQueries}** (\`crm_pg_scrape_queries\`), ${oursMeasured.toFixed(2)} measured as committed transactions in the`,
       `database over 20 scrapes of ours alone${theirsMeasured === undefined ? '' : `; postgres_exporter ${theirsMeasured.toFixed(2)} measured the same way`}.`,
-      'Ours: server facts, pg_stat_database (+ sizes), pg_stat_activity + pg_locks, pg_stat_user_tables, pg_stat_user_indexes: one per view.',
+      'Ours: server facts, pg_stat_database, pg_stat_activity + pg_locks, pg_stat_user_tables (+ pg_database_size), pg_stat_user_indexes: one per view.',
       '"series" counts every sample line (ours includes prom-client\'s process_/nodejs_ defaults, theirs go_/process_); "PostgreSQL series"',
-      'counts `crm_pg_*` resp. `pg_*` sample lines. promtool findings: whole exposition / PostgreSQL families only (ours: the 3 whole-body',
-      'findings are prom-client\'s `nodejs_active_*_total` gauges, not ours). postgres_exporter\'s defaults have no per-table/per-index',
+      'counts `crm_pg_*` resp. `pg_*` sample lines. promtool findings: whole exposition / PostgreSQL families only (ours serves prom-client\'s',
+      'defaults through registerRuntimeMetrics, like the exporter, without the `nodejs_active_*_total` gauges promtool rejects). postgres_exporter\'s defaults have no per-table/per-index',
       'metrics (those need its queries.yaml); ours include them (3 tables, 9 indexes here).',
       '',
       theirs

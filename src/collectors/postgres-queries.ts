@@ -38,19 +38,29 @@ LEFT JOIN pg_namespace n ON n.oid = e.extnamespace`;
 /**
  * pg_stat_database for every monitored database in one query, which also decides which databases are monitored.
  * $1 text[]: the configured list, or NULL for auto-discovery (non-template databases that allow connections and
- * that the exporter may CONNECT to). $2: the cap. Largest databases first, ties by name.
+ * that the exporter may CONNECT to). $2: the cap. $3 boolean: compute every database's size here.
+ * Largest databases first, ties by name.
+ *
+ * pg_database_size() stats every file of a database (about 1 ms per database here), and this query is on the
+ * critical path of every scrape. So it runs here only when its result is needed: to choose the largest databases
+ * when there are more candidates than the cap, or when $3 says no per-database query follows. Otherwise size_bytes
+ * is NULL and each database's size comes from TABLES_SQL, on that database's own connection, in parallel.
  */
 export const DATABASES_SQL = `
-SELECT d.datname AS database,
+WITH c AS (
+  SELECT d.oid, d.datname, count(*) OVER () AS candidates
+  FROM pg_database d
+  WHERE d.datallowconn
+    AND has_database_privilege(d.oid, 'CONNECT')
+    AND CASE WHEN $1::text[] IS NULL THEN NOT d.datistemplate ELSE d.datname = ANY ($1::text[]) END
+)
+SELECT c.datname AS database,
        s.xact_commit, s.xact_rollback, s.blks_hit, s.blks_read, s.deadlocks, s.temp_bytes,
        s.tup_returned, s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted,
-       pg_database_size(d.oid) AS size_bytes
-FROM pg_database d
-JOIN pg_stat_database s ON s.datid = d.oid
-WHERE d.datallowconn
-  AND has_database_privilege(d.oid, 'CONNECT')
-  AND CASE WHEN $1::text[] IS NULL THEN NOT d.datistemplate ELSE d.datname = ANY ($1::text[]) END
-ORDER BY size_bytes DESC, d.datname
+       CASE WHEN $3::boolean OR c.candidates > $2 THEN pg_database_size(c.oid) END AS size_bytes
+FROM c
+JOIN pg_stat_database s ON s.datid = c.oid
+ORDER BY size_bytes DESC NULLS LAST, c.datname
 LIMIT $2`;
 
 /**
@@ -80,15 +90,24 @@ SELECT
      WHERE l.pid <> pg_backend_pid()
      GROUP BY a.datname, l.mode, l.granted) y) AS locks`;
 
-/** pg_stat_user_tables of the connected database, largest tables first. $1: max_tables. */
+/**
+ * pg_stat_user_tables of the connected database, largest tables first. $1: max_tables. $2 boolean: read the
+ * connected database's pg_database_size() too (see DATABASES_SQL), carried by every row (NULL when not read); a
+ * database without user tables gives one row whose table columns are NULL.
+ */
 export const TABLES_SQL = `
-SELECT t.schemaname AS schema, t.relname AS "table",
-       t.seq_scan, t.seq_tup_read, coalesce(t.idx_scan, 0) AS idx_scan, t.n_live_tup, t.n_dead_tup,
-       coalesce(pg_table_size(t.relid), 0) AS size_bytes,
-       coalesce(extract(epoch FROM t.last_autovacuum), 0)::float8 AS last_autovacuum
-FROM pg_stat_user_tables t
-ORDER BY size_bytes DESC, t.schemaname, t.relname
-LIMIT $1`;
+SELECT CASE WHEN $2::boolean THEN pg_database_size(current_database()) END AS database_size, t.*
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (
+  SELECT t.schemaname AS schema, t.relname AS "table",
+         t.seq_scan, t.seq_tup_read, coalesce(t.idx_scan, 0) AS idx_scan, t.n_live_tup, t.n_dead_tup,
+         coalesce(pg_table_size(t.relid), 0) AS size_bytes,
+         coalesce(extract(epoch FROM t.last_autovacuum), 0)::float8 AS last_autovacuum
+  FROM pg_stat_user_tables t
+  ORDER BY size_bytes DESC, t.schemaname, t.relname
+  LIMIT $1
+) AS t ON true
+ORDER BY t.size_bytes DESC NULLS LAST, t.schema, t."table"`;
 
 /** pg_stat_user_indexes of the connected database, largest indexes first. $1: max_indexes. */
 export const INDEXES_SQL = `

@@ -53,7 +53,8 @@ export interface DatabaseStats {
   deadlocks: number;
   tempBytes: number;
   rows: Record<RowOp, number>;
-  sizeBytes: number;
+  /** pg_database_size(); null when it could not be read this scrape (the series is then left out). */
+  sizeBytes: number | null;
 }
 
 export interface SessionGroup {
@@ -130,6 +131,12 @@ export interface GatherSettings {
   statements: { enabled: boolean; limit: number; queryLength: number };
   /** Databases queried in parallel for their tables and indexes (each on its own single connection). */
   parallelism?: number;
+  /**
+   * pg_database_size() results kept between scrapes (database -> bytes and when read, ms), and for how long they
+   * are reused; without a cache (or with 0 ms) every size is read every scrape.
+   */
+  sizeCache?: Map<string, { bytes: number; at: number }>;
+  sizeIntervalMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -246,7 +253,7 @@ function parseDatabase(row: Row): DatabaseStats {
       updated: num(row.tup_updated),
       deleted: num(row.tup_deleted),
     },
-    sizeBytes: num(row.size_bytes),
+    sizeBytes: row.size_bytes === null || row.size_bytes === undefined ? null : num(row.size_bytes),
   };
 }
 
@@ -288,9 +295,20 @@ export async function gatherPostgres(
 
   const tables: TableStats[] = [];
   const indexes: IndexStats[] = [];
+  // Database sizes read by TABLES_SQL on each database's own connection (see DATABASES_SQL).
+  const sizes = new Map<string, number>();
+  const cache = settings.sizeCache;
+  const interval = settings.sizeIntervalMs ?? 0;
+  const started = Date.now();
+  const sizeDue = (database: string): boolean => {
+    const cached = cache?.get(database);
+    return !cached || interval <= 0 || started - cached.at >= interval;
+  };
   const perDatabase = async (client: pg.PoolClient, database: string): Promise<void> => {
     if (settings.maxTables > 0) {
-      for (const r of await run(client, TABLES_SQL, [settings.maxTables])) {
+      for (const r of await run(client, TABLES_SQL, [settings.maxTables, sizeDue(database)])) {
+        if (r.database_size !== null && r.database_size !== undefined) sizes.set(database, num(r.database_size));
+        if (r.table === null || r.table === undefined) continue; // no user tables: the size-only row
         tables.push({
           database,
           schema: str(r.schema),
@@ -332,7 +350,7 @@ export async function gatherPostgres(
 
     const list = settings.databases === 'auto' ? null : [...settings.databases];
     const cap = list === null ? settings.maxDatabases : list.length;
-    const databases = (await run(primary, DATABASES_SQL, [list, cap])).map(parseDatabase);
+    const databases = (await run(primary, DATABASES_SQL, [list, cap, !(settings.maxTables > 0)])).map(parseDatabase);
     const names = databases.map((d) => d.database);
     if (list !== null) onMissingDatabases(list.filter((name) => !names.includes(name)));
 
@@ -384,6 +402,17 @@ export async function gatherPostgres(
     }
   });
   if (otherErrors.length > 0) throw otherErrors[0];
+  for (const d of snapshot.databases) {
+    if (d.sizeBytes !== null) sizes.set(d.database, d.sizeBytes); // read by the pg_stat_database query
+    d.sizeBytes = sizes.get(d.database) ?? cache?.get(d.database)?.bytes ?? null;
+  }
+  if (cache) {
+    for (const [database, bytes] of sizes) cache.set(database, { bytes, at: started });
+    const monitored = new Set(snapshot.databases.map((d) => d.database));
+    for (const database of cache.keys()) if (!monitored.has(database)) cache.delete(database);
+  }
+  // Largest first, ties by name, whichever query read the sizes.
+  snapshot.databases.sort((a, b) => (b.sizeBytes ?? -1) - (a.sizeBytes ?? -1) || (a.database < b.database ? -1 : a.database > b.database ? 1 : 0));
 
   // Pools of databases no longer monitored (dropped, renamed, out of the top max_databases) are closed.
   void pools.retain(otherDatabases).catch(() => undefined);
@@ -427,7 +456,7 @@ export function writePostgresSnapshot(m: PostgresMetrics, s: PostgresSnapshot, q
     const database = d.database;
     for (const key of Object.keys(DATABASE_COUNTERS) as Array<keyof typeof DATABASE_COUNTERS>) m[key].inc({ database }, d[key]);
     for (const op of Object.keys(ROW_OPS) as RowOp[]) m.rows.inc({ database, op }, d.rows[op]);
-    m.databaseSize.set({ database }, d.sizeBytes);
+    if (d.sizeBytes !== null) m.databaseSize.set({ database }, d.sizeBytes);
     for (const state of CONNECTION_STATES) m.connections.set({ database, state }, 0);
     m.blockedSessions.set({ database }, 0);
     m.longestTransaction.set({ database }, 0);
@@ -516,6 +545,8 @@ export class PostgresCollector implements Collector {
       maxTables: config.max_tables,
       maxIndexes: config.max_indexes,
       statements: { enabled: config.statements.enabled, limit: config.statements.limit, queryLength: config.statements.query_length },
+      sizeCache: new Map(),
+      sizeIntervalMs: config.database_size_interval,
     };
   }
 

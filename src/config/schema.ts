@@ -74,6 +74,8 @@ const postgres = z.strictObject({
     .default({ enabled: true, limit: 50, query_length: 200 }),
   max_tables: z.number().int().min(0).max(100_000).default(200),
   max_indexes: z.number().int().min(0).max(100_000).default(200),
+  /** How often pg_database_size() is read per database; 0 = every scrape (see docs/metrics.md, PostgreSQL). */
+  database_size_interval: duration.default(60_000),
   timeout: duration.default(5000),
 });
 

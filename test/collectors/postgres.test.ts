@@ -147,6 +147,23 @@ describe('PostgreSQL collector (integration)', () => {
     expect(size).toBeGreaterThan(4_000_000);
   });
 
+  it('reads pg_database_size at most every database_size_interval (0: every scrape)', async () => {
+    const cached = harness({ database_size_interval: '1h' });
+    const fresh = harness({ database_size_interval: 0 });
+    const sizeOf = async (h: Harness): Promise<number> => value(await h.scrape(), 'crm_pg_database_size_bytes', { database: db.name }) as number;
+    const cachedBefore = await sizeOf(cached);
+    const freshBefore = await sizeOf(fresh);
+    await direct.query("CREATE TABLE size_interval WITH (autovacuum_enabled = off) AS SELECT g AS id, repeat('s', 200) AS pad FROM generate_series(1, 20000) g");
+    try {
+      const { rows } = await direct.query<{ size: string }>('SELECT pg_database_size($1) AS size', [db.name]);
+      expect(Math.abs((await sizeOf(fresh)) - Number(rows[0]?.size))).toBeLessThanOrEqual(512 * 1024); // autovacuum may add a map
+      expect(Number(rows[0]?.size)).toBeGreaterThan(freshBefore + 2_000_000);
+      expect(await sizeOf(cached)).toBe(cachedBefore);
+    } finally {
+      await direct.query('DROP TABLE size_interval');
+    }
+  });
+
   it('counts sessions by state, with the base states always present', async () => {
     const idle = await Promise.all([session(), session(), session()]);
     const inTx = await session();
