@@ -16,10 +16,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './net.js';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../src/config/load.js';
@@ -130,16 +131,7 @@ export async function measureTargets(targets: readonly ScrapeTarget[], scrapes: 
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Starts a program and waits until `readyUrl` answers; stop() ends it (SIGTERM) and waits for its exit. */
 export async function startChild(
