@@ -2,20 +2,22 @@
  * The positions file: where each log source stopped reading, so a restarted exporter counts every line once.
  *
  * Format (JSON): `{ "version": 1, "positions": { "<source name>": { "inode": 123, "offset": 4567, "head": "<base64>" } } }`.
+ * While a renamed predecessor is still being drained, the entry names it and, under `"next"`, the file at the path
+ * (`{ inode, offset, head }` again).
  * Written atomically (temporary file in the same directory, fsync, rename, fsync of the directory), so a crash leaves
  * either the old or the new file, never a torn one.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { HEAD_BYTES, type SavedPosition } from './tailer.js';
+import { HEAD_BYTES, type FilePosition, type SavedPosition } from './tailer.js';
 
 const FORMAT_VERSION = 1;
 
 /** Receives one human-readable line about a positions file that could not be used. */
 export type PositionsWarning = (message: string) => void;
 
-function isPosition(v: unknown): v is SavedPosition {
+function isFilePosition(v: unknown): v is FilePosition {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return (
@@ -28,6 +30,12 @@ function isPosition(v: unknown): v is SavedPosition {
     Buffer.from(o.head, 'base64').length <= HEAD_BYTES
   );
 }
+
+function isPosition(v: unknown): v is SavedPosition {
+  return isFilePosition(v) && ((v as { next?: unknown }).next === undefined || isFilePosition((v as { next?: unknown }).next));
+}
+
+const copyFilePosition = (p: FilePosition): FilePosition => ({ inode: p.inode, offset: p.offset, head: p.head });
 
 /**
  * Loads the positions file. A missing file is the normal first start: empty, no warning. An unreadable or corrupt
@@ -55,7 +63,7 @@ export async function loadPositions(file: string, onWarning?: PositionsWarning):
     return out;
   }
   for (const [name, value] of Object.entries(positions as Record<string, unknown>)) {
-    if (isPosition(value)) out[name] = { inode: value.inode, offset: value.offset, head: value.head };
+    if (isPosition(value)) out[name] = value.next ? { ...copyFilePosition(value), next: copyFilePosition(value.next) } : copyFilePosition(value);
     else onWarning?.(`${file}: ignoring invalid entry for ${JSON.stringify(name)}`);
   }
   return out;

@@ -5,8 +5,9 @@
  * - Reads with one reused Buffer (`FileHandle.read`), splits lines with `Buffer.indexOf(10)`, decodes nothing: each
  *   complete line goes to the sink as a byte range. A partial last line stays in the buffer (carry) and is delivered
  *   once, when its newline arrives.
- * - Rename rotation: when another file appears at the path, it is opened (pinned) at once, but the old descriptor
- *   keeps being drained until it has been quiet for 2 poll intervals; then we switch to the pinned file at offset 0.
+ * - Rename rotation: when another file appears at the path, it is opened (pinned) at once and read from offset 0
+ *   straight away, while the old descriptor keeps being drained alongside (a writer may append to it until it
+ *   reopens its log) until it has been quiet for 2 poll intervals. The saved position then names both files.
  * - copytruncate: size < read position, or the first (up to 64) bytes changed, means "new content": restart at 0.
  *   When `path.1` holds a copy of the old content (same first bytes), its unread tail is read first.
  * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
@@ -23,11 +24,19 @@ export interface LineSink {
   oversized(): void;
 }
 
-export interface SavedPosition {
+export interface FilePosition {
   inode: number;
   offset: number;
   /** base64 of the file's first min(64, size) bytes at save time */
   head: string;
+}
+
+/**
+ * Where a source stopped. Normally one file; while a renamed predecessor is still being drained, the position names
+ * the predecessor and, in `next`, the file at the path that was being read alongside it.
+ */
+export interface SavedPosition extends FilePosition {
+  next?: FilePosition;
 }
 
 export type TailerState = 'starting' | 'open' | 'missing' | 'closed';
@@ -84,8 +93,28 @@ interface OpenFile {
   lastDataAt: number;
 }
 
+/** The renamed (or deleted) predecessor of the current file, drained alongside it until quiet. */
+interface Draining {
+  file: OpenFile;
+  /** its partial last line and discard state while the shared buffer serves the current file */
+  carry: Carry;
+  /** epoch ms when the successor was adopted */
+  since: number;
+}
+
+interface Carry {
+  bytes: Buffer;
+  discarding: boolean;
+}
+
+const NO_CARRY: Carry = { bytes: Buffer.alloc(0), discarding: false };
+
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function filePosition(f: OpenFile): FilePosition {
+  return { inode: f.ino, offset: f.offset, head: f.head.toString('base64') };
+}
 
 function errorCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -129,7 +158,9 @@ export class FileTailer {
   private discarding = false;
 
   private cur: OpenFile | undefined;
-  /** Files that appeared at `path` while `cur` was still being drained, oldest first. */
+  /** Previous files (renamed away or deleted), oldest first, each drained alongside `cur` until it has been quiet. */
+  private draining: Draining[] = [];
+  /** Files that appeared at `path` while `cur` was renamed away and MAX_PINNED predecessors were draining, oldest first. */
   private pinned: OpenFile[] = [];
   /** A static copy (copytruncate's `path.1`) to read from its offset to its end before `cur`. */
   private copy: OpenFile | undefined;
@@ -212,12 +243,14 @@ export class FileTailer {
         if (this.copy) await this.finishCopy();
         await this.readAvailable(f, Math.max(1, f.size - f.readPos), true); // what is written now, not a racing writer's future
       }
+      await this.drainPredecessors(true);
     } catch (err) {
       this.report(err);
     }
     this.rememberPosition();
-    const files = [this.cur, this.copy, ...this.pinned];
+    const files = [this.cur, ...this.draining.map((d) => d.file), this.copy, ...this.pinned];
     this.cur = undefined;
+    this.draining = [];
     this.copy = undefined;
     this.pinned = [];
     for (const f of files) if (f) await f.fh.close().catch(() => undefined);
@@ -234,6 +267,7 @@ export class FileTailer {
     let lag = 0;
     if (this.cur) lag += Math.max(0, this.cur.size - this.cur.offset);
     if (this.copy) lag += Math.max(0, this.copy.size - this.copy.offset);
+    for (const d of this.draining) lag += Math.max(0, d.file.size - d.file.offset);
     for (const p of this.pinned) lag += p.size;
     return lag;
   }
@@ -291,7 +325,7 @@ export class FileTailer {
         const f = await this.tryOpen(this.path);
         if (!f) {
           this._state = 'missing';
-          return true;
+          return await this.drainPredecessors();
         }
         this.adoptNew(f);
       }
@@ -301,37 +335,84 @@ export class FileTailer {
       if (f.size < f.readPos) await this.restartReplaced(f);
       if (this.copy) await this.finishCopy();
       const complete = await this.readAvailable(f, MAX_BYTES_PER_CYCLE, true);
+      const predecessorsDone = await this.drainPredecessors();
       if (!complete) {
         this.wakeRequested = true; // more to read: come back after the waiters had their turn
         return false;
       }
       await this.pinSuccessor(f);
-      if (this.pinned.length === 0 && !(f.nlink === 0 && !(await this.exists(this.path)))) {
-        this.replacedSeenAt = 0;
-        return true; // still the file at `path` (or renamed with no successor yet): keep holding it
+      if (this.pinned.length > 0) {
+        if (this.draining.length < MAX_PINNED) {
+          // `cur` was renamed away and a successor exists: read the successor now, drain `cur` alongside it
+          this.draining.push({ file: f, carry: this.takeCarry(), since: Date.now() });
+          this.cur = undefined;
+          this.adoptNew(this.pinned.shift() as OpenFile);
+          continue;
+        }
+        // rotations faster than predecessors go quiet: `cur` keeps being read, its successors wait (pinned)
+        return predecessorsDone && this.pinned.every((p) => p.size === 0);
       }
-      // `cur` was renamed away and a successor exists, or it was deleted.
+      if (!(f.nlink === 0 && !(await this.exists(this.path)))) {
+        this.replacedSeenAt = 0;
+        return predecessorsDone; // still the file at `path` (or renamed with no successor yet): keep holding it
+      }
+      // `cur` was deleted and nothing is at the path: drain it until quiet, then wait for the path to come back
       const now = Date.now();
       if (this.replacedSeenAt === 0) this.replacedSeenAt = now;
-      const quietFor = now - Math.max(this.replacedSeenAt, f.lastDataAt);
-      if (quietFor < QUIET_INTERVALS * this.pollMs) {
-        // still draining the old file; caught up only if there is nothing to read in the successors either
-        return this.pinned.every((p) => p.size === 0);
-      }
+      if (now - Math.max(this.replacedSeenAt, f.lastDataAt) < QUIET_INTERVALS * this.pollMs) return predecessorsDone;
       this.finishFile(f);
       this.rememberPosition();
       this.cur = undefined;
       this.replacedSeenAt = 0;
       await f.fh.close().catch(() => undefined);
-      const next = this.pinned.shift();
-      if (next) {
-        this.adoptNew(next);
-        continue;
-      }
-      // deleted, no successor yet: wait for the path to come back (picked up from 0)
       this._state = 'missing';
-      return true;
+      return predecessorsDone;
     }
+  }
+
+  /**
+   * Reads what each predecessor has now, with its own carry in the shared buffer; closes one once it has been quiet
+   * for QUIET_INTERVALS poll intervals (its unterminated last line is then delivered as it is). `final` (close()):
+   * read only, the saved position keeps naming it. Returns true when all are read to their end (or there are none).
+   */
+  private async drainPredecessors(final = false): Promise<boolean> {
+    if (this.draining.length === 0) return true;
+    let allComplete = true;
+    const own = this.takeCarry();
+    try {
+      for (const d of [...this.draining]) {
+        this.putCarry(d.carry);
+        try {
+          await this.fstatCur(d.file);
+          const complete = await this.readAvailable(d.file, final ? Math.max(1, d.file.size - d.file.readPos) : MAX_BYTES_PER_CYCLE, false);
+          allComplete &&= complete;
+          if (!final && complete && Date.now() - Math.max(d.since, d.file.lastDataAt) >= QUIET_INTERVALS * this.pollMs) {
+            this.finishFile(d.file);
+            this.draining.splice(this.draining.indexOf(d), 1);
+            await d.file.fh.close().catch(() => undefined);
+          }
+        } finally {
+          d.carry = this.takeCarry();
+        }
+      }
+    } finally {
+      this.putCarry(own);
+    }
+    return allComplete;
+  }
+
+  /** Takes the partial line (and discard state) out of the shared buffer, leaving it empty for another file. */
+  private takeCarry(): Carry {
+    const carry = this.fill === 0 && !this.discarding ? NO_CARRY : { bytes: Buffer.from(this.buf.subarray(0, this.fill)), discarding: this.discarding };
+    this.fill = 0;
+    this.discarding = false;
+    return carry;
+  }
+
+  private putCarry(c: Carry): void {
+    c.bytes.copy(this.buf, 0);
+    this.fill = c.bytes.length;
+    this.discarding = c.discarding;
   }
 
   // ---------------------------------------------------------------- opening
@@ -345,25 +426,40 @@ export class FileTailer {
       this.adopt(f);
       return;
     }
-    const savedHead = Buffer.from(resume.head, 'base64');
-    if (f && f.ino === resume.inode && (await this.sameContent(f, savedHead, resume.offset))) {
-      f.readPos = f.offset = resume.offset;
+    if (resume.next && f && (await this.describes(f, resume.next))) {
+      // saved while draining a renamed predecessor: resume the file at the path, and the predecessor if still in path.1
+      f.readPos = f.offset = resume.next.offset;
+      this.adopt(f);
+      const prev = await this.tryOpen(this.pathDotOne);
+      if (prev && prev.ino !== f.ino && (await this.describes(prev, resume))) {
+        prev.readPos = prev.offset = resume.offset;
+        this.draining.push({ file: prev, carry: NO_CARRY, since: Date.now() });
+      } else if (prev) {
+        await prev.fh.close();
+      }
+      return;
+    }
+    // Otherwise the newest file the position names is what we look for (the predecessor's rest is gone with it).
+    const pos: FilePosition = resume.next ?? resume;
+    const savedHead = Buffer.from(pos.head, 'base64');
+    if (f && f.ino === pos.inode && (await this.sameContent(f, savedHead, pos.offset))) {
+      f.readPos = f.offset = pos.offset;
       this.adopt(f);
       return;
     }
     // The file changed while we were down. Look for what we were reading in `path.1`.
     const prev = await this.tryOpen(this.pathDotOne);
-    if (prev && prev.ino === resume.inode && (await this.sameContent(prev, savedHead, resume.offset))) {
+    if (prev && prev.ino === pos.inode && (await this.sameContent(prev, savedHead, pos.offset))) {
       // renamed: drain it from the saved offset; `path` is pinned as its successor by the first cycle
-      prev.readPos = prev.offset = resume.offset;
+      prev.readPos = prev.offset = pos.offset;
       this.adopt(prev);
       if (f) await f.fh.close();
       return;
     }
     this._rotations++;
-    if (prev && f && f.ino === resume.inode && prev.ino !== f.ino && (await this.sameContent(prev, savedHead, resume.offset))) {
+    if (prev && f && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, savedHead, pos.offset))) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
-      prev.readPos = prev.offset = resume.offset;
+      prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
     } else if (prev) {
       await prev.fh.close();
@@ -473,6 +569,11 @@ export class FileTailer {
     const b = Buffer.alloc(n);
     const { bytesRead } = await f.fh.read(b, 0, n, 0);
     return b.subarray(0, bytesRead);
+  }
+
+  /** Whether `f` is the file `pos` was saved for, still holding that content. */
+  private async describes(f: OpenFile, pos: FilePosition): Promise<boolean> {
+    return f.ino === pos.inode && (await this.sameContent(f, Buffer.from(pos.head, 'base64'), pos.offset));
   }
 
   /** Whether `f` still holds the content described by `head` up to `offset`. */
@@ -628,7 +729,10 @@ export class FileTailer {
   private rememberPosition(): void {
     const f = this.cur;
     if (!f) return;
-    this.lastPosition = { inode: f.ino, offset: f.offset, head: f.head.toString('base64') };
+    const here = filePosition(f);
+    // the newest predecessor: the one a restart can find in `path.1`
+    const d = this.draining[this.draining.length - 1]?.file;
+    this.lastPosition = d ? { ...filePosition(d), next: here } : here;
   }
 
   private ensureWatch(): void {

@@ -20,7 +20,7 @@ const pos = (inode: number, offset: number, head = Buffer.from('2025-11-27 first
 describe('loadPositions / savePositions', () => {
   it('round-trips, creating the directory, and leaves no temporary file behind', async () => {
     const file = join(dir, 'a', 'b', 'positions.json');
-    const positions = { nginx: pos(12, 3456), app: pos(99, 0, '') };
+    const positions = { nginx: pos(12, 3456), app: pos(99, 0, ''), draining: { ...pos(7, 800), next: pos(8, 120) } };
     await savePositions(file, positions);
     expect(await loadPositions(file)).toEqual(positions);
     expect(await readdir(join(dir, 'a', 'b'))).toEqual(['positions.json']);
@@ -76,12 +76,13 @@ describe('loadPositions / savePositions', () => {
           badHead: { inode: 5, offset: 1, head: '***' },
           longHead: { inode: 5, offset: 1, head: Buffer.alloc(65).toString('base64') },
           missing: { inode: 5 },
+          badNext: { ...pos(5, 10), next: { inode: 6, offset: -3, head: '' } },
         },
       }),
     );
     const warnings: string[] = [];
     expect(await loadPositions(file, (m) => warnings.push(m))).toEqual({ good: pos(5, 10) });
-    expect(warnings).toHaveLength(5);
+    expect(warnings).toHaveLength(6);
   });
 });
 

@@ -219,6 +219,110 @@ describe('FileTailer: rename + create rotation', () => {
     expect(t.rotations).toBe(1);
   });
 
+  it('the new file is read at once while the renamed one is still drained alongside it (no wait for the quiet period)', async () => {
+    const p = join(dir, 'app.log');
+    await writeFile(p, text(numbered('before', 0, 100)));
+    const sink = new RecordingSink();
+    // quiet period = 2 poll intervals = 2 minutes: anything read from the new file below was read while draining
+    const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
+    await t.start();
+    await t.caughtUp();
+    const old = await Appender.open(p);
+    try {
+      await rename(p, `${p}.1`);
+      await writeFile(p, text(numbered('new', 0, 200)));
+      await old.lines(numbered('late', 0, 50));
+      await t.caughtUp();
+      expectExactly(sink.lines, [...numbered('before', 0, 100), ...numbered('new', 0, 200), ...numbered('late', 0, 50)]);
+      expect(t.rotations).toBe(1);
+
+      await old.write('later-0\nlater-1\nlater-'); // the renamed file is still read, partial line included
+      await writeFile(p, text(numbered('new', 200, 30)), { flag: 'a' });
+      await t.caughtUp();
+      await old.write('2\n');
+      await t.caughtUp();
+      expectExactly(sink.lines, [...numbered('before', 0, 100), ...numbered('new', 0, 230), ...numbered('late', 0, 50), ...numbered('later', 0, 3)]);
+      const saved = t.position();
+      expect(saved).toMatchObject({ inode: (await stat(`${p}.1`)).ino, next: { inode: (await stat(p)).ino } });
+    } finally {
+      await old.close();
+    }
+  });
+
+  it('rotations faster than the quiet period: every renamed file keeps being drained alongside the newest one', async () => {
+    const p = join(dir, 'app.log');
+    await writeFile(p, text(numbered('a', 0, 10)));
+    const sink = new RecordingSink();
+    const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
+    await t.start();
+    await t.caughtUp();
+    const a = await Appender.open(p);
+    await rename(p, `${p}.1`);
+    await writeFile(p, text(numbered('b', 0, 20)));
+    const b = await Appender.open(p);
+    try {
+      await t.caughtUp();
+      await rename(p, `${p}.1`); // replaces the first file's name: it lives on only through the descriptors
+      await writeFile(p, text(numbered('c', 0, 30)));
+      await a.lines(numbered('a', 10, 5));
+      await b.lines(numbered('b', 20, 6));
+      await t.caughtUp();
+      expectExactly(sink.lines, [...numbered('a', 0, 15), ...numbered('b', 0, 26), ...numbered('c', 0, 30)]);
+      expect(t.rotations).toBe(2);
+      expect(t.lagBytes()).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('a restart while the renamed file is still drained resumes both files from the saved position, every line once', async () => {
+    const p = join(dir, 'app.log');
+    const positionsFile = join(dir, 'positions.json');
+    await writeFile(p, text(numbered('run1', 0, 100)));
+    const sink = new RecordingSink();
+    const t1 = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
+    await t1.start();
+    await t1.caughtUp();
+    const old = await Appender.open(p);
+    try {
+      await rename(p, `${p}.1`);
+      await writeFile(p, text(numbered('new', 0, 200)));
+      await old.lines(numbered('late', 0, 50));
+      await t1.caughtUp();
+      await old.write('half-');
+      await t1.close();
+      await savePositions(positionsFile, { app: t1.position()! });
+
+      // while down, both files grow (the half line is completed in the renamed one)
+      await old.write('line\n');
+      await old.lines(numbered('down-old', 0, 40));
+      await writeFile(p, text(numbered('down-new', 0, 60)), { flag: 'a' });
+      const saved = await loadPositions(positionsFile);
+      expect(saved.app?.next).toBeDefined();
+      const t2 = pool.create({ path: p, sink, resume: saved.app, pollIntervalMs: 50 });
+      await t2.start();
+      await old.lines(numbered('run2-old', 0, 10));
+      await writeFile(p, text(numbered('run2-new', 0, 20)), { flag: 'a' });
+      const expected = [
+        ...numbered('run1', 0, 100),
+        ...numbered('new', 0, 200),
+        ...numbered('late', 0, 50),
+        'half-line',
+        ...numbered('down-old', 0, 40),
+        ...numbered('down-new', 0, 60),
+        ...numbered('run2-old', 0, 10),
+        ...numbered('run2-new', 0, 20),
+      ];
+      await waitFor(() => sink.lines.length >= expected.length, `${expected.length} lines`, 20_000, () => `${sink.lines.length}`);
+      await t2.caughtUp();
+      expectExactly(sink.lines, expected);
+      expect(t2.rotations).toBe(0); // both files were already known: no new rotation
+    } finally {
+      await old.close();
+    }
+  });
+
   it('under load: 200k lines written while the file is rotated 5 times -> exactly 200k lines, no duplicates', async () => {
     const p = join(dir, 'app.log');
     await writeFile(p, '');
