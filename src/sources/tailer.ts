@@ -441,15 +441,14 @@ export class FileTailer {
     }
     // Otherwise the newest file the position names is what we look for (the predecessor's rest is gone with it).
     const pos: FilePosition = resume.next ?? resume;
-    const savedHead = Buffer.from(pos.head, 'base64');
-    if (f && f.ino === pos.inode && (await this.sameContent(f, savedHead, pos.offset))) {
+    if (f && (await this.describes(f, pos))) {
       f.readPos = f.offset = pos.offset;
       this.adopt(f);
       return;
     }
     // The file changed while we were down. Look for what we were reading in `path.1`.
     const prev = await this.tryOpen(this.pathDotOne);
-    if (prev && prev.ino === pos.inode && (await this.sameContent(prev, savedHead, pos.offset))) {
+    if (prev && (await this.describes(prev, pos))) {
       // renamed: drain it from the saved offset; `path` is pinned as its successor by the first cycle
       prev.readPos = prev.offset = pos.offset;
       this.adopt(prev);
@@ -457,7 +456,7 @@ export class FileTailer {
       return;
     }
     this._rotations++;
-    if (prev && f && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, savedHead, pos.offset))) {
+    if (prev && f && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
       prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
