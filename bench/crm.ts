@@ -9,11 +9,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './net.js';
+import { writeResultsSection } from './results-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -165,8 +166,6 @@ async function main(): Promise<void> {
     const speedup = (a: CaseResult, b: CaseResult): string => `${(b.summary.load.latency.p50 / a.summary.load.latency.p50).toFixed(2)}× lower p50, ${(a.summary.load.rps / b.summary.load.rps).toFixed(2)}× the throughput`;
     const f = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
     const section = [
-      '## bench:crm',
-      '',
       `Command: \`npm run bench:crm\` (= \`npm run build && node dist/bench/crm.js\`; BENCH_CUSTOMERS=${CUSTOMERS} BENCH_SECONDS=${SECONDS} BENCH_CONCURRENCY=${CONCURRENCY}).`,
       `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model.trim() ?? 'unknown CPU'} × ${cpus().length} cores (shared with other work: 1-min load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end), Node ${process.version}, PostgreSQL ${versions.rows[0]!.server_version}, Redis ${redisVersion}.`,
       `${CUSTOMERS.toLocaleString('en')} customers seeded in ${(seeded.ms / 1000).toFixed(2)} s. The service runs in its own process (bin/crm-service.js, access log to a file); crm-loadgen's runner drives it from the bench process: closed model, ${CONCURRENCY} clients, ${WARMUP_MS / 1000} s warm-up then ${SECONDS} s per case (every read id is fetched once before the cache-on case), reads spread over ${HOT_IDS} random customers, exact-age searches over random ages 18–90.`,
@@ -194,8 +193,8 @@ async function main(): Promise<void> {
       '```',
       '',
     ].join('\n');
-    await writeSection(section);
-    process.stdout.write(`${section}\n`);
+    writeResultsSection('bench:crm', section);
+    process.stdout.write(`## bench:crm\n\n${section}\n`);
     if (!/Index (Only )?Scan using customers_age_idx|Bitmap Index Scan on customers_age_idx/.test(planWith)) throw new Error('EXPLAIN does not use customers_age_idx');
     if (!(cached.summary.load.latency.p50 < uncached.summary.load.latency.p50)) {
       say('the cached read was NOT faster than the uncached one');
@@ -219,22 +218,6 @@ async function main(): Promise<void> {
     await admin.end();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Replaces (or appends) the "## bench:crm" section, leaving other sections alone. */
-async function writeSection(section: string): Promise<void> {
-  const path = join(repoRoot, 'bench/RESULTS.md');
-  const current = await readFile(path, 'utf8').catch(() => '# Benchmark results\n');
-  const start = current.search(/^## bench:crm\s*$/m);
-  let next: string;
-  if (start < 0) {
-    next = `${current.trimEnd()}\n\n${section}`;
-  } else {
-    const rest = current.slice(start + 1);
-    const end = rest.search(/^## /m);
-    next = current.slice(0, start) + section + (end < 0 ? '' : `\n${rest.slice(end)}`);
-  }
-  await writeFile(path, `${next.trimEnd()}\n`);
 }
 
 main().catch((err: unknown) => {

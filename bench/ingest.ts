@@ -18,7 +18,7 @@
  *   mtail      `mtail --one_shot` with an equivalent program (same counters, histogram and route templating).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,6 +30,7 @@ import type { LogSourceConfig } from '../src/config/schema.js';
 import { DEFAULT_JSON_FIELDS } from '../src/parsers/json-line.js';
 import { createLogPipeline } from '../src/metrics/log-pipeline.js';
 import { jsonLines, NGINX_BENCH_FORMAT, nginxLines, writeLines } from './gen-lines.js';
+import { writeResultsSection } from './results-file.js';
 
 type Format = 'nginx' | 'json';
 type Reader = 'ours' | 'ours-live' | 'raw' | 'tail-file' | 'mtail';
@@ -419,23 +420,6 @@ function markdown(results: ReaderResult[], lines: number, command: string, genSe
   return out.join('\n');
 }
 
-/** Replaces (or appends) the `## bench:ingest` section of bench/RESULTS.md, leaving other sections alone. */
-function writeResults(section: string): string {
-  const file = fileURLToPath(new URL('../../bench/RESULTS.md', import.meta.url));
-  const heading = '## bench:ingest';
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n';
-  const start = text.indexOf(`${heading}\n`);
-  const body = `${heading}\n\n${section.trim()}\n`;
-  if (start < 0) {
-    text = `${text.trimEnd()}\n\n${body}`;
-  } else {
-    const next = text.indexOf('\n## ', start + heading.length);
-    text = `${text.slice(0, start)}${body}${next < 0 ? '' : `\n${text.slice(next + 1)}`}`;
-  }
-  writeFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
-  return file;
-}
-
 async function parent(): Promise<void> {
   const lines = Number(argValue('--lines') ?? 1_000_000);
   const formats = (argValue('--formats') ?? 'nginx,json').split(',') as Format[];
@@ -478,7 +462,7 @@ async function parent(): Promise<void> {
   const md = markdown(results, lines, command, genSeconds, sizes);
   process.stdout.write(`\n${md}\n`);
   process.stdout.write(`\n${JSON.stringify(results)}\n`);
-  if (hasFlag('--write-results')) process.stderr.write(`wrote ${writeResults(md)}\n`);
+  if (hasFlag('--write-results')) process.stderr.write(`wrote ${writeResultsSection('bench:ingest', md)}\n`);
 }
 
 async function main(): Promise<void> {

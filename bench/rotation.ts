@@ -16,12 +16,13 @@
  * settled when its count equals the lines written, or has not moved for 5 s (at most 60 s after the writer stops).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NGINX_BENCH_FORMAT, nginxLines } from './gen-lines.js';
 import { freePort } from './net.js';
+import { writeResultsSection } from './results-file.js';
 
 type Scenario = 'rename' | 'copytruncate';
 
@@ -235,21 +236,6 @@ function markdown(results: ScenarioResult[], o: Options, command: string, mtailN
   return out.join('\n');
 }
 
-/** Replaces (or appends) the `## bench:rotation` section of bench/RESULTS.md. */
-function writeResults(section: string): void {
-  const file = join(repoRoot, 'bench/RESULTS.md');
-  const heading = '## bench:rotation';
-  let text = readFileSync(file, 'utf8');
-  const body = `${heading}\n\n${section.trim()}\n`;
-  const start = text.indexOf(`${heading}\n`);
-  if (start < 0) text = `${text.trimEnd()}\n\n${body}`;
-  else {
-    const next = text.indexOf('\n## ', start + heading.length);
-    text = `${text.slice(0, start)}${body}${next < 0 ? '' : `\n${text.slice(next + 1)}`}`;
-  }
-  writeFileSync(file, text);
-}
-
 async function main(): Promise<void> {
   const o: Options = {
     seconds: Number(argValue('--seconds') ?? 8),
@@ -270,7 +256,7 @@ async function main(): Promise<void> {
   const command = `npm run bench:rotation${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
   const md = markdown(results, o, command, mtail ? ` (${version})` : ', not installed');
   process.stdout.write(`\n${md}\n`);
-  if (process.argv.includes('--write-results')) writeResults(md);
+  if (process.argv.includes('--write-results')) writeResultsSection('bench:rotation', md);
   const exact = results.every((r) => r.readers.every((x) => x.name !== 'crm-exporter' || x.counted === r.written));
   process.exitCode = exact ? 0 : 1;
 }

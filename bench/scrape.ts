@@ -14,13 +14,12 @@
  * database's own pg_stat_database.xact_commit (each autocommit query is one transaction).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './net.js';
+import { writeResultsSection } from './results-file.js';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../src/config/load.js';
@@ -369,15 +368,6 @@ export const SECTIONS: readonly BenchSection[] = [
   { name: 'redis', run: redisSection },
 ];
 
-/** Replaces (or appends) the "## heading" block of a markdown file, up to the next "## " heading. */
-export function replaceSection(document: string, heading: string, body: string): string {
-  const block = `## ${heading}\n\n${body.trim()}\n`;
-  const start = document.indexOf(`## ${heading}\n`);
-  if (start < 0) return `${document.trimEnd()}${document.trim() === '' ? '' : '\n\n'}${block}`;
-  const next = document.indexOf('\n## ', start + 3);
-  return `${document.slice(0, start)}${block}${next < 0 ? '' : document.slice(next)}`;
-}
-
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -392,19 +382,12 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const only = arg('--section');
   const chosen = SECTIONS.filter((s) => only === undefined || s.name === only);
   if (chosen.length === 0) throw new Error(`no section "${only}" (have: ${SECTIONS.map((s) => s.name).join(', ')})`);
-  // bench/RESULTS.md of the repository, whether this runs from bench/ (tsx) or dist/bench/ (built).
-  let root = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
-  const resultsFile = join(root, 'bench', 'RESULTS.md');
   let failed = false;
   for (const section of chosen) {
     const result = await section.run(options);
     process.stdout.write(`## ${result.heading}\n\n${result.markdown}\n\n`);
     if (!result.targetMet) failed = true;
-    if (process.argv.includes('--write-results')) {
-      const current = existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '# Benchmark results\n';
-      writeFileSync(resultsFile, replaceSection(current, result.heading, result.markdown));
-    }
+    if (process.argv.includes('--write-results')) writeResultsSection(result.heading, result.markdown);
   }
   process.exitCode = failed ? 1 : 0;
 }
