@@ -6,6 +6,7 @@ import { copyFile, mkdir, rename, rmdir, stat, truncate, unlink, writeFile } fro
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPositions, savePositions } from '../../src/sources/positions.js';
+import type { FileTailer } from '../../src/sources/tailer.js';
 import {
   Appender,
   expectExactly,
@@ -188,6 +189,26 @@ describe('FileTailer: line splitting', () => {
   });
 });
 
+/**
+ * A tailer on `p` (which holds `lines`), started and caught up. Its quiet period is 2 poll intervals = 2 minutes, so
+ * whatever it reads from a new file in a test was read while the renamed one was still being drained.
+ */
+async function drainingTailer(p: string, sink: RecordingSink, lines: readonly string[]): Promise<FileTailer> {
+  await writeFile(p, text(lines));
+  const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
+  await t.start();
+  await t.caughtUp();
+  return t;
+}
+
+/** logrotate's rename + create under a writer that keeps its descriptor: returns an appender on the renamed file. */
+async function renameAndCreate(p: string, newLines: readonly string[]): Promise<Appender> {
+  const old = await Appender.open(p);
+  await rename(p, `${p}.1`);
+  await writeFile(p, text(newLines));
+  return old;
+}
+
 describe('FileTailer: rename + create rotation', () => {
   it('a writer that keeps appending to the renamed file for 2 s: every line is counted, none twice', async () => {
     const p = join(dir, 'app.log');
@@ -221,16 +242,10 @@ describe('FileTailer: rename + create rotation', () => {
 
   it('the new file is read at once while the renamed one is still drained alongside it (no wait for the quiet period)', async () => {
     const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('before', 0, 100)));
     const sink = new RecordingSink();
-    // quiet period = 2 poll intervals = 2 minutes: anything read from the new file below was read while draining
-    const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
-    await t.start();
-    await t.caughtUp();
-    const old = await Appender.open(p);
+    const t = await drainingTailer(p, sink, numbered('before', 0, 100));
+    const old = await renameAndCreate(p, numbered('new', 0, 200));
     try {
-      await rename(p, `${p}.1`);
-      await writeFile(p, text(numbered('new', 0, 200)));
       await old.lines(numbered('late', 0, 50));
       await t.caughtUp();
       expectExactly(sink.lines, [...numbered('before', 0, 100), ...numbered('new', 0, 200), ...numbered('late', 0, 50)]);
@@ -251,19 +266,12 @@ describe('FileTailer: rename + create rotation', () => {
 
   it('rotations faster than the quiet period: every renamed file keeps being drained alongside the newest one', async () => {
     const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('a', 0, 10)));
     const sink = new RecordingSink();
-    const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
-    await t.start();
+    const t = await drainingTailer(p, sink, numbered('a', 0, 10));
+    const a = await renameAndCreate(p, numbered('b', 0, 20));
     await t.caughtUp();
-    const a = await Appender.open(p);
-    await rename(p, `${p}.1`);
-    await writeFile(p, text(numbered('b', 0, 20)));
-    const b = await Appender.open(p);
+    const b = await renameAndCreate(p, numbered('c', 0, 30)); // takes the first file's name: it lives on only through descriptors
     try {
-      await t.caughtUp();
-      await rename(p, `${p}.1`); // replaces the first file's name: it lives on only through the descriptors
-      await writeFile(p, text(numbered('c', 0, 30)));
       await a.lines(numbered('a', 10, 5));
       await b.lines(numbered('b', 20, 6));
       await t.caughtUp();
@@ -279,15 +287,10 @@ describe('FileTailer: rename + create rotation', () => {
   it('a restart while the renamed file is still drained resumes both files from the saved position, every line once', async () => {
     const p = join(dir, 'app.log');
     const positionsFile = join(dir, 'positions.json');
-    await writeFile(p, text(numbered('run1', 0, 100)));
     const sink = new RecordingSink();
-    const t1 = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
-    await t1.start();
-    await t1.caughtUp();
-    const old = await Appender.open(p);
+    const t1 = await drainingTailer(p, sink, numbered('run1', 0, 100));
+    const old = await renameAndCreate(p, numbered('new', 0, 200));
     try {
-      await rename(p, `${p}.1`);
-      await writeFile(p, text(numbered('new', 0, 200)));
       await old.lines(numbered('late', 0, 50));
       await t1.caughtUp();
       await old.write('half-');
