@@ -5,6 +5,7 @@ import { maskConfig } from './config/mask.js';
 import { CONFIG_CHECKS } from './config/checks.js';
 import { ConfigError } from './errors.js';
 import { startExporter } from './main.js';
+import { bundleCommand } from './bundle/command.js';
 import { VERSION } from './version.js';
 
 const HELP = `crm-exporter ${VERSION}: Prometheus exporter for a CRM platform (access logs, PostgreSQL, Redis, health probe)
@@ -13,6 +14,9 @@ Usage:
   crm-exporter --config FILE          run the exporter (or set CRM_EXPORTER_CONFIG=FILE)
   crm-exporter check-config FILE      validate FILE, print the resolved config with secrets masked;
                                       exit 1 listing every problem with its key path
+  crm-exporter bundle [--thresholds FILE] [--out DIR] [--check]
+                                      render the Prometheus rules and Grafana dashboards from
+                                      alerting/thresholds.yaml (see \`crm-exporter bundle --help\`)
   crm-exporter --help | --version
 
 Environment overrides: CRM_EXPORTER_LISTEN, CRM_EXPORTER_POSITIONS_FILE, CRM_EXPORTER_POSTGRES_URL,
@@ -25,6 +29,8 @@ const stdio: Out = { out: (t) => process.stdout.write(t), err: (t) => process.st
 
 /** Returns the exit code for commands that finish; for `run`, resolves once the exporter has stopped. */
 export async function main(argv: string[], io: Out = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // `bundle` has options of its own: hand it the rest of the command line before the exporter's parsing.
+  if (argv[0] === 'bundle') return bundleCommand(argv.slice(1), io);
   let parsed;
   try {
     parsed = parseArgs({

@@ -15,7 +15,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
 /** Extra validation that needs more than the schema (compiling patterns); returns problems as `path: message`. */
 export type ConfigCheck = (config: Config) => string[];
 
-function formatPath(path: readonly PropertyKey[]): string {
+export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
   return out || '(root)';
