@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { startExporter, type RunningExporter } from '../main.js';
 import { startCrmService, type CrmService } from '../crm/main.js';
 import { runLoad } from '../loadgen/runner.js';
+import { startMonitoring, type Monitoring } from './monitoring.js';
 
 /*
  * `npm start`: the whole local demo in one process tree. The reference CRM (src/crm) writes its access log, the
@@ -66,10 +67,18 @@ async function main(): Promise<number> {
     throw err;
   }
 
+  let monitoring: Monitoring | undefined;
+  try {
+    monitoring = await startMonitoring({ exporterUrl: exporter.url, workDir: 'var/demo', say });
+  } catch (err) {
+    say(`monitoring not started: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
   const stopLoad = new AbortController();
   say(`CRM service      ${crm.url}  (access log ${accessLog})`);
   say(`exporter         ${exporter.url}/  metrics at ${exporter.url}/metrics`);
   say(`load generator   steady, ${LOAD_RATE} requests/s; inject faults with: npx crm-loadgen --url ${crm.url} --admin-token ${ADMIN_TOKEN} --scenario error-burst`);
+  for (const line of monitoring?.lines ?? []) say(line);
   say('press Ctrl-C to stop');
 
   const load = runLoad({ url: crm.url, durationMs: 365 * 24 * 3600 * 1000, rate: LOAD_RATE, scenario: 'steady', adminToken: ADMIN_TOKEN, signal: stopLoad.signal }).catch(
@@ -86,6 +95,7 @@ async function main(): Promise<number> {
   });
   stopLoad.abort();
   await load;
+  await monitoring?.close();
   await exporter.close();
   await crm.close();
   return 0;
