@@ -123,7 +123,7 @@ export function createPostgresMetrics(registry: Registry) {
     statementRows: counter('crm_pg_statement_rows_total', 'Rows retrieved or affected by the statement (pg_stat_statements.rows).', STATEMENT),
     statementInfo: gauge(
       'crm_pg_statement_info',
-      'Always 1; the normalised, truncated text of a top statement (pg_stat_statements.query).',
+      'Always 1; the text of a top statement with any literal left replaced by ?, truncated (pg_stat_statements.query). Utility statements are never exported.',
       ['database', 'queryid', 'query'],
     ),
     scrapeQueries: gauge('crm_pg_scrape_queries', 'SQL queries the collector issued during the last successful scrape.'),

@@ -1,3 +1,5 @@
+import { plannableStatementSql } from '../parsers/statement-text.js';
+
 /**
  * The SQL of the PostgreSQL collector. One query per statistics view per scrape (per database for the
  * per-database views), every column the collector needs fetched in that one query.
@@ -131,9 +133,11 @@ function atLeast(version: string, major: number, minor: number): boolean {
 /**
  * Top statements by total time across the monitored databases, from the pg_stat_statements view in `schema`
  * (quoted identifier). Rows of the same (database, queryid) from different users are summed. The top-N is global,
- * so the statement series are bounded by `limit` whatever the number of databases.
- * $1 text[]: monitored databases. $2: limit. $3: characters of query text to return (normalised here, cut again
- * exactly by the collector).
+ * so the statement series are bounded by `limit` whatever the number of databases. Only statements whose text
+ * pg_stat_statements normalises are candidates (parsers/statement-text.ts: utility statements keep secrets in
+ * their text and in their queryid).
+ * $1 text[]: monitored databases. $2: limit. $3: characters of query text to return (runs of blanks collapsed,
+ * line breaks kept since they end `--` comments; redacted and cut exactly by the collector).
  */
 export function statementsSql(extensionVersion: string, schema: string): string {
   const time = atLeast(extensionVersion, 1, 8) ? 'p.total_exec_time + p.total_plan_time' : 'p.total_time';
@@ -146,11 +150,12 @@ WITH s AS (
   JOIN pg_database d ON d.oid = p.dbid
   WHERE d.datname = ANY ($1::text[])
     AND p.queryid IS NOT NULL${toplevel}
+    AND ${plannableStatementSql('p.query')}
   GROUP BY d.datname, p.queryid
   ORDER BY seconds DESC, calls DESC, d.datname, p.queryid
   LIMIT $2
 )
 SELECT database, queryid::text AS queryid, calls, seconds::float8 AS seconds, rows,
-       left(btrim(regexp_replace(query, '\\s+', ' ', 'g')), $3) AS query
+       left(btrim(regexp_replace(regexp_replace(query, '[ \\t\\r\\f\\v]+', ' ', 'g'), ' ?\\n\\s*', E'\\n', 'g')), $3) AS query
 FROM s`;
 }

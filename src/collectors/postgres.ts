@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Registry } from 'prom-client';
 import type { PostgresConfig } from '../config/schema.js';
 import { redactSecrets } from '../errors.js';
+import { statementLabel } from '../parsers/statement-text.js';
 import { PgPools } from '../sources/pg-pool.js';
 import type { Collector } from './collector.js';
 import {
@@ -379,7 +380,7 @@ export async function gatherPostgres(
         statements = { enabled: false, reason: 'not-installed', database: facts.currentDatabase, rows: [] };
       } else if (!facts.pgssLoaded) statements = { enabled: false, reason: 'not-loaded', database: facts.currentDatabase, rows: [] };
       else {
-        const rows = await run(primary, statementsSql(facts.pgssVersion, facts.pgssSchema), [names, sc.limit, sc.queryLength]);
+        const rows = await run(primary, statementsSql(facts.pgssVersion, facts.pgssSchema), [names, sc.limit, statementFetchLength(sc.queryLength)]);
         statements = {
           enabled: true,
           rows: rows.map((r) => ({
@@ -419,11 +420,12 @@ export async function gatherPostgres(
   return { ...snapshot, tables, indexes, queries };
 }
 
-/** Whitespace collapsed to single spaces, trimmed, cut to `maxLength` characters (code points). */
-export function normalizeQuery(text: string, maxLength: number): string {
-  const collapsed = text.replace(/\s+/g, ' ').trim();
-  const chars = Array.from(collapsed);
-  return chars.length <= maxLength ? collapsed : chars.slice(0, maxLength).join('');
+/**
+ * Characters of statement text to fetch for a `query_length` label: redaction shortens the text (literals become
+ * `?`, comments go), so more is read than is shown.
+ */
+export function statementFetchLength(queryLength: number): number {
+  return 2 * queryLength + 256;
 }
 
 /** "idle in transaction (aborted)" -> "idle_in_transaction_aborted": label values without spaces. */
@@ -497,11 +499,14 @@ export function writePostgresSnapshot(m: PostgresMetrics, s: PostgresSnapshot, q
 
   m.statementsEnabled.set(s.statements.enabled ? 1 : 0);
   for (const st of s.statements.rows) {
+    // The server query already leaves these out; a text that still is not exportable loses every series here.
+    const query = statementLabel(st.query, queryLength);
+    if (query === undefined) continue;
     const labels = { database: st.database, queryid: st.queryid };
     m.statementCalls.inc(labels, st.calls);
     m.statementSeconds.inc(labels, st.seconds);
     m.statementRows.inc(labels, st.rows);
-    m.statementInfo.set({ ...labels, query: normalizeQuery(st.query, queryLength) }, 1);
+    m.statementInfo.set({ ...labels, query }, 1);
   }
 
   m.scrapeQueries.set(s.queries);

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/load.js';
+import { startExporter } from '../../src/main.js';
+import { isPlannableStatement, plannableStatementSql } from '../../src/parsers/statement-text.js';
+import { PLANNABLE_CASES } from '../parsers/statement-cases.js';
 import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
 import { PostgresCollector } from '../../src/collectors/postgres.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
@@ -204,5 +208,74 @@ describe('auto-discovery (private instance)', () => {
     expect(h.logs.filter((l) => l.includes('crm_pgtest_missing'))).toEqual([
       'postgres: configured database "crm_pgtest_missing" does not exist or does not accept connections; skipped',
     ]);
+  });
+});
+
+describe('secrets in statement texts (private instance, PostgreSQL 15 keeps utility statements verbatim)', () => {
+  it('never serves a role password given in CREATE/ALTER ROLE, on /metrics or in a log line', async () => {
+    await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const app = await database('secret');
+    const role = `crm_pgtest_role_${randomBytes(4).toString('hex')}`;
+    // Characters a label would escape (\\ " newline) are left out so a plain substring search is exact.
+    const secrets = ['create', 'alter', 'dollar', 'select', 'do'].map((what) => `S3cr3t-${what}-${randomBytes(6).toString('hex')}`);
+    const [create, alter, dollar, selectInto, doBlock] = secrets as [string, string, string, string, string];
+    closers.push(async () => {
+      await admin.query(`DROP ROLE IF EXISTS ${role}`);
+    });
+    await app.client.query(`CREATE ROLE ${role} LOGIN PASSWORD '${create}'`);
+    await app.client.query(`ALTER ROLE ${role} PASSWORD '${alter}'`);
+    await app.client.query(`ALTER ROLE ${role} WITH ENCRYPTED PASSWORD $pw$${dollar}$pw$`);
+    await app.client.query(`SELECT '${selectInto}'::text AS token INTO TEMP crm_secret_copy`);
+    await app.client.query(`DO $$ BEGIN PERFORM set_config('crm.token', '${doBlock}', false); END $$`);
+    await app.client.query('SELECT count(*) FROM pg_class WHERE relname = $1', ['pg_class']);
+
+    // The premise: pg_stat_statements holds every one of these secrets verbatim, with a queryid.
+    const { rows: leaking } = await admin.query<{ queryid: string; query: string }>(
+      `SELECT queryid::text, query FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+       WHERE d.datname = $1 AND query ~ 'S3cr3t-'`,
+      [app.name],
+    );
+    for (const secret of secrets) expect(leaking.some((r) => r.query.includes(secret)), secret).toBe(true);
+    const hashed = await admin.query<{ same: boolean }>(
+      'SELECT hashtextextended(query, 0) = queryid AS same FROM pg_stat_statements WHERE queryid = ANY ($1::bigint[])',
+      [leaking.filter((r) => r.query.startsWith('CREATE ROLE')).map((r) => r.queryid)],
+    );
+    expect(hashed.rows.map((r) => r.same)).toEqual([true]); // the queryid is a hash of the text, password included
+
+    const logs: string[] = [];
+    const config = parseConfig({
+      listen: '127.0.0.1:0',
+      positions_file: `${instance.dir}/positions-${app.name}.json`,
+      postgres: { url: instance.url('postgres'), databases: [app.name], statements: { limit: 1000, query_length: 10_000 } },
+    });
+    const exporter = await startExporter(config, { log: (line) => logs.push(line) });
+    closers.push(() => exporter.close());
+    const texts: string[] = [];
+    for (const accept of ['text/plain', 'application/openmetrics-text; version=1.0.0']) {
+      const res = await fetch(`${exporter.url}/metrics`, { headers: { accept } });
+      expect(res.status).toBe(200);
+      texts.push(await res.text());
+    }
+    const samples = parseExposition(texts[0] as string);
+    expect(value(samples, 'crm_pg_statements_enabled')).toBe(1);
+    // The ordinary statement is there, so the statement series are served at all.
+    expect(select(samples, 'crm_pg_statement_info', { database: app.name }).some((s) => s.labels.query?.startsWith('SELECT count(*) FROM pg_class'))).toBe(
+      true,
+    );
+    for (const text of [...texts, ...logs]) {
+      for (const secret of secrets) expect(text).not.toContain(secret);
+      expect(text).not.toMatch(/PASSWORD/i);
+    }
+    // On PostgreSQL 13-15 a utility statement's queryid is a hash of its text, password included: not served either.
+    for (const r of leaking) expect(select(samples, 'crm_pg_statement_calls_total', { queryid: r.queryid }), r.query).toEqual([]);
+    expect(logs).toEqual([]);
+  });
+
+  it('decides on the server which statements may be exported exactly as isPlannableStatement() does', async () => {
+    const texts = PLANNABLE_CASES.map(([text]) => text);
+    const { rows } = await admin.query<{ ok: boolean }>(`SELECT ${plannableStatementSql('t')} AS ok FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, [
+      texts,
+    ]);
+    expect(rows.map((r, i) => [texts[i], r.ok])).toEqual(texts.map((text) => [text, isPlannableStatement(text)]));
   });
 });
