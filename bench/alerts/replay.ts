@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUCKETS, type Minute } from './model.js';
+import { BUCKETS, DAY_MINUTES, type Minute } from './model.js';
 
 /*
  * Replays simulated minutes through `promtool test rules`: Prometheus's own rule engine, evaluated once a
@@ -83,10 +83,17 @@ const FIRING = 'max by (alertname, severity) (ALERTS{alertstate="firing"})';
 export async function replay(ruleFiles: string[], minutes: Minute[], from: number): Promise<ReplayResult> {
   const end = minutes.length - 1;
   const after = end - from;
-  const queries = {
-    first: `min by (alertname, severity) (min_over_time(timestamp(${FIRING})[${Math.max(after, 1)}m:1m]))`,
-    episodes: `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${Math.max(from, 1)}m:1m]${after > 0 ? ` offset ${after}m` : ''})`,
-  };
+  const first = `min by (alertname, severity) (min_over_time(timestamp(${FIRING})[${Math.max(after, 1)}m:1m]))`;
+  // Episodes that began in [0, from), counted one simulated day at a time: one subquery over three weeks of
+  // minutes would exceed promtool's 50 M-sample query limit.
+  const episodes: string[] = [];
+  for (let start = 0; start < from; start += DAY_MINUTES) {
+    const length = Math.min(DAY_MINUTES, from - start);
+    const offset = end - (start + length);
+    episodes.push(
+      `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${length}m:1m]${offset > 0 ? ` offset ${offset}m` : ''})`,
+    );
+  }
   const test = {
     rule_files: ruleFiles,
     evaluation_interval: '1m',
@@ -94,10 +101,7 @@ export async function replay(ruleFiles: string[], minutes: Minute[], from: numbe
       {
         interval: '1m',
         input_series: inputSeries(minutes),
-        promql_expr_test: [
-          { expr: queries.first, eval_time: `${end}m`, exp_samples: [] },
-          { expr: queries.episodes, eval_time: `${end}m`, exp_samples: [] },
-        ],
+        promql_expr_test: [first, ...episodes].map((expr) => ({ expr, eval_time: `${end}m`, exp_samples: [] })),
       },
     ],
   };
@@ -115,7 +119,13 @@ export async function replay(ruleFiles: string[], minutes: Minute[], from: numbe
       child.on('close', () => resolve(text));
     });
     if (process.env.BENCH_ALERTS_DEBUG) process.stderr.write(output.slice(0, 4000));
-    return { firstFiring: parseGot(output, queries.first), episodesBefore: parseGot(output, queries.episodes) };
+    const counts = new Map<string, AlertEvent>();
+    for (const event of episodes.flatMap((expr) => parseGot(output, expr))) {
+      const key = `${event.alertname}/${event.severity}`;
+      const seen = counts.get(key);
+      counts.set(key, { ...event, value: (seen?.value ?? 0) + event.value });
+    }
+    return { firstFiring: parseGot(output, first), episodesBefore: [...counts.values()] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
