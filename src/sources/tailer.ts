@@ -10,10 +10,12 @@
  *   reopens its log) until it has been quiet for 2 poll intervals. The saved position then names both files.
  * - copytruncate: size < read position, or the first (up to 64) bytes changed, means "new content": restart at 0.
  *   When `path.1` holds a copy of the old content (same first bytes), its unread tail is read first.
+ * - Only regular files are read: a FIFO, device or socket at the path is refused without being opened (state
+ *   'not-regular', reported once), and every open is O_NONBLOCK, so nothing can block start(), a pass or close().
  * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
  * - Processing yields to the event loop at least every 64 KiB.
  */
-import { readSync, watch, type FSWatcher } from 'node:fs';
+import { constants, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 
@@ -39,7 +41,8 @@ export interface SavedPosition extends FilePosition {
   next?: FilePosition;
 }
 
-export type TailerState = 'starting' | 'open' | 'missing' | 'closed';
+/** `not-regular`: a FIFO, directory, device or socket is at the path; it is refused (never opened for reading). */
+export type TailerState = 'starting' | 'open' | 'missing' | 'not-regular' | 'closed';
 
 export interface TailerOptions {
   path: string;
@@ -75,6 +78,26 @@ const MAX_PINNED = 16;
 
 const NL = 10;
 const CR = 13;
+
+/**
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait (in a libuv thread, forever) for a writer, and with it
+ * start() and close(). It changes nothing for regular files. O_NOCTTY: a terminal never becomes our controlling one.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** What a non-regular file is, for the one log line that says why it is not read. */
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function notRegularError(p: string, st: Stats): Error {
+  return Object.assign(new Error(`${p} is ${fileKind(st)}, not a regular file: not read until a regular file is there`), { code: 'ENOTFILE' });
+}
 
 /** One open file: identity and sizes always from its descriptor. */
 interface OpenFile {
@@ -168,6 +191,8 @@ export class FileTailer {
   private replacedSeenAt = 0;
   /** Whether any file was ever opened (a later open is then a rotation). */
   private hadFile = false;
+  /** The last look at `path` found a non-regular file there (state 'not-regular' until a look finds otherwise). */
+  private notRegularAtPath = false;
   private lastPosition: SavedPosition | undefined;
 
   private watcher: FSWatcher | undefined;
@@ -199,7 +224,7 @@ export class FileTailer {
   }
 
   get state(): TailerState {
-    return this._state;
+    return this.notRegularAtPath && this._state !== 'closed' ? 'not-regular' : this._state;
   }
   get bytesRead(): number {
     return this._bytesRead;
@@ -466,23 +491,34 @@ export class FileTailer {
     if (f) this.adopt(f);
   }
 
-  /** Opens `p` and fstats the held descriptor. Returns undefined when the file does not exist (or cannot be opened). */
+  /**
+   * Opens `p` and fstats the held descriptor. Returns undefined when there is no regular file to read: missing,
+   * unreadable, or refused. A non-regular file (FIFO, device, ...) is refused on what `stat` shows, without opening
+   * it (opening a FIFO would also release a writer waiting for its reader); O_NONBLOCK and the fstat of the held
+   * descriptor cover one swapped in between.
+   */
   private async tryOpen(p: string): Promise<OpenFile | undefined> {
+    const atPath = p === this.path;
     let fh: FileHandle;
     try {
-      fh = await open(p, 'r');
+      const st = await stat(p);
+      if (!st.isFile()) throw notRegularError(p, st);
+      fh = await open(p, OPEN_FLAGS);
     } catch (err) {
+      if (atPath) this.notRegularAtPath = errorCode(err) === 'ENOTFILE';
       if (errorCode(err) !== 'ENOENT') this.report(err);
       return undefined;
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile()) throw Object.assign(new Error(`${p} is not a regular file`), { code: 'ENOTFILE' });
+      if (!st.isFile()) throw notRegularError(p, st);
       const f: OpenFile = { fh, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
       f.head = await this.readHead(f);
+      if (atPath) this.notRegularAtPath = false;
       return f;
     } catch (err) {
       await fh.close().catch(() => undefined);
+      if (atPath) this.notRegularAtPath = errorCode(err) === 'ENOTFILE';
       this.report(err);
       return undefined;
     }
@@ -537,12 +573,21 @@ export class FileTailer {
       const st = await p.fh.stat();
       p.size = st.size;
     }
-    let ino: number;
+    let st: Stats;
     try {
-      ino = (await stat(this.path)).ino;
+      st = await stat(this.path);
     } catch {
+      this.notRegularAtPath = false;
       return;
     }
+    const ino = st.ino;
+    if (!st.isFile()) {
+      // rotated to a FIFO or the like: refuse it (reported once) and keep reading `f`, which may still grow
+      this.notRegularAtPath = true;
+      this.report(notRegularError(this.path, st));
+      return;
+    }
+    this.notRegularAtPath = false;
     const last = this.pinned[this.pinned.length - 1];
     if (ino === f.ino || (last && ino === last.ino) || this.pinned.length >= MAX_PINNED) return;
     const n = await this.tryOpen(this.path);
