@@ -73,6 +73,11 @@ export const HEAD_BYTES = 64;
 const MAX_BYTES_PER_CYCLE = 32 * 1024 * 1024;
 /** A rotated file is abandoned after this many poll intervals without growth. */
 const QUIET_INTERVALS = 2;
+/**
+ * A file first opened after start() whose birth time is at most this much before start() counts as created after
+ * it: file timestamps come from a coarse kernel clock (a tick behind), and such a file holds no history to skip.
+ */
+export const BIRTH_SLACK_MS = 50;
 /** Successor files pinned at most (rotations faster than the quiet period). */
 const MAX_PINNED = 16;
 
@@ -189,8 +194,13 @@ export class FileTailer {
   private copy: OpenFile | undefined;
   /** When we first saw that `cur` is no longer the file at `path` (0 = not seen). */
   private replacedSeenAt = 0;
-  /** Whether any file was ever opened (a later open is then a rotation). */
+  /**
+   * Whether any file was ever opened (a later open is then a rotation). Until then the saved position and `startAt`
+   * are pending: they apply to the first file opened, however late (volume mounted late, symlink created later).
+   */
   private hadFile = false;
+  /** Epoch ms of start(): a file born after it holds only new lines. */
+  private startedAt = 0;
   /** The last look at `path` found a non-regular file there (state 'not-regular' until a look finds otherwise). */
   private notRegularAtPath = false;
   private lastPosition: SavedPosition | undefined;
@@ -238,9 +248,10 @@ export class FileTailer {
 
   async start(): Promise<void> {
     if (this._state !== 'starting') throw new Error('FileTailer.start() called twice');
+    this.startedAt = Date.now();
     this.ensureWatch();
     try {
-      await this.initialOpen();
+      await this.openFirst(true);
     } catch (err) {
       this.report(err);
     }
@@ -283,9 +294,10 @@ export class FileTailer {
     for (const w of this.cycleWaiters.splice(0)) w(true);
   }
 
+  /** The position to save. Before the first file was opened it is the saved one (still pending), so it is kept. */
   position(): SavedPosition | undefined {
     if (this.cur) this.rememberPosition();
-    return this.lastPosition;
+    return this.lastPosition ?? (this.hadFile ? undefined : this.opts.resume);
   }
 
   lagBytes(): number {
@@ -346,8 +358,9 @@ export class FileTailer {
     if (!this.watcher) this.ensureWatch();
     if (this.copy) await this.finishCopy();
     for (;;) {
+      if (!this.cur && !this.hadFile) await this.openFirst(false);
       if (!this.cur) {
-        const f = await this.tryOpen(this.path);
+        const f = this.hadFile ? await this.tryOpen(this.path) : undefined;
         if (!f) {
           this._state = 'missing';
           return await this.drainPredecessors();
@@ -442,12 +455,19 @@ export class FileTailer {
 
   // ---------------------------------------------------------------- opening
 
-  private async initialOpen(): Promise<void> {
+  /**
+   * The first open, at start() and then on every pass until a file could be opened: applies the saved position
+   * (after checking it describes the file found) or `startAt`. Opens nothing and changes nothing while there is no
+   * file to read, so both stay pending for the next look.
+   */
+  private async openFirst(atStart: boolean): Promise<void> {
     const resume = this.opts.resume;
     const f = await this.tryOpen(this.path);
     if (!resume) {
       if (!f) return;
-      if (this.opts.startAt === 'end') await this.seekToLastLineEnd(f);
+      // a file created after start() holds only new lines; one that was there but out of reach (mounted late,
+      // symlinked later) holds history, which `startAt: end` skips
+      if (this.opts.startAt === 'end' && (atStart || !(await this.bornSinceStart(f)))) await this.seekToLastLineEnd(f);
       this.adopt(f);
       return;
     }
@@ -480,15 +500,26 @@ export class FileTailer {
       if (f) await f.fh.close();
       return;
     }
+    if (!f) {
+      // nothing to read yet: the saved position waits for the first file that can be opened
+      if (prev) await prev.fh.close();
+      return;
+    }
     this._rotations++;
-    if (prev && f && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
+    if (prev && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
       prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
     } else if (prev) {
       await prev.fh.close();
     }
-    if (f) this.adopt(f);
+    this.adopt(f);
+  }
+
+  /** Whether `f` was created after start() (birth time, where the filesystem records it; 0 = unknown, taken as "no"). */
+  private async bornSinceStart(f: OpenFile): Promise<boolean> {
+    const born = (await f.fh.stat()).birthtimeMs;
+    return born > 0 && born >= this.startedAt - BIRTH_SLACK_MS;
   }
 
   /**
