@@ -8,8 +8,10 @@
  * - Rename rotation: when another file appears at the path, it is opened (pinned) at once and read from offset 0
  *   straight away, while the old descriptor keeps being drained alongside (a writer may append to it until it
  *   reopens its log) until it has been quiet for 2 poll intervals. The saved position then names both files.
- * - copytruncate: size < read position, or the first (up to 64) bytes changed, means "new content": restart at 0.
- *   When `path.1` holds a copy of the old content (same first bytes), its unread tail is read first.
+ * - copytruncate: the first (up to 64) bytes changed means "new content": restart at 0. When `path.1` holds a copy
+ *   of the old content (same first bytes), its unread tail is read first.
+ * - Truncation in place: size < read position, or changed bytes just before it, with the same first bytes: continue
+ *   where the kept prefix ends, found with the last 64 KiB read (recent-bytes.ts), also after a regrowth.
  * - Only regular files are read: a FIFO, device or socket at the path is refused without being opened (state
  *   'not-regular', reported once), and every open is O_NONBLOCK, so nothing can block start(), a pass or close().
  * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
@@ -18,6 +20,7 @@
 import { constants, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { firstDifference, lineStart, RecentBytes, RECENT_BYTES } from './recent-bytes.js';
 
 export interface LineSink {
   /** One complete line without its trailing "\n" (a trailing "\r" is also stripped). `buf` is reused after return: read synchronously, never keep it. */
@@ -69,6 +72,8 @@ const SYNC_READ_MIN = 64 * 1024;
 const SLICE_BYTES = 64 * 1024;
 /** First bytes remembered per file to recognise content replaced in place. */
 export const HEAD_BYTES = 64;
+/** Bytes just before the read position re-read after every read of the current file (see tailChanged). */
+const TAIL_CHECK_BYTES = 64;
 /** Upper bound of one cycle's reading before the pump re-checks rotation/truncation. */
 const MAX_BYTES_PER_CYCLE = 32 * 1024 * 1024;
 /** A rotated file is abandoned after this many poll intervals without growth. */
@@ -181,6 +186,9 @@ export class FileTailer {
   /** The reused read buffer: bytes [0, fill) are file bytes [cur.offset, cur.readPos) (the carry). */
   private readonly buf: Buffer;
   private readonly headBuf = Buffer.alloc(HEAD_BYTES);
+  /** The last bytes read from `cur`, to recognise a truncation in place (see truncatedInPlace). */
+  private readonly recent = new RecentBytes();
+  private readonly tailBuf = Buffer.alloc(TAIL_CHECK_BYTES);
   private fill = 0;
   /** Discarding an oversized (or, at start-up, unseen-beginning) line until its newline. */
   private discarding = false;
@@ -275,7 +283,7 @@ export class FileTailer {
       const f = this.cur;
       if (f) {
         await this.fstatCur(f);
-        if (f.size < f.readPos) await this.restartReplaced(f);
+        if (f.size < f.readPos) await this.truncatedInPlace(f);
         if (this.copy) await this.finishCopy();
         await this.readAvailable(f, Math.max(1, f.size - f.readPos), true); // what is written now, not a racing writer's future
       }
@@ -370,7 +378,7 @@ export class FileTailer {
       const f = this.cur;
       if (!f) return true;
       await this.fstatCur(f);
-      if (f.size < f.readPos) await this.restartReplaced(f);
+      if (f.size < f.readPos) await this.truncatedInPlace(f);
       if (this.copy) await this.finishCopy();
       const complete = await this.readAvailable(f, MAX_BYTES_PER_CYCLE, true);
       const predecessorsDone = await this.drainPredecessors();
@@ -461,6 +469,11 @@ export class FileTailer {
    * file to read, so both stay pending for the next look.
    */
   private async openFirst(atStart: boolean): Promise<void> {
+    await this.applyFirstOpen(atStart);
+    if (this.cur && this.cur.readPos > 0) await this.rememberBefore(this.cur);
+  }
+
+  private async applyFirstOpen(atStart: boolean): Promise<void> {
     const resume = this.opts.resume;
     const f = await this.tryOpen(this.path);
     if (!resume) {
@@ -690,8 +703,83 @@ export class FileTailer {
     this.fill = 0;
     this.discarding = false;
     f.readPos = f.offset = 0;
+    this.recent.reset(f, 0);
     f.head = await this.readHead(f);
     f.lastDataAt = Date.now();
+  }
+
+  /**
+   * Whether the bytes just before our read position changed since we read them: the file was truncated in place to
+   * a smaller size and regrew past our position before we looked (the head check cannot see that: the kept prefix
+   * starts with the same bytes).
+   */
+  private async tailChanged(f: OpenFile, sync: boolean): Promise<boolean> {
+    const seen = this.recent.window(f, f.readPos);
+    const k = Math.min(TAIL_CHECK_BYTES, seen.length);
+    if (k === 0 || f.readPos <= f.head.length) return false; // nothing remembered, or within the head check
+    const b = this.tailBuf;
+    const at = f.readPos - k;
+    const bytesRead = sync ? readSync(f.fh.fd, b, 0, k, at) : (await f.fh.read(b, 0, k, at)).bytesRead;
+    return bytesRead < k || !b.subarray(0, k).equals(seen.subarray(seen.length - k));
+  }
+
+  /**
+   * `f` shrank below our read position, or the bytes before it changed. If its first bytes changed too, it is new
+   * content (restartReplaced). Otherwise it was truncated in place, keeping a prefix of what we read, and may have
+   * regrown: continue where the kept prefix ends. That is the new size when the file has not regrown; else the first
+   * byte that differs from what we remember (RECENT_BYTES), moved back to the start of its line (a new line often
+   * starts with the same bytes as the old one, e.g. a timestamp). When even the oldest remembered byte differs, the
+   * kept prefix ends before what we remember and is read again from 0 (docs/tailing.md, limits).
+   */
+  private async truncatedInPlace(f: OpenFile): Promise<void> {
+    await this.fstatCur(f);
+    if (await this.headChanged(f)) return this.restartReplaced(f);
+    const seen = this.recent.window(f, f.readPos);
+    const winStart = f.readPos - seen.length;
+    const cmpEnd = Math.min(f.size, f.readPos);
+    let end = f.size;
+    let discard = false;
+    if (cmpEnd > winStart) {
+      const now = Buffer.allocUnsafe(cmpEnd - winStart);
+      const { bytesRead } = await f.fh.read(now, 0, now.length, winStart);
+      const d = firstDifference(now.subarray(0, bytesRead), seen);
+      if (d < 0) {
+        if (winStart + bytesRead >= f.readPos) return; // nothing changed after all (same bytes written back)
+        end = winStart + bytesRead; // truncated there, not regrown (yet)
+      } else if (d === 0 && winStart > 0) {
+        return this.restartReplaced(f);
+      } else {
+        const ls = lineStart(seen, d);
+        if (winStart + d >= f.offset) end = f.offset; // inside the partial line we hold: a line can only start at offset
+        else if (ls >= 0) end = winStart + ls;
+        else if (winStart === 0) end = 0;
+        else {
+          end = winStart + d; // the line began before what we remember: skip its rest, never deliver a fragment
+          discard = true;
+        }
+      }
+    }
+    this._rotations++;
+    if (end > f.offset && end <= f.readPos) {
+      // cut inside the partial line we hold: keep its kept part (nothing of it was delivered)
+      if (!this.discarding) this.fill = end - f.offset;
+    } else {
+      f.offset = end;
+      this.fill = 0;
+      this.discarding = discard;
+    }
+    f.readPos = end;
+    this.recent.cutTo(end);
+    f.lastDataAt = Date.now();
+  }
+
+  /** After a jump to a saved offset (or startAt 'end'): remember the bytes before it, as if we had read them. */
+  private async rememberBefore(f: OpenFile): Promise<void> {
+    const from = Math.max(0, f.readPos - RECENT_BYTES);
+    const b = Buffer.allocUnsafe(f.readPos - from);
+    const { bytesRead } = await f.fh.read(b, 0, b.length, from);
+    this.recent.reset(f, from);
+    this.recent.append(f, from, b, 0, bytesRead);
   }
 
   /** Reads the queued copy from its offset to its end, then closes it. Keeps `cur`'s carry out of the way: `cur` was just reset. */
@@ -742,10 +830,18 @@ export class FileTailer {
       const sync = f.size - f.readPos >= SYNC_READ_MIN;
       const n = sync ? readSync(f.fh.fd, buf, this.fill, buf.length - this.fill, f.readPos) : (await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos)).bytesRead;
       if (n === 0) return true;
-      if (verify && (await this.headChanged(f, sync))) {
-        await this.restartReplaced(f);
-        if (this.copy) await this.finishCopy();
-        continue;
+      if (verify) {
+        if (await this.headChanged(f, sync)) {
+          await this.restartReplaced(f);
+          if (this.copy) await this.finishCopy();
+          continue;
+        }
+        if (await this.tailChanged(f, sync)) {
+          await this.truncatedInPlace(f);
+          if (this.copy) await this.finishCopy();
+          continue;
+        }
+        this.recent.append(f, f.readPos, buf, this.fill, n);
       }
       total += n;
       this._bytesRead += n;
