@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,8 @@ import { freePort } from '../helpers/net.js';
 
 /*
  * The built CLI (npm test builds first) when its environment is hostile (issue 11): a FIFO at the log path must not
- * keep it from listening or from stopping on SIGTERM.
+ * keep it from listening or from stopping on SIGTERM (A4); a port in use must stop it with a non-zero exit before it
+ * reads any log, leaving the positions file as it was (A7).
  */
 const bin = fileURLToPath(new URL('../../bin/crm-exporter.js', import.meta.url));
 let dir: string;
@@ -85,5 +87,34 @@ describe('crm-exporter process in a hostile environment', () => {
     expect(cli.stderr().match(/is a FIFO, not a regular file/g)).toHaveLength(1);
     cli.child.kill('SIGTERM');
     expect(await exitWithin(cli, 10_000)).toBe(0);
+  });
+
+  it('the listen port is in use: it exits non-zero, names the problem, and leaves the positions file untouched', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const log = join(dir, 'busy.log');
+      const line = (i: number): string => `{"time":"2026-11-27T08:00:00Z","method":"GET","path":"/api/customers/${i}","status":200,"duration_ms":5,"bytes":10}\n`;
+      const lines = Array.from({ length: 100 }, (_, i) => line(i));
+      await writeFile(log, lines.join(''));
+      const head = (await readFile(log)).subarray(0, 64).toString('base64');
+      const offset = Buffer.byteLength(lines.slice(0, 40).join(''));
+      const positions = join(dir, 'busy-positions.json');
+      const saved = `${JSON.stringify({ version: 1, positions: { crm: { inode: (await stat(log)).ino, offset, head } } }, null, 2)}\n`;
+      await writeFile(positions, saved);
+      const config = join(dir, 'busy.yaml');
+      await writeFile(
+        config,
+        `listen: "127.0.0.1:${port}"\npositions_file: ${positions}\npositions_interval: 100ms\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    poll_interval: 50ms\n`,
+      );
+      const cli = spawnCli(config);
+      expect(await exitWithin(cli, 10_000)).toBe(1);
+      expect(cli.stderr()).toContain(`listen: cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(cli.stderr()).not.toContain('listening on');
+      expect(await readFile(positions, 'utf8')).toBe(saved);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   });
 });
