@@ -3,7 +3,7 @@ import yaml from 'js-yaml';
 import { loadConfigFile } from './config/load.js';
 import { maskConfig } from './config/mask.js';
 import { CONFIG_CHECKS } from './config/checks.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, ListenError } from './errors.js';
 import { startExporter } from './main.js';
 import { bundleCommand } from './bundle/command.js';
 import { VERSION } from './version.js';
@@ -98,7 +98,16 @@ async function run(file: string, io: Out, env: NodeJS.ProcessEnv): Promise<numbe
     }
     throw err;
   }
-  const exporter = await startExporter(config, { log: (line) => io.err(`${line}\n`) });
+  let exporter;
+  try {
+    exporter = await startExporter(config, { log: (line) => io.err(`${line}\n`) });
+  } catch (err) {
+    if (err instanceof ListenError) {
+      io.err(`${file}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
   io.err(`crm-exporter ${VERSION} listening on ${exporter.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

@@ -18,6 +18,16 @@ export class CollectorTimeoutError extends Error {
   }
 }
 
+/** The HTTP server could not listen (port in use, no permission): the exporter stops before reading any log. */
+export class ListenError extends Error {
+  readonly code = 'E_LISTEN';
+  constructor(listen: string, cause: unknown) {
+    const reason = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : String(cause);
+    super(`listen: cannot listen on ${listen} (${reason})`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
 /** Removes credentials from any text that may carry a connection URL (error messages from pg/ioredis, logs). */
 export function redactSecrets(text: string): string {
   return text

@@ -9,7 +9,7 @@ import { registerRuntimeMetrics } from './metrics/runtime.js';
 import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
 import { createApp } from './server/app.js';
 import { loadPositions, PositionsWriter } from './sources/positions.js';
-import { redactSecrets } from './errors.js';
+import { ListenError, redactSecrets } from './errors.js';
 import { VERSION } from './version.js';
 
 export interface RunningExporter {
@@ -56,13 +56,20 @@ export async function startExporter(config: Config, options: StartOptions = {}):
     },
   });
 
+  // Listen first: if the port is taken, no log has been read and the positions file is as it was.
+  const { host, port } = splitListen(config.listen);
+  const server = app.listen(port, host);
+  try {
+    await once(server, 'listening');
+  } catch (err) {
+    await orchestrator.close();
+    throw new ListenError(config.listen, err);
+  }
+  server.on('error', (err) => log(`http server: ${err.message}`));
+
   await Promise.all(pipelines.map((p) => p.start()));
   positions.start();
 
-  const { host, port } = splitListen(config.listen);
-  const server = app.listen(port, host);
-  server.on('error', (err) => log(`http server: ${err.message}`));
-  await once(server, 'listening');
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 

@@ -9,16 +9,41 @@ export interface OrchestratorOptions {
   log?: (message: string) => void;
 }
 
+/** How one collector did for one scrape. */
+export interface CollectorOutcome {
+  name: string;
+  ok: boolean;
+  seconds: number;
+}
+
+/** One collector's update in a round, shared by every scrape that joined the round. */
+interface Attempt {
+  collector: Collector;
+  controller: AbortController;
+  started: bigint;
+  /** Resolves (never rejects) when the update succeeded (true) or failed or was abandoned (false). */
+  settled: Promise<boolean>;
+  done: boolean;
+  /** Scrapes still waiting for it; the last one to give up abandons it. */
+  waiters: number;
+  /** Aborts the update and settles it as failed (no-op once settled). */
+  abandon: (reason: Error) => void;
+}
+
+const secondsSince = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
+
 /**
- * Runs every collector concurrently under one deadline and records their duration and success.
- * Concurrent scrapes share the run in flight, so a burst of scrapes costs one round of queries.
+ * Runs every collector concurrently and records their duration and success.
+ * Concurrent scrapes share the round in flight, so a burst of scrapes costs one round of queries; but each scrape
+ * waits only until its own deadline and gets its own outcomes: a 2 s scrape never waits behind a 10 s one.
+ * A collector is aborted when the last scrape waiting for it gives up.
  */
 export class CollectorOrchestrator {
   private readonly collectors: readonly Collector[];
   private readonly duration: Gauge<'collector'>;
   private readonly success: Gauge<'collector'>;
   private readonly log: (message: string) => void;
-  private inFlight: Promise<void> | undefined;
+  private round: Attempt[] | undefined;
 
   constructor(options: OrchestratorOptions) {
     this.collectors = options.collectors;
@@ -41,52 +66,102 @@ export class CollectorOrchestrator {
     return this.collectors.map((c) => c.name);
   }
 
-  /** Runs all collectors, resolving no later than `deadlineMs` from now. Never rejects. */
-  run(deadlineMs: number): Promise<void> {
-    if (this.inFlight) return this.inFlight;
-    const run = this.runAll(deadlineMs).finally(() => {
-      if (this.inFlight === run) this.inFlight = undefined;
-    });
-    this.inFlight = run;
-    return run;
+  /**
+   * Runs all collectors (or joins the round in flight), resolving no later than `deadlineMs` from now with this
+   * caller's outcomes, which are also published to the health gauges. Never rejects.
+   */
+  async run(deadlineMs: number): Promise<CollectorOutcome[]> {
+    const round = this.round ?? this.startRound();
+    const outcomes = await Promise.all(round.map((a) => this.await(a, deadlineMs)));
+    this.publish(outcomes);
+    return outcomes;
   }
 
-  private async runAll(deadlineMs: number): Promise<void> {
-    await Promise.allSettled(this.collectors.map((collector) => this.runOne(collector, deadlineMs)));
-  }
-
-  private async runOne(collector: Collector, deadlineMs: number): Promise<void> {
-    const controller = new AbortController();
-    const started = process.hrtime.bigint();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new CollectorTimeoutError(collector.name, deadlineMs);
-        controller.abort(err);
-        reject(err);
-      }, deadlineMs);
-    });
-    let ok = false;
-    try {
-      // The update promise may settle after the deadline; its rejection is still observed here, never unhandled.
-      const update = collector.update(controller.signal);
-      update.catch(() => undefined);
-      await Promise.race([update, timeout]);
-      ok = true;
-    } catch (err) {
-      if (!controller.signal.aborted) controller.abort(err);
-      const message = err instanceof Error ? err.message : String(err);
-      this.log(`collector ${collector.name} failed: ${redactSecrets(message)}`);
-      try {
-        collector.reset();
-      } catch (resetErr) {
-        this.log(`collector ${collector.name} reset failed: ${redactSecrets(String(resetErr))}`);
-      }
-    } finally {
-      clearTimeout(timer);
+  /**
+   * Sets the health gauges to one scrape's outcomes. The /metrics handler calls it in the same synchronous step that
+   * starts serialising (prom-client reads a gauge without a collect hook synchronously when serialisation starts),
+   * so concurrent scrapes each serve their own values.
+   */
+  publish(outcomes: readonly CollectorOutcome[]): void {
+    for (const o of outcomes) {
+      this.duration.set({ collector: o.name }, o.seconds);
+      this.success.set({ collector: o.name }, o.ok ? 1 : 0);
     }
-    this.duration.set({ collector: collector.name }, Number(process.hrtime.bigint() - started) / 1e9);
-    this.success.set({ collector: collector.name }, ok ? 1 : 0);
+  }
+
+  private startRound(): Attempt[] {
+    const round = this.collectors.map((collector) => this.attempt(collector));
+    this.round = round;
+    void Promise.all(round.map((a) => a.settled)).then(() => {
+      if (this.round === round) this.round = undefined;
+    });
+    return round;
+  }
+
+  private attempt(collector: Collector): Attempt {
+    const controller = new AbortController();
+    let resolveSettled: (ok: boolean) => void = () => undefined;
+    const finish = (ok: boolean): void => {
+      if (a.done) return;
+      a.done = true;
+      resolveSettled(ok);
+    };
+    const a: Attempt = {
+      collector,
+      controller,
+      started: process.hrtime.bigint(),
+      settled: new Promise<boolean>((resolve) => (resolveSettled = resolve)),
+      done: false,
+      waiters: 0,
+      abandon: (reason) => {
+        if (a.done) return;
+        controller.abort(reason);
+        finish(false);
+      },
+    };
+    let update: Promise<void>;
+    try {
+      update = collector.update(controller.signal);
+    } catch (err) {
+      update = Promise.reject(err);
+    }
+    // The update may settle after it was abandoned; its rejection is still observed here, never unhandled.
+    update.then(
+      () => finish(true),
+      (err: unknown) => {
+        if (a.done) return; // abandoned: the scrapes that gave up have said so
+        if (!controller.signal.aborted) controller.abort(err);
+        this.log(`collector ${collector.name} failed: ${redactSecrets(err instanceof Error ? err.message : String(err))}`);
+        this.reset(collector);
+        finish(false);
+      },
+    );
+    return a;
+  }
+
+  /** One scrape waiting for one attempt until its own deadline. */
+  private async await(a: Attempt, deadlineMs: number): Promise<CollectorOutcome> {
+    const name = a.collector.name;
+    a.waiters++;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
+    const result = await Promise.race([a.settled, timedOut]);
+    clearTimeout(timer);
+    a.waiters--;
+    if (result !== 'timeout') return { name, ok: result, seconds: secondsSince(a.started) };
+    const err = new CollectorTimeoutError(name, deadlineMs);
+    this.log(`collector ${name} failed: ${err.message}`);
+    this.reset(a.collector);
+    if (a.waiters === 0) a.abandon(err);
+    return { name, ok: false, seconds: secondsSince(a.started) };
+  }
+
+  private reset(collector: Collector): void {
+    try {
+      collector.reset();
+    } catch (resetErr) {
+      this.log(`collector ${collector.name} reset failed: ${redactSecrets(String(resetErr))}`);
+    }
   }
 
   async close(): Promise<void> {

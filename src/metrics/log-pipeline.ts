@@ -144,7 +144,7 @@ export class LogPipeline {
     return this.tailer.close();
   }
 
-  /** Where to resume after a restart (for the positions file); undefined before a file was opened. */
+  /** Where to resume after a restart (for the positions file); the saved one, still pending, before a file was opened. */
   position(): SavedPosition | undefined {
     return this.tailer.position();
   }

@@ -26,10 +26,11 @@ export function createApp(options: AppOptions): Express {
 
   app.get('/metrics', async (req, res) => {
     try {
-      if (options.orchestrator) {
-        await options.orchestrator.run(scrapeDeadlineMs(req.header('X-Prometheus-Scrape-Timeout-Seconds'), options.scrape));
-      }
+      const orchestrator = options.orchestrator;
+      const outcomes = orchestrator ? await orchestrator.run(scrapeDeadlineMs(req.header('X-Prometheus-Scrape-Timeout-Seconds'), options.scrape)) : [];
       options.beforeRender?.();
+      // this scrape's own collector health, set in the same synchronous step that starts serialising (see publish)
+      orchestrator?.publish(outcomes);
       const { body, contentType } = await renderMetrics(options.registry, wantsOpenMetrics(req.header('Accept')));
       res.set('Content-Type', contentType).set('Cache-Control', 'no-store').send(body);
     } catch (err) {

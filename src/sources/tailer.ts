@@ -8,14 +8,19 @@
  * - Rename rotation: when another file appears at the path, it is opened (pinned) at once and read from offset 0
  *   straight away, while the old descriptor keeps being drained alongside (a writer may append to it until it
  *   reopens its log) until it has been quiet for 2 poll intervals. The saved position then names both files.
- * - copytruncate: size < read position, or the first (up to 64) bytes changed, means "new content": restart at 0.
- *   When `path.1` holds a copy of the old content (same first bytes), its unread tail is read first.
+ * - copytruncate: the first (up to 64) bytes changed means "new content": restart at 0. When `path.1` holds a copy
+ *   of the old content (same first bytes), its unread tail is read first.
+ * - Truncation in place: size < read position, or changed bytes just before it, with the same first bytes: continue
+ *   where the kept prefix ends, found with the last 64 KiB read (recent-bytes.ts), also after a regrowth.
+ * - Only regular files are read: a FIFO, device or socket at the path is refused without being opened (state
+ *   'not-regular', reported once), and every open is O_NONBLOCK, so nothing can block start(), a pass or close().
  * - fs.watch on the directory is the fast trigger, a poll every `pollIntervalMs` the safety net.
  * - Processing yields to the event loop at least every 64 KiB.
  */
-import { readSync, watch, type FSWatcher } from 'node:fs';
+import { constants, readSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { firstDifference, lineStart, RecentBytes, RECENT_BYTES } from './recent-bytes.js';
 
 export interface LineSink {
   /** One complete line without its trailing "\n" (a trailing "\r" is also stripped). `buf` is reused after return: read synchronously, never keep it. */
@@ -39,7 +44,8 @@ export interface SavedPosition extends FilePosition {
   next?: FilePosition;
 }
 
-export type TailerState = 'starting' | 'open' | 'missing' | 'closed';
+/** `not-regular`: a FIFO, directory, device or socket is at the path; it is refused (never opened for reading). */
+export type TailerState = 'starting' | 'open' | 'missing' | 'not-regular' | 'closed';
 
 export interface TailerOptions {
   path: string;
@@ -66,15 +72,42 @@ const SYNC_READ_MIN = 64 * 1024;
 const SLICE_BYTES = 64 * 1024;
 /** First bytes remembered per file to recognise content replaced in place. */
 export const HEAD_BYTES = 64;
+/** Bytes just before the read position re-read after every read of the current file (see tailChanged). */
+const TAIL_CHECK_BYTES = 64;
 /** Upper bound of one cycle's reading before the pump re-checks rotation/truncation. */
 const MAX_BYTES_PER_CYCLE = 32 * 1024 * 1024;
 /** A rotated file is abandoned after this many poll intervals without growth. */
 const QUIET_INTERVALS = 2;
+/**
+ * A file first opened after start() whose birth time is at most this much before start() counts as created after
+ * it: file timestamps come from a coarse kernel clock (a tick behind), and such a file holds no history to skip.
+ */
+export const BIRTH_SLACK_MS = 50;
 /** Successor files pinned at most (rotations faster than the quiet period). */
 const MAX_PINNED = 16;
 
 const NL = 10;
 const CR = 13;
+
+/**
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait (in a libuv thread, forever) for a writer, and with it
+ * start() and close(). It changes nothing for regular files. O_NOCTTY: a terminal never becomes our controlling one.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** What a non-regular file is, for the one log line that says why it is not read. */
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function notRegularError(p: string, st: Stats): Error {
+  return Object.assign(new Error(`${p} is ${fileKind(st)}, not a regular file: not read until a regular file is there`), { code: 'ENOTFILE' });
+}
 
 /** One open file: identity and sizes always from its descriptor. */
 interface OpenFile {
@@ -153,6 +186,9 @@ export class FileTailer {
   /** The reused read buffer: bytes [0, fill) are file bytes [cur.offset, cur.readPos) (the carry). */
   private readonly buf: Buffer;
   private readonly headBuf = Buffer.alloc(HEAD_BYTES);
+  /** The last bytes read from `cur`, to recognise a truncation in place (see truncatedInPlace). */
+  private readonly recent = new RecentBytes();
+  private readonly tailBuf = Buffer.alloc(TAIL_CHECK_BYTES);
   private fill = 0;
   /** Discarding an oversized (or, at start-up, unseen-beginning) line until its newline. */
   private discarding = false;
@@ -166,8 +202,15 @@ export class FileTailer {
   private copy: OpenFile | undefined;
   /** When we first saw that `cur` is no longer the file at `path` (0 = not seen). */
   private replacedSeenAt = 0;
-  /** Whether any file was ever opened (a later open is then a rotation). */
+  /**
+   * Whether any file was ever opened (a later open is then a rotation). Until then the saved position and `startAt`
+   * are pending: they apply to the first file opened, however late (volume mounted late, symlink created later).
+   */
   private hadFile = false;
+  /** Epoch ms of start(): a file born after it holds only new lines. */
+  private startedAt = 0;
+  /** The last look at `path` found a non-regular file there (state 'not-regular' until a look finds otherwise). */
+  private notRegularAtPath = false;
   private lastPosition: SavedPosition | undefined;
 
   private watcher: FSWatcher | undefined;
@@ -199,7 +242,7 @@ export class FileTailer {
   }
 
   get state(): TailerState {
-    return this._state;
+    return this.notRegularAtPath && this._state !== 'closed' ? 'not-regular' : this._state;
   }
   get bytesRead(): number {
     return this._bytesRead;
@@ -213,9 +256,10 @@ export class FileTailer {
 
   async start(): Promise<void> {
     if (this._state !== 'starting') throw new Error('FileTailer.start() called twice');
+    this.startedAt = Date.now();
     this.ensureWatch();
     try {
-      await this.initialOpen();
+      await this.openFirst(true);
     } catch (err) {
       this.report(err);
     }
@@ -239,7 +283,7 @@ export class FileTailer {
       const f = this.cur;
       if (f) {
         await this.fstatCur(f);
-        if (f.size < f.readPos) await this.restartReplaced(f);
+        if (f.size < f.readPos) await this.truncatedInPlace(f);
         if (this.copy) await this.finishCopy();
         await this.readAvailable(f, Math.max(1, f.size - f.readPos), true); // what is written now, not a racing writer's future
       }
@@ -258,9 +302,10 @@ export class FileTailer {
     for (const w of this.cycleWaiters.splice(0)) w(true);
   }
 
+  /** The position to save. Before the first file was opened it is the saved one (still pending), so it is kept. */
   position(): SavedPosition | undefined {
     if (this.cur) this.rememberPosition();
-    return this.lastPosition;
+    return this.lastPosition ?? (this.hadFile ? undefined : this.opts.resume);
   }
 
   lagBytes(): number {
@@ -321,8 +366,9 @@ export class FileTailer {
     if (!this.watcher) this.ensureWatch();
     if (this.copy) await this.finishCopy();
     for (;;) {
+      if (!this.cur && !this.hadFile) await this.openFirst(false);
       if (!this.cur) {
-        const f = await this.tryOpen(this.path);
+        const f = this.hadFile ? await this.tryOpen(this.path) : undefined;
         if (!f) {
           this._state = 'missing';
           return await this.drainPredecessors();
@@ -332,7 +378,7 @@ export class FileTailer {
       const f = this.cur;
       if (!f) return true;
       await this.fstatCur(f);
-      if (f.size < f.readPos) await this.restartReplaced(f);
+      if (f.size < f.readPos) await this.truncatedInPlace(f);
       if (this.copy) await this.finishCopy();
       const complete = await this.readAvailable(f, MAX_BYTES_PER_CYCLE, true);
       const predecessorsDone = await this.drainPredecessors();
@@ -417,12 +463,24 @@ export class FileTailer {
 
   // ---------------------------------------------------------------- opening
 
-  private async initialOpen(): Promise<void> {
+  /**
+   * The first open, at start() and then on every pass until a file could be opened: applies the saved position
+   * (after checking it describes the file found) or `startAt`. Opens nothing and changes nothing while there is no
+   * file to read, so both stay pending for the next look.
+   */
+  private async openFirst(atStart: boolean): Promise<void> {
+    await this.applyFirstOpen(atStart);
+    if (this.cur && this.cur.readPos > 0) await this.rememberBefore(this.cur);
+  }
+
+  private async applyFirstOpen(atStart: boolean): Promise<void> {
     const resume = this.opts.resume;
     const f = await this.tryOpen(this.path);
     if (!resume) {
       if (!f) return;
-      if (this.opts.startAt === 'end') await this.seekToLastLineEnd(f);
+      // a file created after start() holds only new lines; one that was there but out of reach (mounted late,
+      // symlinked later) holds history, which `startAt: end` skips
+      if (this.opts.startAt === 'end' && (atStart || !(await this.bornSinceStart(f)))) await this.seekToLastLineEnd(f);
       this.adopt(f);
       return;
     }
@@ -455,34 +513,56 @@ export class FileTailer {
       if (f) await f.fh.close();
       return;
     }
+    if (!f) {
+      // nothing to read yet: the saved position waits for the first file that can be opened
+      if (prev) await prev.fh.close();
+      return;
+    }
     this._rotations++;
-    if (prev && f && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
+    if (prev && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
       prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
     } else if (prev) {
       await prev.fh.close();
     }
-    if (f) this.adopt(f);
+    this.adopt(f);
   }
 
-  /** Opens `p` and fstats the held descriptor. Returns undefined when the file does not exist (or cannot be opened). */
+  /** Whether `f` was created after start() (birth time, where the filesystem records it; 0 = unknown, taken as "no"). */
+  private async bornSinceStart(f: OpenFile): Promise<boolean> {
+    const born = (await f.fh.stat()).birthtimeMs;
+    return born > 0 && born >= this.startedAt - BIRTH_SLACK_MS;
+  }
+
+  /**
+   * Opens `p` and fstats the held descriptor. Returns undefined when there is no regular file to read: missing,
+   * unreadable, or refused. A non-regular file (FIFO, device, ...) is refused on what `stat` shows, without opening
+   * it (opening a FIFO would also release a writer waiting for its reader); O_NONBLOCK and the fstat of the held
+   * descriptor cover one swapped in between.
+   */
   private async tryOpen(p: string): Promise<OpenFile | undefined> {
+    const atPath = p === this.path;
     let fh: FileHandle;
     try {
-      fh = await open(p, 'r');
+      const st = await stat(p);
+      if (!st.isFile()) throw notRegularError(p, st);
+      fh = await open(p, OPEN_FLAGS);
     } catch (err) {
+      if (atPath) this.notRegularAtPath = errorCode(err) === 'ENOTFILE';
       if (errorCode(err) !== 'ENOENT') this.report(err);
       return undefined;
     }
     try {
       const st = await fh.stat();
-      if (!st.isFile()) throw Object.assign(new Error(`${p} is not a regular file`), { code: 'ENOTFILE' });
+      if (!st.isFile()) throw notRegularError(p, st);
       const f: OpenFile = { fh, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
       f.head = await this.readHead(f);
+      if (atPath) this.notRegularAtPath = false;
       return f;
     } catch (err) {
       await fh.close().catch(() => undefined);
+      if (atPath) this.notRegularAtPath = errorCode(err) === 'ENOTFILE';
       this.report(err);
       return undefined;
     }
@@ -537,12 +617,21 @@ export class FileTailer {
       const st = await p.fh.stat();
       p.size = st.size;
     }
-    let ino: number;
+    let st: Stats;
     try {
-      ino = (await stat(this.path)).ino;
+      st = await stat(this.path);
     } catch {
+      this.notRegularAtPath = false;
       return;
     }
+    const ino = st.ino;
+    if (!st.isFile()) {
+      // rotated to a FIFO or the like: refuse it (reported once) and keep reading `f`, which may still grow
+      this.notRegularAtPath = true;
+      this.report(notRegularError(this.path, st));
+      return;
+    }
+    this.notRegularAtPath = false;
     const last = this.pinned[this.pinned.length - 1];
     if (ino === f.ino || (last && ino === last.ino) || this.pinned.length >= MAX_PINNED) return;
     const n = await this.tryOpen(this.path);
@@ -614,8 +703,83 @@ export class FileTailer {
     this.fill = 0;
     this.discarding = false;
     f.readPos = f.offset = 0;
+    this.recent.reset(f, 0);
     f.head = await this.readHead(f);
     f.lastDataAt = Date.now();
+  }
+
+  /**
+   * Whether the bytes just before our read position changed since we read them: the file was truncated in place to
+   * a smaller size and regrew past our position before we looked (the head check cannot see that: the kept prefix
+   * starts with the same bytes).
+   */
+  private async tailChanged(f: OpenFile, sync: boolean): Promise<boolean> {
+    const seen = this.recent.window(f, f.readPos);
+    const k = Math.min(TAIL_CHECK_BYTES, seen.length);
+    if (k === 0 || f.readPos <= f.head.length) return false; // nothing remembered, or within the head check
+    const b = this.tailBuf;
+    const at = f.readPos - k;
+    const bytesRead = sync ? readSync(f.fh.fd, b, 0, k, at) : (await f.fh.read(b, 0, k, at)).bytesRead;
+    return bytesRead < k || !b.subarray(0, k).equals(seen.subarray(seen.length - k));
+  }
+
+  /**
+   * `f` shrank below our read position, or the bytes before it changed. If its first bytes changed too, it is new
+   * content (restartReplaced). Otherwise it was truncated in place, keeping a prefix of what we read, and may have
+   * regrown: continue where the kept prefix ends. That is the new size when the file has not regrown; else the first
+   * byte that differs from what we remember (RECENT_BYTES), moved back to the start of its line (a new line often
+   * starts with the same bytes as the old one, e.g. a timestamp). When even the oldest remembered byte differs, the
+   * kept prefix ends before what we remember and is read again from 0 (docs/tailing.md, limits).
+   */
+  private async truncatedInPlace(f: OpenFile): Promise<void> {
+    await this.fstatCur(f);
+    if (await this.headChanged(f)) return this.restartReplaced(f);
+    const seen = this.recent.window(f, f.readPos);
+    const winStart = f.readPos - seen.length;
+    const cmpEnd = Math.min(f.size, f.readPos);
+    let end = f.size;
+    let discard = false;
+    if (cmpEnd > winStart) {
+      const now = Buffer.allocUnsafe(cmpEnd - winStart);
+      const { bytesRead } = await f.fh.read(now, 0, now.length, winStart);
+      const d = firstDifference(now.subarray(0, bytesRead), seen);
+      if (d < 0) {
+        if (winStart + bytesRead >= f.readPos) return; // nothing changed after all (same bytes written back)
+        end = winStart + bytesRead; // truncated there, not regrown (yet)
+      } else if (d === 0 && winStart > 0) {
+        return this.restartReplaced(f);
+      } else {
+        const ls = lineStart(seen, d);
+        if (winStart + d >= f.offset) end = f.offset; // inside the partial line we hold: a line can only start at offset
+        else if (ls >= 0) end = winStart + ls;
+        else if (winStart === 0) end = 0;
+        else {
+          end = winStart + d; // the line began before what we remember: skip its rest, never deliver a fragment
+          discard = true;
+        }
+      }
+    }
+    this._rotations++;
+    if (end > f.offset && end <= f.readPos) {
+      // cut inside the partial line we hold: keep its kept part (nothing of it was delivered)
+      if (!this.discarding) this.fill = end - f.offset;
+    } else {
+      f.offset = end;
+      this.fill = 0;
+      this.discarding = discard;
+    }
+    f.readPos = end;
+    this.recent.cutTo(end);
+    f.lastDataAt = Date.now();
+  }
+
+  /** After a jump to a saved offset (or startAt 'end'): remember the bytes before it, as if we had read them. */
+  private async rememberBefore(f: OpenFile): Promise<void> {
+    const from = Math.max(0, f.readPos - RECENT_BYTES);
+    const b = Buffer.allocUnsafe(f.readPos - from);
+    const { bytesRead } = await f.fh.read(b, 0, b.length, from);
+    this.recent.reset(f, from);
+    this.recent.append(f, from, b, 0, bytesRead);
   }
 
   /** Reads the queued copy from its offset to its end, then closes it. Keeps `cur`'s carry out of the way: `cur` was just reset. */
@@ -666,10 +830,18 @@ export class FileTailer {
       const sync = f.size - f.readPos >= SYNC_READ_MIN;
       const n = sync ? readSync(f.fh.fd, buf, this.fill, buf.length - this.fill, f.readPos) : (await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos)).bytesRead;
       if (n === 0) return true;
-      if (verify && (await this.headChanged(f, sync))) {
-        await this.restartReplaced(f);
-        if (this.copy) await this.finishCopy();
-        continue;
+      if (verify) {
+        if (await this.headChanged(f, sync)) {
+          await this.restartReplaced(f);
+          if (this.copy) await this.finishCopy();
+          continue;
+        }
+        if (await this.tailChanged(f, sync)) {
+          await this.truncatedInPlace(f);
+          if (this.copy) await this.finishCopy();
+          continue;
+        }
+        this.recent.append(f, f.readPos, buf, this.fill, n);
       }
       total += n;
       this._bytesRead += n;

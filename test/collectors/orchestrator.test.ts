@@ -75,6 +75,52 @@ describe('CollectorOrchestrator', () => {
     expect(good.calls()).toBe(2);
   });
 
+  it('concurrent scrapes share the round but each waits only until its own deadline, with its own outcomes', async () => {
+    const registry = new Registry();
+    const logs: string[] = [];
+    const good = scripted('good', registry, 'ok');
+    const slow = scripted('slow', registry, 'hang');
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [good, slow], log: (m) => logs.push(m) });
+    const long = orchestrator.run(60_000);
+    const short = orchestrator.run(150);
+    // on the shared-deadline code the short scrape waited for the long one's deadline (or for the slow collector)
+    const shortOutcomes = await Promise.race([short, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 5_000))]);
+    expect(slow.finished()).toBe(false);
+    expect(shortOutcomes).toEqual([
+      { name: 'good', ok: true, seconds: expect.any(Number) },
+      { name: 'slow', ok: false, seconds: expect.any(Number) },
+    ]);
+    expect(logs).toEqual(['collector slow failed: collector slow did not finish within 150 ms']);
+    expect(await registry.metrics()).toContain('crm_scrape_collector_success{collector="slow"} 0');
+
+    // the long scrape keeps waiting, and the slow collector was not aborted for it
+    slow.release();
+    const longOutcomes = await long;
+    expect(longOutcomes.map((o) => [o.name, o.ok])).toEqual([
+      ['good', true],
+      ['slow', true],
+    ]);
+    expect(slow.lateWrite()).toBe(false);
+    const text = await registry.metrics();
+    expect(text).toContain('crm_scrape_collector_success{collector="slow"} 1');
+    expect(text).toContain('test_slow_value 1');
+    expect([good.calls(), slow.calls()]).toEqual([1, 1]); // one round of queries for both scrapes
+    expect(logs).toHaveLength(1);
+  });
+
+  it('a scrape that joins a round gives up at its own deadline even when it is shorter than the first one', async () => {
+    const registry = new Registry();
+    const slow = scripted('slow', registry, 'hang');
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [slow], log: () => undefined });
+    const first = orchestrator.run(100);
+    const second = orchestrator.run(60_000);
+    expect((await first)[0]?.ok).toBe(false);
+    // the first scrape gave up, but the second still waits: the update is not aborted
+    slow.release();
+    expect((await second)[0]?.ok).toBe(true);
+    expect(slow.lateWrite()).toBe(false);
+  });
+
   it('derives the deadline from Prometheus’s header, capped and with a margin', () => {
     const opts = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
     expect(scrapeDeadlineMs(undefined, opts)).toBe(9_500);

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Collector } from '../../src/collectors/collector.js';
+import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
 import { createApp } from '../../src/server/app.js';
 import { wantsOpenMetrics } from '../../src/server/negotiate.js';
 
@@ -60,6 +62,44 @@ describe('HTTP surface', () => {
     expect(landing).toContain('crm&lt;x&gt;');
     expect(landing).toContain('href="metrics"');
     expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('two concurrent scrapes: the one with the shorter timeout answers at its own deadline, each with its own health', async () => {
+    const registry = new Registry();
+    const gauge = new Gauge({ name: 'test_slow_value', help: 'set by the slow collector', registers: [registry] });
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    // a collector whose source hangs (a locked table) until the test lets it answer
+    const slow: Collector = {
+      name: 'slow',
+      async update(signal) {
+        started();
+        await released;
+        if (!signal.aborted) gauge.set(7);
+      },
+      reset: () => gauge.reset(),
+      close: async () => undefined,
+    };
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [slow], log: () => undefined });
+    server = createApp({ registry, orchestrator, scrape, version: '1.2.3' }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server?.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const long = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '30' } }).then((r) => r.text());
+    await running; // the long scrape started the round; the short one joins it
+    const short = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '0.6' } }).then((r) => r.text());
+    const first = await Promise.race([
+      short.then((body) => ({ body })),
+      long.then(() => 'the long scrape answered first'),
+      new Promise((resolve) => setTimeout(() => resolve('no answer within 5 s'), 5_000)),
+    ]);
+    expect(first).toMatchObject({ body: expect.stringContaining('crm_scrape_collector_success{collector="slow"} 0') });
+    release();
+    const longBody = await long;
+    expect(longBody).toContain('crm_scrape_collector_success{collector="slow"} 1');
+    expect(longBody).toContain('test_slow_value 7');
   });
 
   it.each([

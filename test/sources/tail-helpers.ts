@@ -1,5 +1,6 @@
 /** Shared helpers for the tailer integration tests: temp dirs, a recording sink, polling waits, writers. */
 import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,35 @@ export async function makeTempDir(): Promise<string> {
 
 export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Creates a FIFO (named pipe) at `path` with mkfifo(1): Node has no API for it. */
+export function makeFifo(path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('mkfifo', [path], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo ${path}: ${err.message}\n${stderr}`)) : resolve()));
+  });
+}
+
+/**
+ * Releases a reader blocked in open() on the FIFO at `path` (code that opens without O_NONBLOCK): a writer's open
+ * completes the reader's, and closing it gives the reader EOF. Without a waiting reader this fails with ENXIO: ignored.
+ */
+export async function releaseFifoReaders(path: string): Promise<void> {
+  try {
+    const fh = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    await fh.close();
+  } catch {
+    // no reader waiting, or no FIFO any more
+  }
+}
+
+/** Rejects with `what` if `promise` has not settled within `ms` (turns a hang into a failing test). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Records every line (decoded, and optionally its raw bytes) and every oversized report. */

@@ -532,8 +532,9 @@ describe('FileTailer: lifecycle', () => {
     const t = pool.create({ path: p, sink, pollIntervalMs: 20 });
     await t.start();
     for (let i = 0; i < 5; i++) await t.caughtUp();
-    expect(t.state).toBe('missing');
+    expect(t.state).toBe('not-regular');
     expect(pool.errors.map((e) => (e as { code?: string }).code)).toEqual(['ENOTFILE']);
+    expect(pool.errors[0]?.message).toContain('is a directory, not a regular file');
     await rmdir(p);
     await writeFile(p, text(numbered('ok', 0, 5)));
     await waitFor(() => sink.lines.length >= 5, '5 lines');
