@@ -30,12 +30,12 @@ const root = repoRoot();
 
 /**
  * Our rules, rendered from the shipped alerting/thresholds.yaml with one change: promtool's unit-test engine
- * refuses queries that load more than 10,000 samples, so the error-budget period (which no alert reads) is 7d
+ * refuses queries that load more than 10,000 samples, so the error-budget period (which no alert reads) is 3d
  * instead of 30d. Every alert and every window an alert reads is as shipped.
  */
 function ourRules(dir: string): string[] {
   const document = yaml.load(readFileSync(join(root, 'alerting/thresholds.yaml'), 'utf8')) as { slo: { period: string } };
-  document.slo.period = '7d';
+  document.slo.period = '3d';
   const files: string[] = [];
   for (const [path, content] of renderBundle(parseThresholds(document))) {
     if (!path.startsWith('alerting/rules/')) continue;
@@ -122,10 +122,10 @@ async function main(): Promise<void> {
     `Command: \`npm run bench:alerts -- --write-results\` (${new Date().toISOString().slice(0, 10)}, promtool ${promtoolVersion()}, ${((Date.now() - started) / 1000).toFixed(0)} s).`,
     'Simulated service: 40 req/s at the weekday peak, 3 at night (0 in the quiet-night scenario), weekends at 40 %, ±10 % noise',
     'per minute, 0.2 % errors, p95 ~ 120 ms; three healthy weeks, then a Tuesday whose fault starts at 10:00. Replayed once a',
-    'simulated minute (series) and evaluated every 5 simulated minutes through `promtool test rules` (no wall clock; promtool\'s',
-    'test engine caps a query at 10,000 samples, which a 1-minute evaluation of week-long windows exceeds, so detection times',
-    'have a 5-minute resolution for both rule sets). "ours" = the rules rendered from the shipped alerting/thresholds.yaml with',
-    'slo.period 7d instead of 30d (the budget-remaining rule, which no alert reads, would exceed that cap); "static" =',
+    'simulated minute (series) and evaluated every 2 simulated minutes through `promtool test rules` (no wall clock; promtool\'s',
+    'test engine caps a query at 10,000 samples, which a 1-minute evaluation of 3-day windows exceeds, so detection times',
+    'have a 2-minute resolution for both rule sets). "ours" = the rules rendered from the shipped alerting/thresholds.yaml with',
+    'slo.period 3d instead of 30d (the budget-remaining rule, which no alert reads, would exceed that cap); "static" =',
     'bench/alerts/static-rules.yml, thresholds of the kind the public collections ship.',
     'Detection = minutes from the fault\'s start to the first page (critical) or ticket (warning). False alerts = page or ticket',
     'episodes that began before the fault (the whole run when there is none), with their names and counts.',

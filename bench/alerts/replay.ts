@@ -97,8 +97,8 @@ export async function replay(ruleFiles: string[], minutes: Minute[], from: numbe
   }
   const test = {
     rule_files: ruleFiles,
-    // promtool's test engine refuses queries over 10,000 samples: a 5-minute evaluation keeps week-long windows under it.
-    evaluation_interval: '5m',
+    // promtool's test engine refuses queries over 10,000 samples: a 2-minute evaluation keeps week-long windows under it.
+    evaluation_interval: '2m',
     tests: [
       {
         interval: '1m',
