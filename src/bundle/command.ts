@@ -8,7 +8,8 @@ import { loadThresholdsFile } from './thresholds.js';
 export const BUNDLE_HELP = `crm-exporter bundle [--thresholds FILE] [--out DIR] [--check]
 
 Renders the alerting and dashboard bundle from one thresholds file (default alerting/thresholds.yaml):
-DIR/alerting/rules/*.yml (Prometheus recording and alert rules) under DIR (default: the current directory).
+DIR/alerting/rules/*.yml (Prometheus recording and alert rules) and DIR/dashboards/*.json (Grafana dashboards)
+under DIR (default: the current directory).
   --check   write nothing; exit 1 listing every file that differs from what would be generated
 `;
 
