@@ -4,9 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import type { Dashboard, Panel, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
+import type { Dashboard, VariableModel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { DASHBOARDS } from '../../src/bundle/dashboards/dashboard.js';
-import { dashboards } from '../../src/bundle/dashboards/index.js';
 import { allPanels, dashboardQueries, substituteVariables } from '../../src/bundle/dashboards/queries.js';
 import { renderBundle } from '../../src/bundle/render.js';
 import { loadThresholdsFile } from '../../src/bundle/thresholds.js';
