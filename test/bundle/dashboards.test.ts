@@ -23,7 +23,11 @@ const files = readdirSync('dashboards').filter((f) => f.endsWith('.json'));
 const committed: Dashboard[] = files.map((f) => JSON.parse(readFileSync(join('dashboards', f), 'utf8')) as Dashboard);
 const queries = dashboardQueries(committed);
 const at = (q: { uid: string; panel: string; refId: string }) => `${q.uid} / ${q.panel} / ${q.refId}`;
-const PROVISIONED_UIDS = ['crm-prometheus', 'crm-alertmanager'];
+/** Grafana's provisioned datasources (docker-compose mounts this file): the uids a panel may name. */
+const provisioned = (yaml.load(readFileSync('dashboards/provisioning/datasources/datasources.yml', 'utf8')) as {
+  datasources: Array<{ name: string; uid: string; type: string }>;
+}).datasources;
+const PROVISIONED_UIDS = provisioned.map((d) => d.uid);
 
 const variable = (d: Dashboard, name: string): VariableModel | undefined => d.templating?.list?.find((v) => v.name === name);
 /** The selector inside a `label_values(selector, label)` variable query. */
@@ -51,7 +55,8 @@ describe('dashboards/*.json', () => {
   });
 
   it.each(committed.map((d) => [d.uid, d] as const))('%s: datasource, job and instance variables as the linter wants them', (_uid, d) => {
-    expect(variable(d, 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: 'crm-prometheus' } });
+    const prometheus = provisioned.find((p) => p.type === 'prometheus');
+    expect(variable(d, 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: prometheus?.uid } });
     for (const name of ['job', 'instance']) {
       expect(variable(d, name), name).toMatchObject({ type: 'query', datasource: { uid: '${datasource}' }, multi: true, includeAll: true, allValue: '.+' });
     }
@@ -66,8 +71,15 @@ describe('dashboards/*.json', () => {
       for (const target of (panel.targets ?? []) as Array<{ datasource?: { uid?: string } }>) expect(target.datasource?.uid, where).toBe(ds);
       expect(panel.description?.trim(), where).toBeTruthy();
       expect(panel.fieldConfig?.defaults?.unit, where).toBeTruthy();
-      if (ds === 'crm-alertmanager') expect(panel.type, where).toBe('alertGroups');
-      else expect(panel.targets?.length ?? 0, `${where}: no query`).toBeGreaterThan(0);
+      const source = provisioned.find((p) => p.uid === ds);
+      if (source) expect(panel.datasource?.type, where).toBe(source.type);
+      if (panel.type === 'alertGroups') {
+        // This panel names its Alertmanager datasource by name, not uid: it must be the provisioned one's.
+        expect(source?.type, where).toBe('alertmanager');
+        expect((panel.options as { alertmanager?: string }).alertmanager, where).toBe(source?.name);
+      } else {
+        expect(panel.targets?.length ?? 0, `${where}: no query`).toBeGreaterThan(0);
+      }
     }
   });
 });
