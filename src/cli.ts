@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { loadConfigFile } from './config/load.js';
-import { maskConfig } from './config/mask.js';
+import { maskConfig, redactSecrets, secretsIn } from './config/mask.js';
 import { CONFIG_CHECKS } from './config/checks.js';
 import { ConfigError, ListenError } from './errors.js';
 import { startExporter } from './main.js';
@@ -76,7 +76,7 @@ function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): number {
   try {
     const config = loadConfigFile(file, env, CONFIG_CHECKS);
     io.out(`# ${file}: configuration is valid; resolved values (durations in milliseconds, secrets masked):\n`);
-    io.out(yaml.dump(maskConfig(config), { lineWidth: 120, noRefs: true }));
+    io.out(redactSecrets(yaml.dump(maskConfig(config), { lineWidth: 120, noRefs: true }), secretsIn(config)));
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -28,9 +28,5 @@ export class ListenError extends Error {
   }
 }
 
-/** Removes credentials from any text that may carry a connection URL (error messages from pg/ioredis, logs). */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi, '$1$2:****@')
-    .replace(/(password\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi, '$1****');
-}
+/** Kept here for the modules that import it from errors.js; the one implementation is in config/mask.ts. */
+export { redactSecrets } from './config/mask.js';

@@ -9,7 +9,8 @@ import { registerRuntimeMetrics } from './metrics/runtime.js';
 import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
 import { createApp } from './server/app.js';
 import { loadPositions, PositionsWriter } from './sources/positions.js';
-import { ListenError, redactSecrets } from './errors.js';
+import { redactSecrets, secretsIn } from './config/mask.js';
+import { ListenError } from './errors.js';
 import { VERSION } from './version.js';
 
 export interface RunningExporter {
@@ -33,7 +34,10 @@ function splitListen(listen: string): { host: string; port: number } {
 
 /** Composition root: builds sources, collectors and the HTTP server from a validated config. */
 export async function startExporter(config: Config, options: StartOptions = {}): Promise<RunningExporter> {
-  const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line));
+  // Every log line of the exporter passes here: URLs masked, and the secrets this config holds replaced wherever a
+  // library's message may quote them.
+  const secrets = secretsIn(config);
+  const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line, secrets));
   const registry = new Registry();
   registerRuntimeMetrics(registry);
   registerBuildInfo(registry, VERSION);

@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { ProbeConfig } from '../config/schema.js';
-import { redactSecrets } from '../errors.js';
+import { maskUrl, redactSecrets, secretsIn } from '../config/mask.js';
 import { probeHttp, type ProbeResult } from '../sources/http-prober.js';
 import type { Collector } from './collector.js';
 
@@ -57,9 +57,12 @@ export class ProbeCollector implements Collector {
   private readonly config: ProbeConfig;
   private readonly log: (message: string) => void;
   private lastError: string | undefined;
+  /** The URL's own secrets (token=, apikey=, a password), should an error message quote them. */
+  private readonly secrets: string[];
 
   constructor(options: ProbeCollectorOptions) {
     this.config = options.config;
+    this.secrets = secretsIn({ url: options.config.url });
     this.log = options.log ?? ((message) => process.stderr.write(`${message}\n`));
     this.metrics = createProbeMetrics(options.registry);
     this.reset();
@@ -69,8 +72,8 @@ export class ProbeCollector implements Collector {
     const result = await probeHttp({ url: this.config.url, timeoutMs: this.config.timeout, expectedStatus: this.config.expected_status, signal });
     signal.throwIfAborted();
     if (result.error !== this.lastError) {
-      if (result.error) this.log(`probe ${redactSecrets(this.config.url)} failed: ${redactSecrets(result.error)}`);
-      else this.log(`probe ${redactSecrets(this.config.url)} succeeded again`);
+      if (result.error) this.log(`probe ${maskUrl(this.config.url)} failed: ${redactSecrets(result.error, this.secrets)}`);
+      else this.log(`probe ${maskUrl(this.config.url)} succeeded again`);
       this.lastError = result.error;
     }
     writeProbeMetrics(this.metrics, result);

@@ -1,17 +1,27 @@
 import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
 import { postgresUrlProblem } from '../sources/pg-pool.js';
+import { redisUrlProblem } from '../sources/redis-client.js';
 import type { ConfigCheck } from './load.js';
+import { hasAtAfterHost } from './mask.js';
 
 /**
  * Checks that need more than the schema: compiling each log source's `log_format` or `pattern` with the parser
- * that will read it, and parsing the PostgreSQL URL, so a bad value stops start-up with its key path.
+ * that will read it, and parsing the PostgreSQL, Redis and probe URLs, so a bad value stops start-up with its key path.
  */
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
   (config) => {
     const problem = config.postgres ? postgresUrlProblem(config.postgres.url) : undefined;
     return problem ? [`postgres.url: ${problem}`] : [];
   },
+  (config) => {
+    const problem = config.redis ? redisUrlProblem(config.redis.url) : undefined;
+    return problem ? [`redis.url: ${problem}`] : [];
+  },
+  (config) =>
+    config.probe && hasAtAfterHost(config.probe.url)
+      ? ['probe.url: has an @ after the host (percent-encode / ? # @ : in the user name and password)']
+      : [],
   (config) =>
     config.logs.flatMap((source, i) => {
       try {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import { ConfigError } from '../errors.js';
+import { redactSecrets, secretsIn } from './mask.js';
 import { configSchema, type Config } from './schema.js';
 
 /** Environment variables that override connection settings (12-factor deployments keep secrets out of the file). */
@@ -41,12 +42,13 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = {}, chec
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys to values']);
   const copy = structuredClone(raw);
   applyEnv(copy, env);
+  // Problems name the key and never quote a secret; should a message still hold one, it is replaced here.
+  const secrets = secretsIn(copy);
+  const fail = (problems: string[]): ConfigError => new ConfigError(problems.map((p) => redactSecrets(p, secrets)));
   const result = configSchema.safeParse(copy);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
-  }
+  if (!result.success) throw fail(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
   const problems = checks.flatMap((check) => check(result.data));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw fail(problems);
   return deepFreeze(result.data);
 }
 

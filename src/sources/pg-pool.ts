@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
-import { redactSecrets } from '../errors.js';
+import { hasAtAfterHost, redactSecrets, secretsIn } from '../config/mask.js';
 
 /** The application_name every exporter connection carries (visible in pg_stat_activity). */
 export const APPLICATION_NAME = 'crm-exporter';
@@ -27,17 +27,30 @@ export async function readPasswordFile(file: string): Promise<string> {
 
 /**
  * Why `url` cannot be used as a PostgreSQL connection URL, or undefined when it can. The message never repeats the
- * URL (it may hold a password). For config checks at start-up and for the PgPools constructor.
+ * URL or any part of it (it may hold a password). For config checks at start-up and for the PgPools constructor.
+ *
+ * Besides what pg-connection-string refuses, two shapes are refused because they misplace a password: a `#`
+ * (everything after it is dropped) or an `@` after the host (a password written without percent-encoding, whose
+ * tail became the database name or a parameter), and `?parameters` after a bare socket directory (taken as part of
+ * the directory name: the password would be in every "connect ENOENT" message instead of being sent).
  */
 export function postgresUrlProblem(url: string): string | undefined {
   if (!/^(postgres|postgresql):\/\//i.test(url) && !/^socket:/i.test(url) && !url.startsWith('/')) {
     return 'must be a postgres:// or postgresql:// URL (or socket:/dir?db=name, or a socket directory)';
   }
+  const encodeHint = 'percent-encode / ? # @ : % & in the user name and password';
+  if (url.includes('#')) return `must not contain # (${encodeHint})`;
+  if (url.startsWith('/') && url.includes('?')) {
+    return 'a socket directory takes no ?parameters (they become part of its name): use the socket:/dir?db=NAME form, or postgres:// with the directory percent-encoded as host';
+  }
+  if (hasAtAfterHost(url)) return `has an @ after the host (${encodeHint})`;
   try {
     parseIntoClientConfig(url);
     return undefined;
   } catch (err) {
-    return `is not a valid connection URL (${redactSecrets(err instanceof Error ? err.message : String(err))})`;
+    // The error text may quote a part of the URL (a file path of sslcert, a decoding failure): redacted by what the
+    // URL itself holds.
+    return `is not a valid connection URL (${redactSecrets(err instanceof Error ? err.message : String(err), secretsIn({ url }))})`;
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError, redactSecrets } from '../errors.js';
+import { redactSecrets } from '../config/mask.js';
+import { ConfigError } from '../errors.js';
 
 /**
  * The exporter's one Redis connection (I/O only; the collector decides what to ask).
@@ -37,22 +38,50 @@ function readPassword(file: string): string {
   }
 }
 
+/** What a usable URL looks like, worded so that it does not itself look like a URL with a secret. */
+const URL_SHAPE = 'a redis or rediss URL with a host, an optional port and an optional /db number';
+
+/** The URL as WHATWG parses it (a scheme-less `host:port` gets redis://), or why it cannot be used. */
+function parseRedisUrl(url: string): { parsed: URL; problem?: undefined } | { problem: string } {
+  // A raw ? # or whitespace is never part of a usable Redis URL; in a password it would move the rest of it into a
+  // query or fragment that nothing reads, and the password into the host.
+  if (/[?#\s]/.test(url)) return { problem: `must be ${URL_SHAPE}, without query or fragment (percent-encode ? # and spaces in a password)` };
+  let parsed: URL;
+  try {
+    parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `redis://${url}`);
+  } catch {
+    return { problem: `is not a valid URL: must be ${URL_SHAPE} (percent-encode / ? # @ : % in the user name and password)` };
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') return { problem: `scheme must be redis:// or rediss://` };
+  if (!/^(\/\d*)?$/.test(parsed.pathname)) {
+    return { problem: `path must be a database number such as /0 (percent-encode / and @ in the user name and password)` };
+  }
+  try {
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    return { problem: 'the user name or password is not valid percent-encoding (write % as %25)' };
+  }
+  return { parsed };
+}
+
+/**
+ * Why `url` cannot be used as `redis.url`, or undefined when it can. The message never repeats the URL or any part
+ * of it (it may hold a password). For the config checks, so check-config and start-up refuse the same URLs.
+ */
+export function redisUrlProblem(url: string): string | undefined {
+  return parseRedisUrl(url).problem;
+}
+
 /**
  * The ioredis options for a URL (pure, exported for tests). The URL is parsed here rather than by ioredis so a
  * password from `password_file` reliably takes precedence over one in the URL.
  */
 export function redisConnectionOptions(url: string, password: string | undefined, timeoutMs: number): RedisOptions {
-  let parsed: URL;
-  try {
-    parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `redis://${url}`);
-  } catch {
-    throw new ConfigError([`redis.url: not a valid URL (${redactSecrets(url)})`]);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ConfigError([`redis.url: scheme must be redis:// or rediss:// (got ${parsed.protocol}//)`]);
-  }
+  const result = parseRedisUrl(url);
+  if (result.problem !== undefined) throw new ConfigError([`redis.url: ${result.problem}`]);
+  const { parsed } = result;
   const dbText = parsed.pathname.replace(/^\//, '');
-  if (dbText !== '' && !/^\d+$/.test(dbText)) throw new ConfigError([`redis.url: path must be a database number (got /${dbText})`]);
   const urlPassword = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   return {
     host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
