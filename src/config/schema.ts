@@ -1,15 +1,48 @@
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 
-/** A duration written as "500ms", "5s", "2m" or a number of seconds; resolves to milliseconds. */
-const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = parseDurationMs(value);
-  if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration (use e.g. 500ms, 5s, 2m)` });
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+/** "1500" ms -> "1.5s": bounds and values in messages, in the units the config is written in. */
+function showMs(ms: number): string {
+  if (ms >= HOUR && ms % HOUR === 0) return `${ms / HOUR}h`;
+  if (ms >= MINUTE && ms % MINUTE === 0) return `${ms / MINUTE}m`;
+  if (ms >= SECOND) return `${ms / SECOND}s`;
+  return `${ms}ms`;
+}
+
+/**
+ * A duration written as "500ms", "5s", "2m" or a number of seconds; resolves to milliseconds, within the key's
+ * bounds (`zero`: 0 is also allowed and means what the key says). Every duration key has bounds: 0 would disable a
+ * timeout or spin a timer, and past 2^31-1 ms Node fires a timer after 1 ms.
+ */
+function duration(min: number, max: number, zero?: string) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = parseDurationMs(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${String(value)}" is not a duration (use e.g. 500ms, 5s, 2m)` });
+      return z.NEVER;
+    }
+    if ((ms === 0 && zero !== undefined) || (ms >= min && ms <= max)) return ms;
+    const or = zero === undefined ? '' : `, or 0 (${zero})`;
+    ctx.addIssue({ code: 'custom', message: `must be between ${showMs(min)} and ${showMs(max)}${or} (got ${showMs(ms)})` });
     return z.NEVER;
-  }
-  return ms;
-});
+  });
+}
+
+/** The bounds of every duration key, for the schema and the docs (crm-exporter.example.yaml repeats them). */
+export const DURATION_BOUNDS = {
+  positions_interval: [100, HOUR],
+  poll_interval: [10, HOUR],
+  postgres_timeout: [100, 5 * MINUTE],
+  database_size_interval: [SECOND, 24 * HOUR],
+  redis_timeout: [100, 5 * MINUTE],
+  probe_timeout: [100, 5 * MINUTE],
+  scrape_timeout: [100, 10 * MINUTE],
+  scrape_margin: [0, MINUTE],
+} as const satisfies Record<string, readonly [number, number]>;
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]*):\d{1,5}$/, 'must be "host:port" (e.g. 0.0.0.0:9464 or :9464)');
 
@@ -50,7 +83,7 @@ const logSource = z
       .refine((b) => b.every((v, i) => i === 0 || v > (b[i - 1] as number)), 'must be strictly increasing')
       .default(DEFAULT_BUCKETS),
     max_line_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
-    poll_interval: duration.default(1000),
+    poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(1000),
   })
   .superRefine((src, ctx) => {
     if (src.format === 'regex' && !src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'required when format is regex' });
@@ -75,14 +108,14 @@ const postgres = z.strictObject({
   max_tables: z.number().int().min(0).max(100_000).default(200),
   max_indexes: z.number().int().min(0).max(100_000).default(200),
   /** How often pg_database_size() is read per database; 0 = every scrape (see docs/metrics.md, PostgreSQL). */
-  database_size_interval: duration.default(60_000),
-  timeout: duration.default(5000),
+  database_size_interval: duration(...DURATION_BOUNDS.database_size_interval, 'every scrape').default(60_000),
+  timeout: duration(...DURATION_BOUNDS.postgres_timeout).default(5000),
 });
 
 const redis = z.strictObject({
   url: z.string().min(1),
   password_file: z.string().min(1).optional(),
-  timeout: duration.default(3000),
+  timeout: duration(...DURATION_BOUNDS.redis_timeout).default(3000),
   key_groups: z
     .array(z.strictObject({ name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label-safe identifier'), pattern: z.string().min(1) }))
     .default([]),
@@ -91,18 +124,18 @@ const redis = z.strictObject({
 
 const probe = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  timeout: duration.default(2000),
+  timeout: duration(...DURATION_BOUNDS.probe_timeout).default(2000),
   expected_status: z.number().int().min(100).max(599).optional(),
 });
 
 const scrape = z
   .strictObject({
     /** Deadline used when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header. */
-    default_timeout: duration.default(10_000),
+    default_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(10_000),
     /** Upper bound for the deadline whatever the header says. */
-    max_timeout: duration.default(30_000),
+    max_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(30_000),
     /** Time kept back from Prometheus's timeout to serialise and send the answer. */
-    margin: duration.default(500),
+    margin: duration(...DURATION_BOUNDS.scrape_margin).default(500),
   })
   .default({ default_timeout: 10_000, max_timeout: 30_000, margin: 500 });
 
@@ -110,7 +143,7 @@ export const configSchema = z
   .strictObject({
     listen: hostPort.default('0.0.0.0:9464'),
     positions_file: z.string().min(1).default('./var/positions.json'),
-    positions_interval: duration.default(5000),
+    positions_interval: duration(...DURATION_BOUNDS.positions_interval).default(5000),
     logs: z.array(logSource).default([]),
     postgres: postgres.optional(),
     redis: redis.optional(),

@@ -110,3 +110,43 @@ describe('config checks', () => {
     expect(problems[0]).not.toContain('s3cret');
   });
 });
+
+describe('duration bounds (each key named in the error)', () => {
+  const base = { postgres: { url: 'postgres://db/crm' }, redis: { url: 'redis://cache' }, probe: { url: 'http://crm/health' } };
+  const withValue = (path: string, value: unknown): Record<string, unknown> => {
+    const doc = structuredClone(base) as Record<string, Record<string, unknown>>;
+    const [section, key] = path.split('.') as [string, string | undefined];
+    if (section === 'logs') doc.logs = [{ name: 'a', path: '/x', format: 'nginx', poll_interval: value }] as never;
+    else if (key === undefined) (doc as Record<string, unknown>)[section] = value;
+    else doc[section] = { ...doc[section], [key]: value };
+    return doc;
+  };
+
+  it.each([
+    ['positions_interval', 0, 'positions_interval: must be between 100ms and 1h (got 0ms)'],
+    ['positions_interval', '1000h', 'positions_interval: must be between 100ms and 1h (got 1000h)'],
+    ['logs.poll_interval', 0, 'logs[0].poll_interval: must be between 10ms and 1h (got 0ms)'],
+    ['logs.poll_interval', '1000h', 'logs[0].poll_interval: must be between 10ms and 1h (got 1000h)'],
+    ['postgres.timeout', 0, 'postgres.timeout: must be between 100ms and 5m (got 0ms)'],
+    ['postgres.timeout', '2h', 'postgres.timeout: must be between 100ms and 5m (got 2h)'],
+    ['postgres.database_size_interval', '10ms', 'postgres.database_size_interval: must be between 1s and 24h, or 0 (every scrape) (got 10ms)'],
+    ['redis.timeout', 0, 'redis.timeout: must be between 100ms and 5m (got 0ms)'],
+    ['probe.timeout', 0, 'probe.timeout: must be between 100ms and 5m (got 0ms)'],
+    ['probe.timeout', '50ms', 'probe.timeout: must be between 100ms and 5m (got 50ms)'],
+    ['scrape.default_timeout', 0, 'scrape.default_timeout: must be between 100ms and 10m (got 0ms)'],
+    ['scrape.max_timeout', '1000h', 'scrape.max_timeout: must be between 100ms and 10m (got 1000h)'],
+    ['scrape.margin', '2m', 'scrape.margin: must be between 0ms and 1m (got 2m)'],
+  ])('%s: %j is refused', (path, value, message) => {
+    expect(problemsOf(() => parseConfig(withValue(path, value)))).toEqual([message]);
+  });
+
+  it.each([
+    ['positions_interval', '100ms'],
+    ['logs.poll_interval', '1h'],
+    ['postgres.timeout', '5m'],
+    ['postgres.database_size_interval', 0],
+    ['scrape.margin', 0],
+  ])('%s: %j is accepted (a bound itself, or the documented 0)', (path, value) => {
+    expect(() => parseConfig(withValue(path, value))).not.toThrow();
+  });
+});
