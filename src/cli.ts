@@ -3,6 +3,8 @@ import yaml from 'js-yaml';
 import { loadConfigFile } from './config/load.js';
 import { maskConfig, redactSecrets, secretsIn } from './config/mask.js';
 import { CONFIG_CHECKS } from './config/checks.js';
+import type { Config } from './config/schema.js';
+import { dryBuildProblems } from './dry-build.js';
 import { ConfigError, ListenError } from './errors.js';
 import { startExporter } from './main.js';
 import { bundleCommand } from './bundle/command.js';
@@ -72,9 +74,20 @@ export async function main(argv: string[], io: Out = stdio, env: NodeJS.ProcessE
   return run(file, io, env);
 }
 
-function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): number {
+/**
+ * The config as start-up will use it: loaded, validated, and built once without I/O (dryBuildProblems), so
+ * check-config and start-up accept exactly the same files.
+ */
+async function loadForStart(file: string, env: NodeJS.ProcessEnv): Promise<Config> {
+  const config = loadConfigFile(file, env, CONFIG_CHECKS);
+  const problems = await dryBuildProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => redactSecrets(p, secretsIn(config))));
+  return config;
+}
+
+async function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): Promise<number> {
   try {
-    const config = loadConfigFile(file, env, CONFIG_CHECKS);
+    const config = await loadForStart(file, env);
     io.out(`# ${file}: configuration is valid; resolved values (durations in milliseconds, secrets masked):\n`);
     io.out(redactSecrets(yaml.dump(maskConfig(config), { lineWidth: 120, noRefs: true }), secretsIn(config)));
     return 0;
@@ -90,7 +103,7 @@ function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): number {
 async function run(file: string, io: Out, env: NodeJS.ProcessEnv): Promise<number> {
   let config;
   try {
-    config = loadConfigFile(file, env, CONFIG_CHECKS);
+    config = await loadForStart(file, env);
   } catch (err) {
     if (err instanceof ConfigError) {
       io.err(`${file}: ${err.message}\n`);

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { JsonLineParser } from '../parsers/json-line.js';
 import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
 import { postgresUrlProblem } from '../sources/pg-pool.js';
@@ -27,10 +29,26 @@ export const CONFIG_CHECKS: readonly ConfigCheck[] = [
       try {
         if (source.format === 'nginx') new NginxLineParser(source.log_format ?? 'combined');
         if (source.format === 'regex' && source.pattern) new RegexLineParser(source.pattern);
+        if (source.format === 'json') new JsonLineParser(source.fields);
         return [];
       } catch (err) {
-        const key = source.format === 'nginx' ? 'log_format' : 'pattern';
+        const key = source.format === 'nginx' ? 'log_format' : source.format === 'json' ? 'fields' : 'pattern';
         return [`logs[${i}].${key}: ${err instanceof Error ? err.message : String(err)}`];
       }
     }),
+  (config) => positionsFileProblems(config.positions_file),
 ];
+
+/**
+ * positions_file must name a file: a directory (or a path ending in /) would have the temporary files of every
+ * save land in its parent and every rename fail.
+ */
+function positionsFileProblems(file: string): string[] {
+  if (/[/\\]$/.test(file)) return ['positions_file: must name a file, not a directory (it ends with a slash)'];
+  try {
+    if (!statSync(file).isFile()) return ['positions_file: exists and is not a regular file (a directory?)'];
+  } catch {
+    // Missing: created at the first save, with its directory.
+  }
+  return [];
+}

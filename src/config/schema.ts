@@ -44,7 +44,13 @@ export const DURATION_BOUNDS = {
   scrape_margin: [0, MINUTE],
 } as const satisfies Record<string, readonly [number, number]>;
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]*):\d{1,5}$/, 'must be "host:port" (e.g. 0.0.0.0:9464 or :9464)');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]*):\d{1,5}$/, 'must be "host:port" (e.g. 0.0.0.0:9464 or :9464)')
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535, 'port must be 0-65535');
+
+/** A file path: not blank (a path of spaces names a file nobody meant). */
+const filePath = z.string().min(1).regex(/\S/, 'must not be blank');
 
 const jsonFields = z.strictObject({
   method: z.string().min(1).default('method'),
@@ -69,7 +75,7 @@ export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const logSource = z
   .strictObject({
     name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$/, 'must be 1-64 characters of letters, digits, _ . -, starting with a letter or _'),
-    path: z.string().min(1),
+    path: filePath,
     format: z.enum(['json', 'nginx', 'regex']),
     log_format: z.string().min(1).optional(),
     pattern: z.string().min(1).optional(),
@@ -95,7 +101,7 @@ const logSource = z
 
 const postgres = z.strictObject({
   url: z.string().min(1),
-  password_file: z.string().min(1).optional(),
+  password_file: filePath.optional(),
   databases: z.union([z.literal('auto'), z.array(z.string().min(1)).min(1)]).default('auto'),
   max_databases: z.number().int().min(1).max(1000).default(20),
   statements: z
@@ -114,7 +120,7 @@ const postgres = z.strictObject({
 
 const redis = z.strictObject({
   url: z.string().min(1),
-  password_file: z.string().min(1).optional(),
+  password_file: filePath.optional(),
   timeout: duration(...DURATION_BOUNDS.redis_timeout).default(3000),
   key_groups: z
     .array(z.strictObject({ name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label-safe identifier'), pattern: z.string().min(1) }))
@@ -142,7 +148,7 @@ const scrape = z
 export const configSchema = z
   .strictObject({
     listen: hostPort.default('0.0.0.0:9464'),
-    positions_file: z.string().min(1).default('./var/positions.json'),
+    positions_file: filePath.default('./var/positions.json'),
     positions_interval: duration(...DURATION_BOUNDS.positions_interval).default(5000),
     logs: z.array(logSource).default([]),
     postgres: postgres.optional(),
@@ -156,6 +162,20 @@ export const configSchema = z
       if (seen.has(src.name)) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate source name "${src.name}"` });
       seen.add(src.name);
     });
+    const groups = new Set<string>();
+    cfg.redis?.key_groups.forEach((group, i) => {
+      if (groups.has(group.name)) {
+        ctx.addIssue({ code: 'custom', path: ['redis', 'key_groups', i, 'name'], message: `duplicate key group name "${group.name}"` });
+      }
+      groups.add(group.name);
+    });
+    // The deadline is min(header or default_timeout, max_timeout) - margin: a margin that eats the timeout leaves
+    // every scrape the 100 ms floor, and a default above the maximum is never used.
+    const { default_timeout: byDefault, max_timeout: max, margin } = cfg.scrape;
+    if (byDefault > max) ctx.addIssue({ code: 'custom', path: ['scrape', 'default_timeout'], message: `must not exceed scrape.max_timeout (${showMs(max)})` });
+    if (margin >= Math.min(byDefault, max)) {
+      ctx.addIssue({ code: 'custom', path: ['scrape', 'margin'], message: `must be less than the scrape timeouts (${showMs(Math.min(byDefault, max))})` });
+    }
   });
 
 export type Config = z.output<typeof configSchema>;
