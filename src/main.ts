@@ -97,7 +97,8 @@ export async function startExporter(config: Config, options: StartOptions = {}):
 }
 
 function currentPositions(pipelines: readonly LogPipeline[]): Record<string, NonNullable<ReturnType<LogPipeline['position']>>> {
-  const out: Record<string, NonNullable<ReturnType<LogPipeline['position']>>> = {};
+  // No prototype: a source named __proto__ is an ordinary key.
+  const out = Object.create(null) as Record<string, NonNullable<ReturnType<LogPipeline['position']>>>;
   for (const p of pipelines) {
     const pos = p.position();
     if (pos) out[p.name] = pos;

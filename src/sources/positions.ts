@@ -1,11 +1,15 @@
 /**
  * The positions file: where each log source stopped reading, so a restarted exporter counts every line once.
  *
- * Format (JSON): `{ "version": 1, "positions": { "<source name>": { "inode": 123, "offset": 4567, "head": "<base64>" } } }`.
+ * Format (JSON): `{ "version": 1, "positions": { "<source name>": { "dev": 2049, "inode": 123, "offset": 4567, "head": "<base64>" } } }`
+ * (`dev`, the file's device, since the inode alone does not name a file across file systems; files written before it
+ * was added have none, and then only the inode is compared).
  * While a renamed predecessor is still being drained, the entry names it and, under `"next"`, the file at the path
  * (`{ inode, offset, head }` again).
  * Written atomically (temporary file in the same directory, fsync, rename, fsync of the directory), so a crash leaves
- * either the old or the new file, never a torn one.
+ * either the old or the new file, never a torn one. A file written by a newer version (a higher `version`) is
+ * neither used nor overwritten: a downgrade must not destroy it (it is kept until the operator moves it away).
+ * Source names are data, never property names of a plain object: `__proto__` or `constructor` are ordinary keys.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
@@ -21,6 +25,7 @@ function isFilePosition(v: unknown): v is FilePosition {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return (
+    (o.dev === undefined || (Number.isSafeInteger(o.dev) && (o.dev as number) >= 0)) &&
     Number.isSafeInteger(o.inode) &&
     (o.inode as number) >= 0 &&
     Number.isSafeInteger(o.offset) &&
@@ -35,14 +40,35 @@ function isPosition(v: unknown): v is SavedPosition {
   return isFilePosition(v) && ((v as { next?: unknown }).next === undefined || isFilePosition((v as { next?: unknown }).next));
 }
 
-const copyFilePosition = (p: FilePosition): FilePosition => ({ inode: p.inode, offset: p.offset, head: p.head });
+const copyFilePosition = (p: FilePosition): FilePosition =>
+  p.dev === undefined ? { inode: p.inode, offset: p.offset, head: p.head } : { dev: p.dev, inode: p.inode, offset: p.offset, head: p.head };
+
+/** A map keyed by source name without a prototype: a name such as `__proto__` is just a key. */
+function byName<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** The `version` of a positions file written by a newer crm-exporter, or undefined (ours, missing, corrupt). */
+function newerVersion(doc: unknown): number | undefined {
+  const version = typeof doc === 'object' && doc !== null ? (doc as { version?: unknown }).version : undefined;
+  return typeof version === 'number' && Number.isInteger(version) && version > FORMAT_VERSION ? version : undefined;
+}
+
+/** The newer version `file` holds, if any (read again before overwriting it). */
+async function newerVersionOnDisk(file: string): Promise<number | undefined> {
+  try {
+    return newerVersion(JSON.parse(await readFile(file, 'utf8')));
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Loads the positions file. A missing file is the normal first start: empty, no warning. An unreadable or corrupt
  * file, or a bad entry, gives a warning and is ignored (those sources start fresh); this never throws.
  */
 export async function loadPositions(file: string, onWarning?: PositionsWarning): Promise<Record<string, SavedPosition>> {
-  const out: Record<string, SavedPosition> = {};
+  const out = byName<SavedPosition>();
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -55,6 +81,13 @@ export async function loadPositions(file: string, onWarning?: PositionsWarning):
     doc = JSON.parse(text);
   } catch (err) {
     onWarning?.(`${file} is not valid JSON (${(err as Error).message}); starting without saved positions`);
+    return out;
+  }
+  const newer = newerVersion(doc);
+  if (newer !== undefined) {
+    onWarning?.(
+      `${file} was written by a newer crm-exporter (format version ${newer}, this one reads ${FORMAT_VERSION}); starting without saved positions, and the file is left untouched: positions are not saved while it is there`,
+    );
     return out;
   }
   const positions = typeof doc === 'object' && doc !== null ? (doc as { positions?: unknown }).positions : undefined;
@@ -106,8 +139,11 @@ export async function savePositions(file: string, positions: Record<string, Save
  * that has no position right now (file missing) keeps its last one. Unchanged content is not rewritten.
  */
 export class PositionsWriter {
-  private readonly current: Record<string, SavedPosition> = {};
+  private readonly current = byName<SavedPosition>();
   private lastWritten: string | undefined;
+  /** Whether the file on disk was found to be a newer version's (checked before the first write, then while so). */
+  private newerChecked = false;
+  private newerOnDisk: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
 
@@ -145,7 +181,16 @@ export class PositionsWriter {
       for (const [name, pos] of Object.entries(this.collect())) if (pos) this.current[name] = pos;
       const key = JSON.stringify(this.current);
       if (key === this.lastWritten) return;
-      await savePositions(this.file, { ...this.current });
+      if (!this.newerChecked || this.newerOnDisk !== undefined) {
+        const newer = await newerVersionOnDisk(this.file);
+        if (newer !== undefined && this.newerOnDisk === undefined) {
+          this.onWarning?.(`not overwriting ${this.file}: it was written by a newer crm-exporter (format version ${newer}); move it away to save positions again`);
+        }
+        this.newerChecked = true;
+        this.newerOnDisk = newer;
+        if (newer !== undefined) return;
+      }
+      await savePositions(this.file, Object.assign(byName<SavedPosition>(), this.current));
       this.lastWritten = key;
     } catch (err) {
       this.onWarning?.(`cannot write ${this.file}: ${(err as Error).message}`);

@@ -30,6 +30,8 @@ export interface LineSink {
 }
 
 export interface FilePosition {
+  /** Device of the file system holding it (absent in positions saved before it was recorded). */
+  dev?: number;
   inode: number;
   offset: number;
   /** base64 of the file's first min(64, size) bytes at save time */
@@ -112,6 +114,7 @@ function notRegularError(p: string, st: Stats): Error {
 /** One open file: identity and sizes always from its descriptor. */
 interface OpenFile {
   fh: FileHandle;
+  dev: number;
   ino: number;
   /** size at the last fstat */
   size: number;
@@ -146,7 +149,12 @@ const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(r
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function filePosition(f: OpenFile): FilePosition {
-  return { inode: f.ino, offset: f.offset, head: f.head.toString('base64') };
+  return { dev: f.dev, inode: f.ino, offset: f.offset, head: f.head.toString('base64') };
+}
+
+/** Whether `f` is the file `pos` names: same inode on the same device (the inode alone repeats across devices). */
+function isSavedFile(f: OpenFile, pos: FilePosition): boolean {
+  return f.ino === pos.inode && (pos.dev === undefined || f.dev === pos.dev);
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -519,7 +527,7 @@ export class FileTailer {
       return;
     }
     this._rotations++;
-    if (prev && f.ino === pos.inode && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
+    if (prev && isSavedFile(f, pos) && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
       prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
@@ -556,7 +564,7 @@ export class FileTailer {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw notRegularError(p, st);
-      const f: OpenFile = { fh, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
+      const f: OpenFile = { fh, dev: st.dev, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
       f.head = await this.readHead(f);
       if (atPath) this.notRegularAtPath = false;
       return f;
@@ -661,7 +669,7 @@ export class FileTailer {
 
   /** Whether `f` is the file `pos` was saved for, still holding that content. */
   private async describes(f: OpenFile, pos: FilePosition): Promise<boolean> {
-    return f.ino === pos.inode && (await this.sameContent(f, Buffer.from(pos.head, 'base64'), pos.offset));
+    return isSavedFile(f, pos) && (await this.sameContent(f, Buffer.from(pos.head, 'base64'), pos.offset));
   }
 
   /** Whether `f` still holds the content described by `head` up to `offset`. */

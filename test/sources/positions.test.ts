@@ -1,9 +1,11 @@
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { startExporter } from '../../src/main.js';
 import { loadPositions, PositionsWriter, savePositions } from '../../src/sources/positions.js';
 import type { SavedPosition } from '../../src/sources/tailer.js';
-import { makeTempDir, removeDir } from './tail-helpers.js';
+import { makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
 
 let dir: string;
 
@@ -120,5 +122,123 @@ describe('PositionsWriter', () => {
     const w = new PositionsWriter(join(blocker, 'positions.json'), 60_000, () => ({ a: pos(1, 1) }), (m) => warnings.push(m));
     await expect(w.flush()).resolves.toBeUndefined();
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('a positions file of a newer version', () => {
+  it('is neither used nor overwritten, and says so; once moved away, positions are saved again', async () => {
+    const file = join(dir, 'positions.json');
+    const newer = `${JSON.stringify({ version: 2, positions: { a: { ...pos(1, 99), generation: 7 } }, written_by: 'crm-exporter 9.0' })}\n`;
+    await writeFile(file, newer);
+    const warnings: string[] = [];
+    expect(await loadPositions(file, (m) => warnings.push(m))).toEqual({});
+    const w = new PositionsWriter(file, 60_000, () => ({ a: pos(1, 5) }), (m) => warnings.push(m));
+    await w.flush();
+    await w.flush();
+    expect(await readFile(file, 'utf8')).toBe(newer);
+    expect(warnings).toEqual([
+      expect.stringContaining('was written by a newer crm-exporter (format version 2, this one reads 1)'),
+      expect.stringContaining('not overwriting'),
+    ]);
+    await rename(file, `${file}.v2`);
+    await w.flush();
+    expect(await loadPositions(file)).toEqual({ a: pos(1, 5) });
+  });
+});
+
+describe('source names are keys, not properties', () => {
+  it('a __proto__ or constructor entry is an ordinary entry: no prototype change, nothing inherited', async () => {
+    const file = join(dir, 'positions.json');
+    await writeFile(file, `{"version":1,"positions":{"__proto__":${JSON.stringify(pos(7, 70))},"constructor":${JSON.stringify(pos(8, 80))}}}`);
+    const loaded = await loadPositions(file);
+    expect(Object.keys(loaded).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(loaded, '__proto__')?.value).toEqual(pos(7, 70));
+    expect(loaded.constructor).toEqual(pos(8, 80));
+    expect((loaded as Record<string, unknown>).inode).toBeUndefined(); // nothing reached through a prototype
+    // A file without those names gives nothing for them either (not Object's constructor).
+    await savePositions(file, { a: pos(1, 1) });
+    expect((await loadPositions(file)).constructor).toBeUndefined();
+  });
+
+  it('the writer saves sources named __proto__ and constructor', async () => {
+    const file = join(dir, 'positions.json');
+    const current = Object.create(null) as Record<string, SavedPosition>;
+    current['__proto__'] = pos(7, 70);
+    current['constructor'] = pos(8, 80);
+    const w = new PositionsWriter(file, 60_000, () => current);
+    await w.flush();
+    const loaded = await loadPositions(file);
+    expect(Object.keys(loaded).sort()).toEqual(['__proto__', 'constructor']);
+    expect(Object.getOwnPropertyDescriptor(loaded, '__proto__')?.value).toEqual(pos(7, 70));
+  });
+});
+
+describe('source names are keys through the whole exporter', () => {
+  it('sources named __proto__ and constructor are saved at shutdown and resumed at the next start', async () => {
+    const file = join(dir, 'positions.json');
+    const config = (names: string[]) =>
+      parseConfig({
+        listen: '127.0.0.1:0',
+        positions_file: file,
+        logs: names.map((name) => ({ name, path: join(dir, `${name}.log`), format: 'nginx', start_at: 'beginning' })),
+      });
+    const names = ['__proto__', 'constructor'];
+    for (const name of names) await writeFile(join(dir, `${name}.log`), '127.0.0.1 - - [27/Nov/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "t"\n');
+    const exporter = await startExporter(config(names), { log: () => undefined });
+    await expect.poll(() => exporter.pipelines.map((p) => p.status().lines), { timeout: 10_000 }).toEqual([1, 1]);
+    await exporter.close();
+    const saved = await loadPositions(file);
+    expect(Object.keys(saved).sort()).toEqual(names);
+    for (const name of names) await appendFile(join(dir, `${name}.log`), '127.0.0.1 - - [27/Nov/2025:10:00:01 +0000] "GET /b HTTP/1.1" 200 5 "-" "t"\n');
+    const again = await startExporter(config(names), { log: () => undefined });
+    try {
+      // Resumed after the first line: only the new one is counted (read from 0, both would be, at once).
+      await expect.poll(() => again.pipelines.map((p) => p.status().lines), { timeout: 10_000 }).toEqual([1, 1]);
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('file identity is device and inode', () => {
+  let pool: TailerPool;
+  beforeEach(() => {
+    pool = new TailerPool();
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+  });
+
+  const lines = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `line ${from + i} of the access log`);
+
+  async function resumeFrom(p: string, saved: SavedPosition, expected: number): Promise<string[]> {
+    const sink = new RecordingSink();
+    const t = pool.create({ path: p, sink, startAt: 'beginning', resume: saved });
+    await t.start();
+    await waitFor(() => sink.lines.length >= expected, `${expected} lines`, 10_000, () => `${sink.lines.length}`);
+    await t.caughtUp();
+    return sink.lines;
+  }
+
+  it('positions record the device; a saved position on another device with the same inode is another file', async () => {
+    const p = join(dir, 'app.log');
+    await writeFile(p, `${lines(0, 10).join('\n')}\n`);
+    const st = await stat(p);
+    const sink = new RecordingSink();
+    const first = pool.create({ path: p, sink });
+    await first.start();
+    await waitFor(() => sink.lines.length >= 10, '10 lines');
+    await first.close();
+    const saved = first.position() as SavedPosition;
+    expect(saved).toMatchObject({ dev: st.dev, inode: st.ino, offset: st.size });
+
+    // Same inode and same first bytes, but another device (a volume mounted over the directory): read from 0.
+    expect(await resumeFrom(p, { ...saved, dev: st.dev + 1, offset: 100 }, 10)).toEqual(lines(0, 10));
+    // The same device: resumed where it stopped (the control).
+    await writeFile(p, `${lines(0, 12).join('\n')}\n`);
+    expect(await resumeFrom(p, saved, 2)).toEqual(lines(10, 12));
+    // A position saved before devices were recorded still resumes by inode.
+    const { dev: _dev, ...withoutDevice } = saved;
+    expect(await resumeFrom(p, withoutDevice, 2)).toEqual(lines(10, 12));
   });
 });
