@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpError, pgErrorCode } from '../errors.js';
 import { hashPassword } from '../password.js';
-import { findUser, insertUser, setPasswordHash, userExists } from '../repositories/users.js';
+import { claimPasswordFence, findUser, insertUser, setPasswordHash } from '../repositories/users.js';
 import type { AppDeps } from './deps.js';
 import { ctxOf } from './middleware.js';
 import { routes } from './route.js';
@@ -45,12 +45,18 @@ export function userRoutes(router: Router, deps: AppDeps): void {
     }
     try {
       const db = deps.db.forRequest(ctx);
-      if (!(await userExists(db, id))) throw new HttpError(404, 'user not found');
+      // The Redis lease can run out while we work (slow pool, slow disk, a pause): the fencing token, not the
+      // lease, decides whether this change may still write.
+      const fence = await claimPasswordFence(db, id);
+      if (fence === null) throw new HttpError(404, 'user not found');
       const hash = await hashPassword(password);
       const hold = deps.faults.current.lock_hold_ms;
       if (hold > 0) await sleep(hold);
-      const user = await setPasswordHash(db, id, hash);
-      if (!user) throw new HttpError(404, 'user not found');
+      const user = await setPasswordHash(db, id, hash, fence);
+      if (user === null) throw new HttpError(404, 'user not found');
+      if (user === 'superseded') {
+        throw new HttpError(409, 'another password change for this user took over (this one outlasted its lock lease)', undefined, { 'Retry-After': '1' });
+      }
       res.json(user);
     } finally {
       if (!(await deps.lock.release(lockName, got.token))) {
