@@ -8,12 +8,21 @@ import { ctxOf } from './middleware.js';
 import { routes } from './route.js';
 import { newUserSchema, parseId, parseOr400, passwordChangeSchema } from './validation.js';
 
+/** Each hash costs a 32 MiB, ~0.1 s scrypt: take a token just before it, so only work we would really do is limited. */
+function hashWithinLimit(deps: AppDeps, password: string, what: string): Promise<string> {
+  const waitMs = deps.passwordHashes.take();
+  if (waitMs > 0) {
+    throw new HttpError(429, `too many ${what}, try again later`, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+  }
+  return hashPassword(password);
+}
+
 export function userRoutes(router: Router, deps: AppDeps): void {
   const route = routes(router, { faults: { state: deps.faults, db: deps.db } });
 
   route('post', '/api/users', async (req, res) => {
     const { email, password } = parseOr400(newUserSchema, req.body, 'body');
-    const hash = await hashPassword(password);
+    const hash = await hashWithinLimit(deps, password, 'new users');
     const user = await insertUser(deps.db.forRequest(ctxOf(res)), email, hash).catch((err: unknown) => {
       if (pgErrorCode(err) === '23505') throw new HttpError(409, 'email: already in use', 'email');
       throw err;
@@ -49,7 +58,7 @@ export function userRoutes(router: Router, deps: AppDeps): void {
       // lease, decides whether this change may still write.
       const fence = await claimPasswordFence(db, id);
       if (fence === null) throw new HttpError(404, 'user not found');
-      const hash = await hashPassword(password);
+      const hash = await hashWithinLimit(deps, password, 'password changes');
       const hold = deps.faults.current.lock_hold_ms;
       if (hold > 0) await sleep(hold);
       const user = await setPasswordHash(db, id, hash, fence);
