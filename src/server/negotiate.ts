@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { renderOpenMetrics } from './openmetrics.js';
+import { renderPrometheusText } from './text-format.js';
 
 export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -23,5 +24,5 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
 /** Serialises the registry in the requested format. */
 export async function renderMetrics(registry: Registry, openMetrics: boolean): Promise<{ body: string; contentType: string }> {
   if (openMetrics) return { body: await renderOpenMetrics(registry), contentType: OPENMETRICS_TEXT };
-  return { body: await registry.metrics(), contentType: PROMETHEUS_TEXT };
+  return { body: await renderPrometheusText(registry), contentType: PROMETHEUS_TEXT };
 }
