@@ -585,18 +585,18 @@ export const escapeLabelValue = (v: string): string => (NEEDS_ESCAPE.test(v) ? v
 const LINES_PER_CHUNK = 512;
 
 /**
- * Sample lines, the same in Prometheus text and OpenMetrics (every counter here already ends in `_total`), written
- * to `out` as chunks of up to LINES_PER_CHUNK lines joined by newlines: one string per line straight from the
- * aggregates, no label objects. At the caps a route-cardinality attack reaches (~36,000 series), prom-client's
- * generic formatting held a dozen objects per sample until the end of the scrape and pushed peak RSS far past the
- * 120 MiB the attack test allows; this holds about the output's size.
+ * Sample lines, the same in Prometheus text and OpenMetrics (every counter here already ends in `_total`), handed to
+ * `write` in chunks of up to LINES_PER_CHUNK lines, each line ending in a newline: one string per line straight
+ * from the aggregates, no label objects. At the caps a route-cardinality attack reaches (~36,000 series),
+ * prom-client's generic formatting held a dozen objects per sample until the end of the scrape; this holds a chunk.
  */
-function textLines(def: LogMetricDefinition, out: string[], formatValue: (v: number) => string): { emit: SampleVisitor; flush(): void } {
+function textLines(def: LogMetricDefinition, write: (chunk: string) => void, formatValue: (v: number) => string): { emit: SampleVisitor; flush(): void } {
   const open = [0, 1, 2, 3].map((i) => `${i === 0 ? '{' : '",'}${labelName(def, i)}="`);
   const pending: string[] = [];
   const flush = (): void => {
     if (pending.length === 0) return;
-    out.push(pending.join('\n'));
+    pending.push(''); // the last line's newline, without another copy of the chunk
+    write(pending.join('\n'));
     pending.length = 0;
   };
   const emit: SampleVisitor = (value, suffix, l0, l1, l2, l3) => {
@@ -612,8 +612,8 @@ function textLines(def: LogMetricDefinition, out: string[], formatValue: (v: num
 
 /** A registry entry that writes its own sample lines (see ScrapeTimeFamily); the server's renderers use it. */
 export interface SampleLineWriter {
-  /** Appends the sample lines to `out`, several per element, joined by newlines; `formatValue` spells the value. */
-  writeSampleLines(out: string[], formatValue: (v: number) => string): void;
+  /** Hands the sample lines to `write`, several per chunk, each line ending in a newline; `formatValue` spells the value. */
+  writeSampleLines(write: (chunk: string) => void, formatValue: (v: number) => string): void;
 }
 
 export function isSampleLineWriter(metric: unknown): metric is SampleLineWriter {
@@ -649,8 +649,8 @@ class ScrapeTimeFamily implements SampleLineWriter {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
-  writeSampleLines(out: string[], formatValue: (v: number) => string): void {
-    const lines = textLines(this.def, out, formatValue);
+  writeSampleLines(write: (chunk: string) => void, formatValue: (v: number) => string): void {
+    const lines = textLines(this.def, write, formatValue);
     for (const s of this.sources) s.visit(this.def.name, lines.emit);
     lines.flush();
   }

@@ -251,6 +251,17 @@ export function truncateRoute(name: string, max: number): string {
   return `${name.slice(0, name.lastIndexOf('/', max - 2) + 1)}*`;
 }
 
+function isAscii(buf: Buffer, start: number, len: number): boolean {
+  for (let i = start; i < start + len; i++) if ((buf[i] as number) >= 0x80) return false;
+  return true;
+}
+
+/** hashWords of an ASCII string's bytes (what resolvePath and resolveRoute compute for the same label). */
+function asciiHash(name: string): number {
+  const b = Buffer.from(name, 'latin1');
+  return hashWords(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, b.length);
+}
+
 /** Added to a cached route id whose label was truncated, so cache hits are counted too (ids stay far below). */
 const TRUNCATED = 1 << 24;
 
@@ -282,6 +293,11 @@ export class RouteResolver {
   private readonly maxRouteLength: number;
   /** Resolutions (lines) whose label was cut to maxRouteLength, not counting those that became `__other__`. */
   truncated = 0;
+  /**
+   * hashWords of the bytes of every known ASCII label. Once maxRoutes is reached, an ASCII label whose bytes hash to
+   * none of these is `__other__` without being decoded: a flood of random paths then allocates nothing per line.
+   */
+  private readonly asciiHashes = new Set<number>();
   private readonly templates: CompiledTemplate[];
   /** Some template has a literal segment that automatic templating would replace: match raw paths per line. */
   private readonly rawMatch: boolean;
@@ -301,6 +317,7 @@ export class RouteResolver {
     this.templates = (opts.templates ?? []).map(compileTemplate);
     this.templateIds = new Int32Array(this.templates.length).fill(-1);
     this.rawMatch = this.templates.some((t) => t.segments.some((s) => typeof s !== 'number' && isIdSegment(s, 0, s.length)));
+    for (const name of this.names) this.asciiHashes.add(asciiHash(name));
     const entries = opts.cacheEntries ?? 4096;
     this.pathCache = new ByteKeyCache(entries);
     this.routeCache = new ByteKeyCache(entries);
@@ -328,7 +345,7 @@ export class RouteResolver {
     let id: number;
     const t = this.rawMatch ? -1 : this.matchTemplates(key, 0, len);
     if (t >= 0) id = this.templateRoute(t);
-    else id = this.internCapped(key, 0, len);
+    else id = this.internCapped(key, 0, len, hash);
     this.pathCache.set(key, 0, len, hash, id);
     return id < TRUNCATED ? id : this.countTruncated(id);
   }
@@ -343,7 +360,7 @@ export class RouteResolver {
     const hash = hashWords(this.dv, buf, start, end);
     const hit = this.routeCache.get(buf, start, end - start, hash);
     if (hit >= 0) return hit < TRUNCATED ? hit : this.countTruncated(hit);
-    const id = this.internCapped(buf, start, end - start);
+    const id = this.internCapped(buf, start, end - start, hash);
     this.routeCache.set(buf, start, end - start, hash, id);
     return id < TRUNCATED ? id : this.countTruncated(id);
   }
@@ -358,8 +375,9 @@ export class RouteResolver {
    * (and did not overflow to `__other__`). Decodes at most 3 bytes per character kept: a UTF-16 unit never takes
    * more, so the prefix decides, and a 64 KiB path costs no more than a short one.
    */
-  private internCapped(buf: Buffer, start: number, len: number): number {
+  private internCapped(buf: Buffer, start: number, len: number, hash: number): number {
     const max = this.maxRouteLength;
+    if (len <= max && this.names.length - 2 >= this.maxRoutes && !this.asciiHashes.has(hash) && isAscii(buf, start, len)) return ROUTE_OTHER;
     const name = buf.toString('utf8', start, start + Math.min(len, 3 * max + 4));
     if (name.length <= max) return this.intern(name);
     const id = this.intern(truncateRoute(name, max));
@@ -394,6 +412,8 @@ export class RouteResolver {
     const id = this.names.length;
     this.names.push(name);
     this.byName.set(name, id);
+    // as many UTF-8 bytes as UTF-16 units: every character is ASCII
+    if (Buffer.byteLength(name) === name.length) this.asciiHashes.add(asciiHash(name));
     return id;
   }
 

@@ -1,11 +1,12 @@
 import type { Registry } from 'prom-client';
 import { isSampleLineWriter } from '../metrics/log-metrics.js';
+import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
 
 /*
  * OpenMetrics 1.0 text serialiser. prom-client can render OpenMetrics only from a registry whose content type is
  * fixed to it, and doing so permanently renames every counter object (strips `_total` from metric.name), which
  * would corrupt the next Prometheus-text scrape of the same metrics. So we render each family from its public JSON
- * form, or, for the access-log families, from their own sample lines (see text-format.ts).
+ * form, or, for the access-log families, from their own sample lines; streamed, like the text format (chunks.ts).
  */
 
 const escapeLabel = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -31,25 +32,35 @@ function formatLabels(labels: Record<string, string | number | undefined>): stri
 /** OpenMetrics family types for prom-client's types (prom-client has no info/stateset/gaugehistogram). */
 const FAMILY_TYPES: Record<string, string> = { counter: 'counter', gauge: 'gauge', histogram: 'histogram', summary: 'summary' };
 
-export async function renderOpenMetrics(registry: Registry): Promise<string> {
-  const out: string[] = [];
-  for (const metric of registry.getMetricsAsArray()) {
+/** Everything is read in the first synchronous step (see writePrometheusText). */
+export async function writeOpenMetrics(registry: Registry, sink: ChunkSink): Promise<void> {
+  const parts = registry.getMetricsAsArray().map((metric): Buffer[] | Promise<Buffer[]> => {
     const type = FAMILY_TYPES[String(metric.type)] ?? 'unknown';
     const familyName = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-    out.push(`# TYPE ${familyName} ${type}`);
-    out.push(`# HELP ${familyName} ${escapeHelp(metric.help)}`);
-    // The access-log families write their lines themselves (their counters already end in _total).
+    const header = `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escapeHelp(metric.help)}\n`;
     if (isSampleLineWriter(metric)) {
-      metric.writeSampleLines(out, formatValue);
-      continue;
+      // the access-log families write their own lines (their counters already end in _total)
+      const chunks = [sink.encode(header)];
+      metric.writeSampleLines((chunk) => chunks.push(sink.encode(chunk)), formatValue);
+      return chunks;
     }
-    const family = await registry.getSingleMetric(metric.name)?.get();
-    for (const sample of family?.values ?? []) {
-      const valueWithName = sample as typeof sample & { metricName?: string };
-      const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : metric.name);
-      out.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}`);
-    }
-  }
-  out.push('# EOF', '');
-  return out.join('\n');
+    const family = registry.getSingleMetric(metric.name)?.get();
+    if (family === undefined) return [sink.encode(header)];
+    return handled(family).then(({ values }) => {
+      const lines = [header];
+      for (const sample of values) {
+        const valueWithName = sample as typeof sample & { metricName?: string };
+        const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : metric.name);
+        lines.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}\n`);
+      }
+      return [sink.encode(lines.join(''))];
+    });
+  });
+  parts.push([sink.encode('# EOF\n')]);
+  await writeParts(parts, sink);
+}
+
+/** The whole exposition as one string (tests, tools; /metrics streams). */
+export function renderOpenMetrics(registry: Registry): Promise<string> {
+  return collect((sink) => writeOpenMetrics(registry, sink));
 }

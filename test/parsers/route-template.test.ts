@@ -168,6 +168,20 @@ describe('route label length (max_route_length)', () => {
     expect(r.truncated).toBe(0);
   });
 
+  it('once max_routes is full, unknown ASCII routes are __other__ and known ones (and __none__) still resolve', () => {
+    const r = new RouteResolver({ maxRoutes: 3, maxRouteLength: 16 });
+    expect(path(r, '/a')).toBe('/a');
+    expect(route(r, '/b/:id')).toBe('/b/:id');
+    expect(path(r, '/caf\u00e9')).toBe('/caf\u00e9');
+    expect(r.size).toBe(3);
+    for (let i = 0; i < 20_000; i++) expect(r.resolvePath(Buffer.from(`/x${i}`), 0, `/x${i}`.length)).toBe(ROUTE_OTHER);
+    expect(path(r, '/a')).toBe('/a');
+    expect(path(r, '/b/7')).toBe('/b/:id');
+    expect(route(r, '/b/:id')).toBe('/b/:id');
+    expect(route(r, '__none__')).toBe(NONE_ROUTE);
+    expect(path(r, '/caf\u00e9')).toBe('/caf\u00e9');
+  });
+
   it('measures characters, not bytes, and never decodes more than it keeps', () => {
     const r = new RouteResolver({ maxRoutes: 100, maxRouteLength: 16 });
     const accented = `/${'\u00e9'.repeat(15)}`; // 16 characters, 31 bytes
