@@ -32,25 +32,34 @@ function formatLabels(labels: Record<string, string | number | undefined>): stri
 /** OpenMetrics family types for prom-client's types (prom-client has no info/stateset/gaugehistogram). */
 const FAMILY_TYPES: Record<string, string> = { counter: 'counter', gauge: 'gauge', histogram: 'histogram', summary: 'summary' };
 
-/** Everything is read in the first synchronous step (see writePrometheusText). */
+/** OpenMetrics TYPE and HELP lines; a counter family is named without `_total`. */
+function header(name: string, prometheusType: string, help: string): { type: string; familyName: string; text: string } {
+  const type = FAMILY_TYPES[prometheusType] ?? 'unknown';
+  const familyName = type === 'counter' ? name.replace(/_total$/, '') : name;
+  return { type, familyName, text: `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escapeHelp(help)}\n` };
+}
+
+/**
+ * Everything is read in the first synchronous step (see writePrometheusText). A prom-client family's name, type and
+ * help come from what its get() returns, which may differ from the object (QuantileSummary is a Gauge that says
+ * summary).
+ */
 export async function writeOpenMetrics(registry: Registry, sink: ChunkSink): Promise<void> {
   const parts = registry.getMetricsAsArray().map((metric): Buffer[] | Promise<Buffer[]> => {
-    const type = FAMILY_TYPES[String(metric.type)] ?? 'unknown';
-    const familyName = type === 'counter' ? metric.name.replace(/_total$/, '') : metric.name;
-    const header = `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escapeHelp(metric.help)}\n`;
     if (isSampleLineWriter(metric)) {
       // the access-log families write their own lines (their counters already end in _total)
-      const chunks = [sink.encode(header)];
+      const chunks = [sink.encode(header(metric.name, String(metric.type), metric.help).text)];
       metric.writeSampleLines((chunk) => chunks.push(sink.encode(chunk)), formatValue);
       return chunks;
     }
     const family = registry.getSingleMetric(metric.name)?.get();
-    if (family === undefined) return [sink.encode(header)];
-    return handled(family).then(({ values }) => {
-      const lines = [header];
-      for (const sample of values) {
+    if (family === undefined) return [];
+    return handled(family).then((f) => {
+      const { type, familyName, text } = header(f.name, String(f.type), f.help);
+      const lines = [text];
+      for (const sample of f.values) {
         const valueWithName = sample as typeof sample & { metricName?: string };
-        const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : metric.name);
+        const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : f.name);
         lines.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}\n`);
       }
       return [sink.encode(lines.join(''))];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
+import { QuantileSummary } from '../../src/collectors/redis-metrics.js';
 import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
 import { LineProcessor } from '../../src/metrics/log-pipeline.js';
 import { renderOpenMetrics } from '../../src/server/openmetrics.js';
@@ -17,6 +18,8 @@ function busyRegistry(): Registry {
   h.observe({ op: 'read' }, 0.05);
   h.observe({ op: 'read' }, 3);
   new Summary({ name: 'demo_size', help: 'A summary.', percentiles: [0.5], registers: [registry] }).observe(7);
+  // a family whose get() reports another type than the object (the Redis latency quantiles)
+  new QuantileSummary({ name: 'demo_latency_seconds', help: 'Quantiles.', labelNames: ['quantile'], registers: [registry] }).set({ quantile: '0.99' }, 0.2);
 
   const source = configSchema.parse({ logs: [{ name: 'api', path: '/dev/null', format: 'json', max_route_length: 24 }] }).logs[0] as LogSourceConfig;
   const p = new LineProcessor(source, registry);
