@@ -89,6 +89,7 @@ async function childOurs(reader: 'ours' | 'ours-live', format: Format, target: s
     fields: format === 'json' ? { ...DEFAULT_JSON_FIELDS } : undefined,
     routes: [],
     max_routes: 200,
+    max_route_length: 128,
     start_at: 'beginning',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     max_line_bytes: 64 * 1024,

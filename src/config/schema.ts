@@ -82,6 +82,8 @@ const logSource = z
     fields: jsonFields.optional(),
     routes: z.array(z.string().regex(/^\//, 'must start with /')).default([]),
     max_routes: z.number().int().min(1).max(10_000).default(200),
+    /** Longest route label in characters; longer routes are cut to a prefix ending in `/*` (issue 11 A3). */
+    max_route_length: z.number().int().min(16).max(4096).default(128),
     start_at: z.enum(['end', 'beginning']).default('end'),
     buckets: z
       .array(z.number().positive())
@@ -96,6 +98,9 @@ const logSource = z
     if (src.format !== 'regex' && src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'only allowed when format is regex' });
     if (src.format !== 'nginx' && src.log_format) ctx.addIssue({ code: 'custom', path: ['log_format'], message: 'only allowed when format is nginx' });
     if (src.format !== 'json' && src.fields) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only allowed when format is json' });
+    src.routes.forEach((r, i) => {
+      if (r.length > src.max_route_length) ctx.addIssue({ code: 'custom', path: ['routes', i], message: `longer than max_route_length (${src.max_route_length})` });
+    });
   })
   .transform((src) => ({ ...src, fields: src.format === 'json' ? (src.fields ?? jsonFields.parse({})) : undefined }));
 

@@ -19,6 +19,7 @@ Options (environment variable in brackets):
   --cache-ttl S          customer cache TTL in seconds [CACHE_TTL_SECONDS] (default 300)
   --lock-ttl MS          password lock lease [LOCK_TTL_MS] (default 10000)
   --lock-wait MS         password lock bounded wait [LOCK_WAIT_MS] (default 200)
+  --password-rate N      password hashes per second, bursts of 2N; beyond: 429 [PASSWORD_RATE] (default 10)
   --pg-pool-max N        PostgreSQL pool size [PG_POOL_MAX] (default 10)
   Admin endpoints (fault injection) need CRM_ADMIN_TOKEN; they do not exist without it.
   SIGTERM/SIGINT shut down gracefully; SIGHUP reopens the access log.
@@ -65,6 +66,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
         'cache-ttl': { type: 'string' },
         'lock-ttl': { type: 'string' },
         'lock-wait': { type: 'string' },
+        'password-rate': { type: 'string' },
         'pg-pool-max': { type: 'string' },
         customers: { type: 'string' },
         users: { type: 'string' },
@@ -91,6 +93,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     cacheTtlSeconds: int('CACHE_TTL_SECONDS', v['cache-ttl'] ?? env.CACHE_TTL_SECONDS, 300, 1, 86_400),
     lockTtlMs: int('LOCK_TTL_MS', v['lock-ttl'] ?? env.LOCK_TTL_MS, 10_000, 100, 600_000),
     lockWaitMs: int('LOCK_WAIT_MS', v['lock-wait'] ?? env.LOCK_WAIT_MS, 200, 0, 60_000),
+    passwordRate: int('PASSWORD_RATE', v['password-rate'] ?? env.PASSWORD_RATE, 10, 1, 10_000),
     pgPoolMax: int('PG_POOL_MAX', v['pg-pool-max'] ?? env.PG_POOL_MAX, 10, 1, 1000),
     handleSignals: true,
   };

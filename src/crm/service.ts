@@ -12,6 +12,7 @@ import { migrate } from './db/migrate.js';
 import { RedisLock } from './lock.js';
 import { errorMessage, stderrLogger, type Logger } from './log.js';
 import { Rankings } from './rankings.js';
+import { TokenBucket } from './rate-limit.js';
 import { connectRedis } from './redis.js';
 import type { Customer } from './repositories/customers.js';
 
@@ -34,6 +35,8 @@ export interface CrmServiceOptions {
   rankingsTtlSeconds?: number;
   lockTtlMs?: number;
   lockWaitMs?: number;
+  /** Password hashes (new users, password changes) per second, bursts of twice that. Default 10. */
+  passwordRate?: number;
   pgPoolMax?: number;
   createDatabase?: boolean;
   /** Wait this long for in-flight requests on close before cutting connections. Default 10 s. */
@@ -112,6 +115,7 @@ export async function startCrmService(opts: CrmServiceOptions): Promise<CrmServi
         rankings,
         lock: new RedisLock(redis, prefix),
         lockOptions: { ttlMs: opts.lockTtlMs ?? 10_000, waitMs: opts.lockWaitMs ?? 200 },
+        passwordHashes: new TokenBucket(opts.passwordRate ?? 10, 2 * (opts.passwordRate ?? 10)),
         faults,
         adminToken: opts.adminToken || undefined,
         readiness: () => checkReadiness(pool, redis, closing),

@@ -28,6 +28,7 @@ export const LOG_ROTATIONS_TOTAL = 'crm_log_rotations_total';
 export const LOG_LAG_BYTES = 'crm_log_lag_bytes';
 export const LOG_LAST_READ_TIMESTAMP_SECONDS = 'crm_log_last_read_timestamp_seconds';
 export const LOG_ROUTES_OVERFLOW_TOTAL = 'crm_log_routes_overflow_total';
+export const LOG_ROUTES_TRUNCATED_TOTAL = 'crm_log_routes_truncated_total';
 
 type MetricKind = 'counter' | 'gauge' | 'histogram';
 
@@ -126,7 +127,40 @@ export const LOG_METRIC_DEFINITIONS: readonly LogMetricDefinition[] = [
     labelNames: ['log'],
     help: 'Lines whose route was replaced by __other__ because max_routes distinct routes already existed for the log.',
   },
+  {
+    name: LOG_ROUTES_TRUNCATED_TOTAL,
+    type: 'counter',
+    labelNames: ['log'],
+    help: 'Lines whose route was longer than max_route_length characters and was cut to its longest prefix ending in / followed by *.',
+  },
 ];
+
+export interface SizeBoundInput {
+  maxRoutes: number;
+  maxRouteLength: number;
+  /** Histogram buckets of the source. */
+  buckets: number;
+  /** Distinct status codes in the log (at most 500). */
+  statuses: number;
+}
+
+/** Families with a `route` label, per route: method x (status | histogram lines | bytes), phases, outcomes, wait. */
+function routeSamples({ maxRoutes, buckets, statuses }: SizeBoundInput, methods: number): number {
+  const routes = maxRoutes + 2; // + __other__, __none__
+  return routes * (methods * (statuses + buckets + 3 + 1) + PHASE_COUNT + 2 * OUTCOME_COUNT + 1);
+}
+
+/**
+ * Upper bound of one log source's share of /metrics, in bytes (docs/metrics.md, "Size of /metrics"): every sample
+ * line is at most 3 bytes per route character (a UTF-16 unit is at most 3 UTF-8 bytes; an escaped `"` or `\` 2)
+ * plus 256 bytes for the name, the other labels (a log name has at most 64 ASCII characters) and the value; plus the
+ * label-free health series and every family's HELP and TYPE lines.
+ */
+export function metricsSizeBound(input: SizeBoundInput, methods = 10): number {
+  const samples = routeSamples(input, methods) + 16 + PARSE_ERROR_REASONS.length;
+  const header = LOG_METRIC_DEFINITIONS.reduce((n, d) => n + 2 * (d.name.length + 16) + d.help.length, 0);
+  return samples * (3 * input.maxRouteLength + 256) + header;
+}
 
 export const PHASES = ['upstream', 'network', 'db', 'cache', 'app'] as const;
 const PH_UPSTREAM = 0;
@@ -138,6 +172,8 @@ const PHASE_COUNT = PHASES.length;
 const OUTCOME_COUNT = 4;
 /** Statuses 100-599 fit in 9 bits of a series key. */
 const STATUS_SLOTS = 512;
+const STATUS_TEXT = Array.from({ length: 600 }, (_, i) => String(i));
+const statusText = (status: number): string => STATUS_TEXT[status] ?? String(status);
 
 /** What the tailer knows about a source, read at scrape time. */
 export interface TailerStats {
@@ -163,6 +199,8 @@ export interface LogSourceSeriesOptions {
   has: FieldPresence;
   /** Tailer counters; absent in tests that feed lines directly. */
   tailer?: TailerStats;
+  /** The route resolver's count of lines whose route was truncated to max_route_length. */
+  routeStats?: { readonly truncated: number };
 }
 
 interface Sample {
@@ -248,6 +286,7 @@ export class LogSourceSeries {
   /** Lines whose route became __other__. */
   overflow = 0;
   tailer: TailerStats | undefined;
+  private readonly routeStats: { readonly truncated: number } | undefined;
 
   private readonly reasons: readonly ParseErrorReason[];
   private readonly routes: readonly string[];
@@ -281,8 +320,8 @@ export class LogSourceSeries {
   private readonly lockWait: Float64Array;
   private readonly lockWaitSeen: Uint8Array;
 
-  // label objects, created once per series (scrape-time only)
-  private readonly labelCache = new Map<string, Readonly<Record<string, string>>>();
+  /** `le` label values: the bounds, then `+Inf`. */
+  private readonly le: readonly string[];
 
   constructor(opts: LogSourceSeriesOptions) {
     this.name = opts.name;
@@ -290,9 +329,11 @@ export class LogSourceSeries {
     this.reasons = opts.reasons;
     this.routes = opts.routes;
     this.tailer = opts.tailer;
+    this.routeStats = opts.routeStats;
     this.bounds = Float64Array.from(opts.buckets);
     this.nb = opts.buckets.length;
     this.stride = this.nb + 1;
+    this.le = [...opts.buckets.map(String), '+Inf'];
     this.mrBuckets = new Float64Array(16 * this.stride);
     const r = opts.routeCapacity;
     this.mrIndex = new Int32Array(r * METHOD_COUNT);
@@ -423,60 +464,44 @@ export class LogSourceSeries {
 
   // ---------------------------------------------------------------- scrape time
 
-  private labels(key: string, make: () => Record<string, string>): Readonly<Record<string, string>> {
-    let l = this.labelCache.get(key);
-    if (l === undefined) {
-      l = Object.freeze(make());
-      this.labelCache.set(key, l);
-    }
-    return l;
-  }
-
   private routeName(id: number): string {
     return this.routes[id] ?? '__other__';
   }
 
-  /** Appends this source's samples of family `name` to `out`. */
-  collect(name: string, out: Sample[]): void {
+  /** Every sample of family `name`, label values in the family's label order (`le` last for buckets). */
+  visit(name: string, emit: SampleVisitor): void {
     const log = this.name;
     switch (name) {
       case HTTP_REQUESTS_TOTAL:
         for (let ss = 0; ss < this.ssCount; ss++) {
           const mr = this.ssMr[ss] as number;
-          const labels = this.labels(`r${ss}`, () => ({
-            log,
-            method: methodName(this.mrMethod[mr] as number),
-            route: this.routeName(this.mrRoute[mr] as number),
-            status: String(this.ssStatus[ss]),
-          }));
-          out.push({ value: this.ssValue[ss] as number, labels });
+          emit(this.ssValue[ss] as number, '', log, methodName(this.mrMethod[mr] as number), this.routeName(this.mrRoute[mr] as number), statusText(this.ssStatus[ss] as number));
         }
         break;
-      case HTTP_REQUEST_DURATION_SECONDS: {
-        const hname = HTTP_REQUEST_DURATION_SECONDS;
+      case HTTP_REQUEST_DURATION_SECONDS:
         for (let mr = 0; mr < this.mrCount; mr++) {
           if (this.mrObserved[mr] === 0) continue;
-          const base = this.mrLabels(mr);
+          const method = methodName(this.mrMethod[mr] as number);
+          const route = this.routeName(this.mrRoute[mr] as number);
           let cum = 0;
           for (let k = 0; k <= this.nb; k++) {
             cum += this.mrBuckets[mr * this.stride + k] as number;
-            const le = k < this.nb ? String(this.bounds[k]) : '+Inf';
-            out.push({ value: cum, labels: this.labels(`h${mr}:${k}`, () => ({ ...base, le })), metricName: `${hname}_bucket` });
+            emit(cum, '_bucket', log, method, route, this.le[k] as string);
           }
-          out.push({ value: this.mrSum[mr] as number, labels: base, metricName: `${hname}_sum` });
-          out.push({ value: cum, labels: base, metricName: `${hname}_count` });
+          emit(this.mrSum[mr] as number, '_sum', log, method, route);
+          emit(cum, '_count', log, method, route);
         }
         break;
-      }
       case HTTP_RESPONSE_SIZE_BYTES_TOTAL:
-        for (let mr = 0; mr < this.mrCount; mr++) if (this.mrBytesSeen[mr] === 1) out.push({ value: this.mrBytes[mr] as number, labels: this.mrLabels(mr) });
+        for (let mr = 0; mr < this.mrCount; mr++) {
+          if (this.mrBytesSeen[mr] === 1) emit(this.mrBytes[mr] as number, '', log, methodName(this.mrMethod[mr] as number), this.routeName(this.mrRoute[mr] as number));
+        }
         break;
       case HTTP_REQUEST_PHASE_SECONDS_TOTAL:
         for (let route = 0; route < this.routes.length; route++) {
           for (let ph = 0; ph < PHASE_COUNT; ph++) {
             const i = route * PHASE_COUNT + ph;
-            if (this.phaseSeen[i] !== 1) continue;
-            out.push({ value: this.phase[i] as number, labels: this.labels(`p${i}`, () => ({ log, route: this.routeName(route), phase: PHASES[ph] as string })) });
+            if (this.phaseSeen[i] === 1) emit(this.phase[i] as number, '', log, this.routeName(route), PHASES[ph] as string);
           }
         }
         break;
@@ -487,69 +512,120 @@ export class LogSourceSeries {
         const results = isCache ? CACHE_RESULTS : LOCK_RESULTS;
         for (let route = 0; route < this.routes.length; route++) {
           for (let r = 0; r < OUTCOME_COUNT; r++) {
-            const i = route * OUTCOME_COUNT + r;
-            const v = values[i] as number;
-            if (v === 0) continue;
-            out.push({ value: v, labels: this.labels(`${isCache ? 'c' : 'l'}${i}`, () => ({ log, route: this.routeName(route), result: results[r] as string })) });
+            const v = values[route * OUTCOME_COUNT + r] as number;
+            if (v !== 0) emit(v, '', log, this.routeName(route), results[r] as string);
           }
         }
         break;
       }
       case LOCK_WAIT_SECONDS_TOTAL:
         for (let route = 0; route < this.routes.length; route++) {
-          if (this.lockWaitSeen[route] !== 1) continue;
-          out.push({ value: this.lockWait[route] as number, labels: this.labels(`w${route}`, () => ({ log, route: this.routeName(route) })) });
+          if (this.lockWaitSeen[route] === 1) emit(this.lockWait[route] as number, '', log, this.routeName(route));
         }
         break;
       case LOG_LINES_TOTAL:
-        out.push({ value: this.lines, labels: this.logLabel() });
+        emit(this.lines, '', log);
         break;
       case LOG_PARSE_ERRORS_TOTAL:
-        for (const reason of this.reasons) {
-          const code = PARSE_ERROR_REASONS.indexOf(reason);
-          out.push({ value: this.errors[code] as number, labels: this.labels(`e${code}`, () => ({ log, reason })) });
-        }
+        for (const reason of this.reasons) emit(this.errors[PARSE_ERROR_REASONS.indexOf(reason)] as number, '', log, reason);
         // a reason outside the parser's declared set still shows up once it happened
         PARSE_ERROR_REASONS.forEach((reason, code) => {
-          if (!this.reasons.includes(reason) && (this.errors[code] as number) > 0) {
-            out.push({ value: this.errors[code] as number, labels: this.labels(`e${code}`, () => ({ log, reason })) });
-          }
+          if (!this.reasons.includes(reason) && (this.errors[code] as number) > 0) emit(this.errors[code] as number, '', log, reason);
         });
         break;
       case LOG_BYTES_READ_TOTAL:
-        out.push({ value: this.tailer?.bytesRead ?? 0, labels: this.logLabel() });
+        emit(this.tailer?.bytesRead ?? 0, '', log);
         break;
       case LOG_ROTATIONS_TOTAL:
-        out.push({ value: this.tailer?.rotations ?? 0, labels: this.logLabel() });
+        emit(this.tailer?.rotations ?? 0, '', log);
         break;
       case LOG_LAG_BYTES:
-        out.push({ value: this.tailer?.lagBytes() ?? 0, labels: this.logLabel() });
+        emit(this.tailer?.lagBytes() ?? 0, '', log);
         break;
       case LOG_LAST_READ_TIMESTAMP_SECONDS: {
         const at = this.tailer?.lastReadAt ?? 0;
-        if (at > 0) out.push({ value: at / 1000, labels: this.logLabel() });
+        if (at > 0) emit(at / 1000, '', log);
         break;
       }
       case LOG_ROUTES_OVERFLOW_TOTAL:
-        out.push({ value: this.overflow, labels: this.logLabel() });
+        emit(this.overflow, '', log);
+        break;
+      case LOG_ROUTES_TRUNCATED_TOTAL:
+        emit(this.routeStats?.truncated ?? 0, '', log);
         break;
     }
-  }
-
-  private logLabel(): Readonly<Record<string, string>> {
-    return this.labels('log', () => ({ log: this.name }));
-  }
-
-  private mrLabels(mr: number): Readonly<Record<string, string>> {
-    return this.labels(`m${mr}`, () => ({ log: this.name, method: methodName(this.mrMethod[mr] as number), route: this.routeName(this.mrRoute[mr] as number) }));
   }
 }
 
 /**
- * One family as a prom-client custom metric: the registry calls `get()` when it renders (also for OpenMetrics,
- * where it renames counters by assigning `name`, so `name` is a plain writable property read on each call).
+ * Receives one sample: its value, the suffix of its metric name (`_bucket`, `_sum`, `_count`, or '') and its label
+ * values in the family's label order, `le` last for buckets. Positional, so a visit allocates nothing per sample.
  */
-class ScrapeTimeFamily {
+export type SampleVisitor = (value: number, suffix: string, l0: string, l1?: string, l2?: string, l3?: string) => void;
+
+/** Label name of position `i`: the family's, then `le` (histogram buckets). */
+const labelName = (def: LogMetricDefinition, i: number): string => def.labelNames[i] ?? 'le';
+
+/** prom-client's sample objects (for `get()`, i.e. getMetricsAsJSON and registry.metrics()). */
+function sampleObjects(def: LogMetricDefinition, out: Sample[]): SampleVisitor {
+  return (value, suffix, ...labelValues) => {
+    const labels: Record<string, string> = {};
+    labelValues.forEach((v, i) => {
+      if (v !== undefined) labels[labelName(def, i)] = v;
+    });
+    out.push(suffix === '' ? { value, labels } : { value, labels, metricName: `${def.name}${suffix}` });
+  };
+}
+
+const NEEDS_ESCAPE = /[\\\n"]/;
+/** Label value escaping of the text formats (backslash, newline, double quote). */
+export const escapeLabelValue = (v: string): string => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v);
+
+/** Lines joined per chunk: each line string then dies young instead of surviving (and being copied) until the end. */
+const LINES_PER_CHUNK = 512;
+
+/**
+ * Sample lines, the same in Prometheus text and OpenMetrics (every counter here already ends in `_total`), handed to
+ * `write` in chunks of up to LINES_PER_CHUNK lines, each line ending in a newline: one string per line straight
+ * from the aggregates, no label objects. At the caps a route-cardinality attack reaches (~36,000 series),
+ * prom-client's generic formatting held a dozen objects per sample until the end of the scrape; this holds a chunk.
+ */
+function textLines(def: LogMetricDefinition, write: (chunk: string) => void, formatValue: (v: number) => string): { emit: SampleVisitor; flush(): void } {
+  const open = [0, 1, 2, 3].map((i) => `${i === 0 ? '{' : '",'}${labelName(def, i)}="`);
+  const pending: string[] = [];
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    pending.push(''); // the last line's newline, without another copy of the chunk
+    write(pending.join('\n'));
+    pending.length = 0;
+  };
+  const emit: SampleVisitor = (value, suffix, l0, l1, l2, l3) => {
+    let line = def.name + suffix + (open[0] as string) + escapeLabelValue(l0);
+    if (l1 !== undefined) line += (open[1] as string) + escapeLabelValue(l1);
+    if (l2 !== undefined) line += (open[2] as string) + escapeLabelValue(l2);
+    if (l3 !== undefined) line += (open[3] as string) + escapeLabelValue(l3);
+    pending.push(`${line}"} ${formatValue(value)}`);
+    if (pending.length === LINES_PER_CHUNK) flush();
+  };
+  return { emit, flush };
+}
+
+/** A registry entry that writes its own sample lines (see ScrapeTimeFamily); the server's renderers use it. */
+export interface SampleLineWriter {
+  /** Hands the sample lines to `write`, several per chunk, each line ending in a newline; `formatValue` spells the value. */
+  writeSampleLines(write: (chunk: string) => void, formatValue: (v: number) => string): void;
+}
+
+export function isSampleLineWriter(metric: unknown): metric is SampleLineWriter {
+  return metric instanceof ScrapeTimeFamily;
+}
+
+/**
+ * One family as a prom-client custom metric: the registry calls `get()` when it renders (also for OpenMetrics,
+ * where it renames counters by assigning `name`, so `name` is a plain writable property read on each call). The
+ * server's renderers call `writeSampleLines()` instead, which skips the per-sample objects.
+ */
+class ScrapeTimeFamily implements SampleLineWriter {
   name: string;
   readonly help: string;
   readonly type: MetricKind;
@@ -557,9 +633,8 @@ class ScrapeTimeFamily {
   readonly aggregator = 'sum';
 
   constructor(
-    def: LogMetricDefinition,
+    private readonly def: LogMetricDefinition,
     private readonly sources: readonly LogSourceSeries[],
-    private readonly family: string,
   ) {
     this.name = def.name;
     this.help = def.help;
@@ -569,8 +644,15 @@ class ScrapeTimeFamily {
 
   async get(): Promise<{ name: string; help: string; type: MetricKind; aggregator: string; values: Sample[] }> {
     const values: Sample[] = [];
-    for (const s of this.sources) s.collect(this.family, values);
+    const emit = sampleObjects(this.def, values);
+    for (const s of this.sources) s.visit(this.def.name, emit);
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  writeSampleLines(write: (chunk: string) => void, formatValue: (v: number) => string): void {
+    const lines = textLines(this.def, write, formatValue);
+    for (const s of this.sources) s.visit(this.def.name, lines.emit);
+    lines.flush();
   }
 
   /** The values mirror the pipelines' cumulative totals; there is nothing to reset here. */
@@ -584,7 +666,7 @@ export class LogMetrics {
   constructor(registry: Registry) {
     for (const def of LOG_METRIC_DEFINITIONS) {
       // A custom metric object (public interface: name/help/type + get()); prom-client's types only list its own classes.
-      registry.registerMetric(new ScrapeTimeFamily(def, this.sources, def.name) as unknown as Metric);
+      registry.registerMetric(new ScrapeTimeFamily(def, this.sources) as unknown as Metric);
     }
   }
 

@@ -62,7 +62,7 @@ export class LineProcessor implements LineSink {
 
   constructor(source: LogSourceConfig, registry: Registry) {
     this.parser = createLineParser(source);
-    this.routes = new RouteResolver({ templates: source.routes, maxRoutes: source.max_routes });
+    this.routes = new RouteResolver({ templates: source.routes, maxRoutes: source.max_routes, maxRouteLength: source.max_route_length });
     this.series = logMetricsFor(registry).addSource({
       name: source.name,
       buckets: source.buckets,
@@ -70,6 +70,7 @@ export class LineProcessor implements LineSink {
       routes: this.routes.names,
       routeCapacity: source.max_routes + 2,
       has: this.parser.has,
+      routeStats: this.routes,
     });
   }
 

@@ -14,6 +14,9 @@
  * cache; a string is decoded only when a key is seen for the first time. Distinct routes are capped at
  * `maxRoutes`; once reached, new routes resolve to ROUTE_OTHER (`__other__`). Requests without a path (nginx
  * logs `"-"` as the request line of a connection that sent none) resolve to ROUTE_NONE (`__none__`).
+ *
+ * Labels are capped in length too (`maxRouteLength` characters): `maxRoutes` alone let 200 crafted 8 KiB paths
+ * turn /metrics into hundreds of megabytes. A longer route is cut at a segment boundary (see truncateRoute).
  */
 
 export const OTHER_ROUTE = '__other__';
@@ -238,11 +241,39 @@ export function hashWords(dv: DataView, buf: Buffer, start: number, end: number)
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
+/**
+ * `name` when it has at most `max` characters, else its longest prefix ending in `/` that leaves room for a final
+ * `*` (the template syntax for "the rest of the path"): `/api/customers/:id/<8 KiB>` -> `/api/customers/:id/*`.
+ * Cutting after a `/` never splits a UTF-16 surrogate pair. A name without such a `/` becomes `*`.
+ */
+export function truncateRoute(name: string, max: number): string {
+  if (name.length <= max) return name;
+  return `${name.slice(0, name.lastIndexOf('/', max - 2) + 1)}*`;
+}
+
+function isAscii(buf: Buffer, start: number, len: number): boolean {
+  for (let i = start; i < start + len; i++) if ((buf[i] as number) >= 0x80) return false;
+  return true;
+}
+
+/** hashWords of an ASCII string's bytes (what resolvePath and resolveRoute compute for the same label). */
+function asciiHash(name: string): number {
+  const b = Buffer.from(name, 'latin1');
+  return hashWords(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, b.length);
+}
+
+/** Added to a cached route id whose label was truncated, so cache hits are counted too (ids stay far below). */
+const TRUNCATED = 1 << 24;
+
+export const DEFAULT_MAX_ROUTE_LENGTH = 128;
+
 export interface RouteResolverOptions {
   /** Configured templates, tried first in order. */
   templates?: readonly string[];
   /** Distinct routes before new ones become `__other__` (`__other__` and `__none__` are not counted). */
   maxRoutes: number;
+  /** Longest route label in characters; longer ones are cut by truncateRoute (default 128). */
+  maxRouteLength?: number;
   /** Entries of each byte-key cache (default 4096). */
   cacheEntries?: number;
 }
@@ -259,6 +290,14 @@ export class RouteResolver {
     [NONE_ROUTE, ROUTE_NONE],
   ]);
   private readonly maxRoutes: number;
+  private readonly maxRouteLength: number;
+  /** Resolutions (lines) whose label was cut to maxRouteLength, not counting those that became `__other__`. */
+  truncated = 0;
+  /**
+   * hashWords of the bytes of every known ASCII label. Once maxRoutes is reached, an ASCII label whose bytes hash to
+   * none of these is `__other__` without being decoded: a flood of random paths then allocates nothing per line.
+   */
+  private readonly asciiHashes = new Set<number>();
   private readonly templates: CompiledTemplate[];
   /** Some template has a literal segment that automatic templating would replace: match raw paths per line. */
   private readonly rawMatch: boolean;
@@ -274,9 +313,11 @@ export class RouteResolver {
 
   constructor(opts: RouteResolverOptions) {
     this.maxRoutes = opts.maxRoutes;
+    this.maxRouteLength = opts.maxRouteLength ?? DEFAULT_MAX_ROUTE_LENGTH;
     this.templates = (opts.templates ?? []).map(compileTemplate);
     this.templateIds = new Int32Array(this.templates.length).fill(-1);
     this.rawMatch = this.templates.some((t) => t.segments.some((s) => typeof s !== 'number' && isIdSegment(s, 0, s.length)));
+    for (const name of this.names) this.asciiHashes.add(asciiHash(name));
     const entries = opts.cacheEntries ?? 4096;
     this.pathCache = new ByteKeyCache(entries);
     this.routeCache = new ByteKeyCache(entries);
@@ -300,13 +341,13 @@ export class RouteResolver {
     const key = this.key;
     const hash = this.keyHash;
     const hit = this.pathCache.get(key, 0, len, hash);
-    if (hit >= 0) return hit;
+    if (hit >= 0) return hit < TRUNCATED ? hit : this.countTruncated(hit);
     let id: number;
     const t = this.rawMatch ? -1 : this.matchTemplates(key, 0, len);
     if (t >= 0) id = this.templateRoute(t);
-    else id = this.intern(key.toString('utf8', 0, len));
+    else id = this.internCapped(key, 0, len, hash);
     this.pathCache.set(key, 0, len, hash, id);
-    return id;
+    return id < TRUNCATED ? id : this.countTruncated(id);
   }
 
   /** Route id for an application-supplied route template `buf[start, end)`, used as-is; -1 when empty/absent. */
@@ -318,10 +359,29 @@ export class RouteResolver {
     }
     const hash = hashWords(this.dv, buf, start, end);
     const hit = this.routeCache.get(buf, start, end - start, hash);
-    if (hit >= 0) return hit;
-    const id = this.intern(buf.toString('utf8', start, end));
+    if (hit >= 0) return hit < TRUNCATED ? hit : this.countTruncated(hit);
+    const id = this.internCapped(buf, start, end - start, hash);
     this.routeCache.set(buf, start, end - start, hash, id);
-    return id;
+    return id < TRUNCATED ? id : this.countTruncated(id);
+  }
+
+  private countTruncated(flagged: number): number {
+    this.truncated++;
+    return flagged - TRUNCATED;
+  }
+
+  /**
+   * Interns the label of `buf[start, start + len)`, cut to maxRouteLength; the id carries TRUNCATED when it was cut
+   * (and did not overflow to `__other__`). Decodes at most 3 bytes per character kept: a UTF-16 unit never takes
+   * more, so the prefix decides, and a 64 KiB path costs no more than a short one.
+   */
+  private internCapped(buf: Buffer, start: number, len: number, hash: number): number {
+    const max = this.maxRouteLength;
+    if (len <= max && this.names.length - 2 >= this.maxRoutes && !this.asciiHashes.has(hash) && isAscii(buf, start, len)) return ROUTE_OTHER;
+    const name = buf.toString('utf8', start, start + Math.min(len, 3 * max + 4));
+    if (name.length <= max) return this.intern(name);
+    const id = this.intern(truncateRoute(name, max));
+    return id === ROUTE_OTHER ? id : id + TRUNCATED;
   }
 
   /** Route label of a path as a string (tests, tools; allocates). */
@@ -352,6 +412,8 @@ export class RouteResolver {
     const id = this.names.length;
     this.names.push(name);
     this.byName.set(name, id);
+    // as many UTF-8 bytes as UTF-16 units: every character is ASCII
+    if (Buffer.byteLength(name) === name.length) this.asciiHashes.add(asciiHash(name));
     return id;
   }
 
@@ -397,7 +459,7 @@ export class RouteResolver {
   }
 }
 
-/** Automatic template of a path string, ignoring max_routes (tests, docs; allocates). */
+/** Automatic template of a path string, ignoring max_routes and max_route_length (tests, docs; allocates). */
 export function autoTemplate(path: string, templates: readonly string[] = []): string {
-  return new RouteResolver({ templates, maxRoutes: Number.MAX_SAFE_INTEGER }).templateString(path);
+  return new RouteResolver({ templates, maxRoutes: Number.MAX_SAFE_INTEGER, maxRouteLength: Infinity }).templateString(path);
 }

@@ -3,7 +3,8 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import { scrapeDeadlineMs, type CollectorOrchestrator } from '../collectors/orchestrator.js';
 import { renderLandingPage, type SourceStatus } from './landing-page.js';
-import { renderMetrics, wantsOpenMetrics } from './negotiate.js';
+import { responseSink } from './chunks.js';
+import { metricsContentType, wantsOpenMetrics, writeMetrics } from './negotiate.js';
 
 export type { SourceStatus } from './landing-page.js';
 
@@ -31,10 +32,16 @@ export function createApp(options: AppOptions): Express {
       options.beforeRender?.();
       // this scrape's own collector health, set in the same synchronous step that starts serialising (see publish)
       orchestrator?.publish(outcomes);
-      const { body, contentType } = await renderMetrics(options.registry, wantsOpenMetrics(req.header('Accept')));
-      res.set('Content-Type', contentType).set('Cache-Control', 'no-store').send(body);
+      const openMetrics = wantsOpenMetrics(req.header('Accept'));
+      res.set('Content-Type', metricsContentType(openMetrics)).set('Cache-Control', 'no-store');
+      // Streamed (chunked): at the caps an exposition is megabytes, and holding it whole per scrape grew RSS.
+      await writeMetrics(options.registry, openMetrics, responseSink(res));
+      res.end();
     } catch (err) {
-      res.status(500).type('text/plain').send(`error rendering metrics: ${err instanceof Error ? err.message : String(err)}\n`);
+      const message = `error rendering metrics: ${err instanceof Error ? err.message : String(err)}`;
+      // Once the first chunk went out the status is sent: cut the answer so Prometheus sees a failed scrape.
+      if (res.headersSent) res.destroy(new Error(message));
+      else res.status(500).type('text/plain').send(`${message}\n`);
     }
   });
 

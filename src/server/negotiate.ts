@@ -1,5 +1,7 @@
 import { Registry } from 'prom-client';
-import { renderOpenMetrics } from './openmetrics.js';
+import type { ChunkSink } from './chunks.js';
+import { writeOpenMetrics } from './openmetrics.js';
+import { writePrometheusText } from './text-format.js';
 
 export const PROMETHEUS_TEXT = Registry.PROMETHEUS_CONTENT_TYPE;
 export const OPENMETRICS_TEXT = Registry.OPENMETRICS_CONTENT_TYPE;
@@ -20,8 +22,9 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   return openMetricsQ > 0 && openMetricsQ >= textQ;
 }
 
-/** Serialises the registry in the requested format. */
-export async function renderMetrics(registry: Registry, openMetrics: boolean): Promise<{ body: string; contentType: string }> {
-  if (openMetrics) return { body: await renderOpenMetrics(registry), contentType: OPENMETRICS_TEXT };
-  return { body: await registry.metrics(), contentType: PROMETHEUS_TEXT };
+export const metricsContentType = (openMetrics: boolean): string => (openMetrics ? OPENMETRICS_TEXT : PROMETHEUS_TEXT);
+
+/** Streams the registry in the requested format into `sink` (see chunks.ts). */
+export function writeMetrics(registry: Registry, openMetrics: boolean, sink: ChunkSink): Promise<void> {
+  return openMetrics ? writeOpenMetrics(registry, sink) : writePrometheusText(registry, sink);
 }

@@ -1,9 +1,12 @@
 import type { Registry } from 'prom-client';
+import { isSampleLineWriter } from '../metrics/log-metrics.js';
+import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
 
 /*
  * OpenMetrics 1.0 text serialiser. prom-client can render OpenMetrics only from a registry whose content type is
  * fixed to it, and doing so permanently renames every counter object (strips `_total` from metric.name), which
- * would corrupt the next Prometheus-text scrape of the same metrics. So we render from the public JSON form.
+ * would corrupt the next Prometheus-text scrape of the same metrics. So we render each family from its public JSON
+ * form, or, for the access-log families, from their own sample lines; streamed, like the text format (chunks.ts).
  */
 
 const escapeLabel = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -29,20 +32,44 @@ function formatLabels(labels: Record<string, string | number | undefined>): stri
 /** OpenMetrics family types for prom-client's types (prom-client has no info/stateset/gaugehistogram). */
 const FAMILY_TYPES: Record<string, string> = { counter: 'counter', gauge: 'gauge', histogram: 'histogram', summary: 'summary' };
 
-export async function renderOpenMetrics(registry: Registry): Promise<string> {
-  const families = await registry.getMetricsAsJSON();
-  const out: string[] = [];
-  for (const family of families) {
-    const type = FAMILY_TYPES[String(family.type)] ?? 'unknown';
-    const familyName = type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
-    out.push(`# TYPE ${familyName} ${type}`);
-    out.push(`# HELP ${familyName} ${escapeHelp(family.help)}`);
-    for (const sample of family.values) {
-      const valueWithName = sample as typeof sample & { metricName?: string };
-      const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : family.name);
-      out.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}`);
+/** OpenMetrics TYPE and HELP lines; a counter family is named without `_total`. */
+function header(name: string, prometheusType: string, help: string): { type: string; familyName: string; text: string } {
+  const type = FAMILY_TYPES[prometheusType] ?? 'unknown';
+  const familyName = type === 'counter' ? name.replace(/_total$/, '') : name;
+  return { type, familyName, text: `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escapeHelp(help)}\n` };
+}
+
+/**
+ * Everything is read in the first synchronous step (see writePrometheusText). A prom-client family's name, type and
+ * help come from what its get() returns, which may differ from the object (QuantileSummary is a Gauge that says
+ * summary).
+ */
+export async function writeOpenMetrics(registry: Registry, sink: ChunkSink): Promise<void> {
+  const parts = registry.getMetricsAsArray().map((metric): Buffer[] | Promise<Buffer[]> => {
+    if (isSampleLineWriter(metric)) {
+      // the access-log families write their own lines (their counters already end in _total)
+      const chunks = [sink.encode(header(metric.name, String(metric.type), metric.help).text)];
+      metric.writeSampleLines((chunk) => chunks.push(sink.encode(chunk)), formatValue);
+      return chunks;
     }
-  }
-  out.push('# EOF');
-  return `${out.join('\n')}\n`;
+    const family = registry.getSingleMetric(metric.name)?.get();
+    if (family === undefined) return [];
+    return handled(family).then((f) => {
+      const { type, familyName, text } = header(f.name, String(f.type), f.help);
+      const lines = [text];
+      for (const sample of f.values) {
+        const valueWithName = sample as typeof sample & { metricName?: string };
+        const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : f.name);
+        lines.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}\n`);
+      }
+      return [sink.encode(lines.join(''))];
+    });
+  });
+  parts.push([sink.encode('# EOF\n')]);
+  await writeParts(parts, sink);
+}
+
+/** The whole exposition as one string (tests, tools; /metrics streams). */
+export function renderOpenMetrics(registry: Registry): Promise<string> {
+  return collect((sink) => writeOpenMetrics(registry, sink));
 }

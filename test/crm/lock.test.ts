@@ -91,6 +91,32 @@ describe('password change under the lock', () => {
     }
   });
 
+  it('a holder whose lease ran out mid-change cannot commit over the next holder (fenced write)', async () => {
+    // A tiny lease and a long hold: the first change is still working when its lease expires and a second one
+    // takes the lock. Only one of the two overlapping changes may succeed, the other must get the documented 409.
+    const short = await startHarness({ adminToken: 'lock-test-token', lockTtlMs: 200, lockWaitMs: 0 });
+    try {
+      const r = await short.request('POST', '/api/users', { email: `fence${Math.random()}@example.com`, password: 'initial password' });
+      const id: number = r.body.id;
+      const key = `${short.prefix}lock:user:${id}:password`;
+      await short.request('PUT', '/admin/faults', { lock_hold_ms: 2_500 }, admin);
+      const first = short.request('POST', `/api/users/${id}/password`, { password: 'first new password' }, { 'x-request-id': `fence-${id}-0` });
+      await eventually(async () => ((await short.redis.exists(key)) === 1 ? true : undefined), 'the first change to take the lock');
+      await eventually(async () => ((await short.redis.exists(key)) === 0 ? true : undefined), 'the first lease to expire');
+      const second = short.request('POST', `/api/users/${id}/password`, { password: 'second new password' }, { 'x-request-id': `fence-${id}-1` });
+      const [a, b] = await Promise.all([first, second]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      const loser = a.status === 409 ? a : b;
+      expect(Number(loser.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const winner = a.status === 200 ? 'first new password' : 'second new password';
+      const { rows } = await short.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [id]);
+      expect(await verifyPassword(winner, rows[0]!.h)).toBe(true);
+    } finally {
+      await short.request('DELETE', '/admin/faults', undefined, admin);
+      await short.stop();
+    }
+  });
+
   it('a crashed holder blocks changes only until its lease expires', async () => {
     const id = await newUser('initial password');
     await h.redis.set(`${h.prefix}lock:user:${id}:password`, 'token-of-a-dead-process', 'PX', 1_500);

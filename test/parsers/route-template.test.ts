@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoTemplate, ByteKeyCache, isIdSegment, NONE_ROUTE, OTHER_ROUTE, ROUTE_OTHER, RouteResolver } from '../../src/parsers/route-template.js';
+import { autoTemplate, ByteKeyCache, isIdSegment, NONE_ROUTE, OTHER_ROUTE, ROUTE_OTHER, RouteResolver, truncateRoute } from '../../src/parsers/route-template.js';
 
 describe('automatic templating', () => {
   it.each([
@@ -121,6 +121,75 @@ describe('RouteResolver', () => {
   it('handles paths longer than its scratch buffer', () => {
     const long = `/${'g'.repeat(5000)}/42`;
     expect(autoTemplate(long)).toBe(`/${'g'.repeat(5000)}/:id`);
+  });
+});
+
+describe('route label length (max_route_length)', () => {
+  const path = (r: RouteResolver, p: string): string => r.names[r.resolvePath(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
+  const route = (r: RouteResolver, p: string): string => r.names[r.resolveRoute(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
+
+  it.each([
+    ['/api/customers/:id', 20, '/api/customers/:id'],
+    ['/api/customers/:id/notes', 20, '/api/customers/:id/*'],
+    ['/api/customers/:id/notes', 19, '/api/customers/*'],
+    ['/abcdefghijklmnopqrstuvwxyz', 16, '/*'],
+    ['unmatched-but-far-too-long-for-the-cap', 16, '*'],
+    ['/\u00e9\u00e9\u00e9/\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9', 8, '/\u00e9\u00e9\u00e9/*'],
+    ['/a/\u{1F600}\u{1F600}\u{1F600}/b', 8, '/a/*'],
+  ])('truncateRoute(%j, %d) = %j', (name, max, cut) => {
+    expect(truncateRoute(name, max)).toBe(cut);
+    expect(cut.length).toBeLessThanOrEqual(max);
+  });
+
+  it('cuts long templated paths at a segment boundary, counts every such line, caches nothing unbounded', () => {
+    const r = new RouteResolver({ maxRoutes: 100, maxRouteLength: 32 });
+    const long = `/api/customers/123/${'x'.repeat(8000)}`;
+    expect(path(r, long)).toBe('/api/customers/:id/*');
+    expect(path(r, long)).toBe('/api/customers/:id/*'); // the second time from the cache: still counted
+    expect(path(r, `/api/customers/9/${'y'.repeat(40)}?q=1`)).toBe('/api/customers/:id/*');
+    expect(r.truncated).toBe(3);
+    expect(path(r, '/api/customers/123/notes')).toBe('/api/customers/:id/notes');
+    expect(r.truncated).toBe(3);
+    expect(r.size).toBe(2);
+    expect(Math.max(...r.names.map((n) => n.length))).toBeLessThanOrEqual(32);
+  });
+
+  it('caps application routes (JSON route field, regex route group) the same way', () => {
+    const r = new RouteResolver({ maxRoutes: 100, maxRouteLength: 24 });
+    expect(route(r, `/api/things/:id/${'z'.repeat(100)}`)).toBe('/api/things/:id/*');
+    expect(route(r, `/api/things/:id/${'z'.repeat(100)}`)).toBe('/api/things/:id/*');
+    expect(r.truncated).toBe(2);
+  });
+
+  it('counts a cut route that overflows max_routes as overflow only', () => {
+    const r = new RouteResolver({ maxRoutes: 1, maxRouteLength: 16 });
+    expect(path(r, '/short')).toBe('/short');
+    expect(r.resolvePath(Buffer.from(`/long/${'a'.repeat(100)}`), 0, 106)).toBe(ROUTE_OTHER);
+    expect(r.truncated).toBe(0);
+  });
+
+  it('once max_routes is full, unknown ASCII routes are __other__ and known ones (and __none__) still resolve', () => {
+    const r = new RouteResolver({ maxRoutes: 3, maxRouteLength: 16 });
+    expect(path(r, '/a')).toBe('/a');
+    expect(route(r, '/b/:id')).toBe('/b/:id');
+    expect(path(r, '/caf\u00e9')).toBe('/caf\u00e9');
+    expect(r.size).toBe(3);
+    for (let i = 0; i < 20_000; i++) expect(r.resolvePath(Buffer.from(`/x${i}`), 0, `/x${i}`.length)).toBe(ROUTE_OTHER);
+    expect(path(r, '/a')).toBe('/a');
+    expect(path(r, '/b/7')).toBe('/b/:id');
+    expect(route(r, '/b/:id')).toBe('/b/:id');
+    expect(route(r, '__none__')).toBe(NONE_ROUTE);
+    expect(path(r, '/caf\u00e9')).toBe('/caf\u00e9');
+  });
+
+  it('measures characters, not bytes, and never decodes more than it keeps', () => {
+    const r = new RouteResolver({ maxRoutes: 100, maxRouteLength: 16 });
+    const accented = `/${'\u00e9'.repeat(15)}`; // 16 characters, 31 bytes
+    expect(path(r, accented)).toBe(accented);
+    expect(path(r, `/${'\u00e9'.repeat(16)}`)).toBe('/*');
+    const invalid = Buffer.concat([Buffer.from('/p/'), Buffer.alloc(60_000, 0x80)]); // each byte decodes to U+FFFD
+    expect(r.names[r.resolvePath(invalid, 0, invalid.length)]).toBe('/p/*');
+    expect(r.truncated).toBe(2);
   });
 });
 

@@ -46,4 +46,12 @@ CREATE INDEX IF NOT EXISTS customers_points_idx ON customers (points DESC, id DE
 -- A customer's notes, newest first, keyset on id.
 CREATE INDEX IF NOT EXISTS notes_customer_idx ON notes (customer_id, id);`,
   },
+  {
+    version: 3,
+    name: 'password fence',
+    sql: `
+-- Fencing token of password changes: each change claims the next value, and its write succeeds only while the
+-- value is still its own, so a change whose Redis lease ran out cannot commit over a later one.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS password_fence bigint NOT NULL DEFAULT 0;`,
+  },
 ];

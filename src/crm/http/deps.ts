@@ -4,6 +4,7 @@ import type { Database } from '../db/database.js';
 import type { LockOptions, RedisLock } from '../lock.js';
 import type { Logger } from '../log.js';
 import type { Rankings } from '../rankings.js';
+import type { TokenBucket } from '../rate-limit.js';
 import type { Customer } from '../repositories/customers.js';
 
 export interface Readiness {
@@ -19,6 +20,8 @@ export interface AppDeps {
   rankings: Rankings;
   lock: RedisLock;
   lockOptions: LockOptions;
+  /** Every password hash (new user, password change) takes a token first; none left: 429. */
+  passwordHashes: TokenBucket;
   faults: FaultState;
   /** Admin endpoints exist only when set. */
   adminToken: string | undefined;

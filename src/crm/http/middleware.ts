@@ -79,9 +79,31 @@ export const notFound: RequestHandler = (_req, res) => {
   res.status(404).json({ error: 'no such endpoint', request_id: ctxOf(res).requestId });
 };
 
-interface BodyParserError {
-  type?: string;
-  status?: number;
+/** The http-errors shape that express's router and body-parser throw for what the client sent. */
+interface ClientFault {
+  type?: unknown;
+  status?: unknown;
+  statusCode?: unknown;
+}
+
+const BODY_MESSAGES: Readonly<Record<string, string>> = {
+  'entity.parse.failed': 'request body is not valid JSON',
+  'entity.too.large': 'request body is too large',
+};
+
+/**
+ * The status and a safe message when `err` is the client's fault (a 4xx from the router or the body parser: a
+ * malformed percent-encoded path, a body that does not inflate, ...), else undefined. Never the error's own
+ * message: it can echo what the client sent.
+ */
+function clientFault(err: unknown): { status: number; error: string; field: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const f = err as ClientFault;
+  const status = typeof f.status === 'number' ? f.status : f.statusCode;
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  if (err instanceof URIError) return { status, error: 'path: malformed percent-encoding', field: '(path)' };
+  const message = typeof f.type === 'string' ? (BODY_MESSAGES[f.type] ?? 'unsupported request body') : 'request body could not be read';
+  return { status, error: message, field: '(body)' };
 }
 
 /** Every error becomes JSON with a safe message; only unexpected ones are logged, never a client's body. */
@@ -97,10 +119,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.set(err.headers).status(err.status).json({ error: err.message, ...(err.field !== undefined && { field: err.field }), request_id: requestId });
       return;
     }
-    const bp = err as BodyParserError;
-    if (typeof bp.type === 'string' && typeof bp.status === 'number' && bp.status >= 400 && bp.status < 500) {
-      const message = bp.type === 'entity.parse.failed' ? 'request body is not valid JSON' : bp.type === 'entity.too.large' ? 'request body is too large' : 'unsupported request body';
-      res.status(bp.status).json({ error: message, field: '(body)', request_id: requestId });
+    const fault = clientFault(err);
+    if (fault) {
+      res.status(fault.status).json({ error: fault.error, field: fault.field, request_id: requestId });
       return;
     }
     if (isDatabaseUnavailable(err)) {

@@ -2,18 +2,27 @@ import type { Router } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HttpError, pgErrorCode } from '../errors.js';
 import { hashPassword } from '../password.js';
-import { findUser, insertUser, setPasswordHash, userExists } from '../repositories/users.js';
+import { claimPasswordFence, findUser, insertUser, setPasswordHash } from '../repositories/users.js';
 import type { AppDeps } from './deps.js';
 import { ctxOf } from './middleware.js';
 import { routes } from './route.js';
 import { newUserSchema, parseId, parseOr400, passwordChangeSchema } from './validation.js';
+
+/** Each hash costs a 32 MiB, ~0.1 s scrypt: take a token just before it, so only work we would really do is limited. */
+function hashWithinLimit(deps: AppDeps, password: string, what: string): Promise<string> {
+  const waitMs = deps.passwordHashes.take();
+  if (waitMs > 0) {
+    throw new HttpError(429, `too many ${what}, try again later`, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+  }
+  return hashPassword(password);
+}
 
 export function userRoutes(router: Router, deps: AppDeps): void {
   const route = routes(router, { faults: { state: deps.faults, db: deps.db } });
 
   route('post', '/api/users', async (req, res) => {
     const { email, password } = parseOr400(newUserSchema, req.body, 'body');
-    const hash = await hashPassword(password);
+    const hash = await hashWithinLimit(deps, password, 'new users');
     const user = await insertUser(deps.db.forRequest(ctxOf(res)), email, hash).catch((err: unknown) => {
       if (pgErrorCode(err) === '23505') throw new HttpError(409, 'email: already in use', 'email');
       throw err;
@@ -45,12 +54,18 @@ export function userRoutes(router: Router, deps: AppDeps): void {
     }
     try {
       const db = deps.db.forRequest(ctx);
-      if (!(await userExists(db, id))) throw new HttpError(404, 'user not found');
-      const hash = await hashPassword(password);
+      // The Redis lease can run out while we work (slow pool, slow disk, a pause): the fencing token, not the
+      // lease, decides whether this change may still write.
+      const fence = await claimPasswordFence(db, id);
+      if (fence === null) throw new HttpError(404, 'user not found');
+      const hash = await hashWithinLimit(deps, password, 'password changes');
       const hold = deps.faults.current.lock_hold_ms;
       if (hold > 0) await sleep(hold);
-      const user = await setPasswordHash(db, id, hash);
-      if (!user) throw new HttpError(404, 'user not found');
+      const user = await setPasswordHash(db, id, hash, fence);
+      if (user === null) throw new HttpError(404, 'user not found');
+      if (user === 'superseded') {
+        throw new HttpError(409, 'another password change for this user took over (this one outlasted its lock lease)', undefined, { 'Retry-After': '1' });
+      }
       res.json(user);
     } finally {
       if (!(await deps.lock.release(lockName, got.token))) {

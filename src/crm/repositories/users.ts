@@ -27,15 +27,26 @@ export async function findUser(db: SqlRunner, id: number): Promise<PublicUser | 
   return rows[0] ? toUser(rows[0]) : null;
 }
 
-export async function userExists(db: SqlRunner, id: number): Promise<boolean> {
-  const { rowCount } = await db.query('SELECT 1 FROM users WHERE id = $1', [id]);
-  return rowCount === 1;
+/**
+ * Starts a password change: claims the user's next fencing token (null when the user does not exist). A later
+ * claim supersedes this one, whoever holds the Redis lock by then.
+ */
+export async function claimPasswordFence(db: SqlRunner, id: number): Promise<number | null> {
+  const { rows } = await db.query<{ fence: string }>('UPDATE users SET password_fence = password_fence + 1 WHERE id = $1 RETURNING password_fence AS fence', [id]);
+  return rows[0] ? Number(rows[0].fence) : null;
 }
 
-export async function setPasswordHash(db: SqlRunner, id: number, passwordHash: string): Promise<PublicUser | null> {
+/**
+ * Writes the hash only while `fence` is still the user's latest claim: the ownership check and the write are one
+ * statement, so no later change can slip in between. `superseded` when another change claimed the user since.
+ */
+export async function setPasswordHash(db: SqlRunner, id: number, passwordHash: string, fence: number): Promise<PublicUser | 'superseded' | null> {
   const { rows } = await db.query<UserRow>(
-    'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 RETURNING id, email, updated_at',
-    [id, passwordHash],
+    'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_fence = $3 RETURNING id, email, updated_at',
+    [id, passwordHash, fence],
   );
-  return rows[0] ? toUser(rows[0]) : null;
+  if (rows[0]) return toUser(rows[0]);
+  // Nothing written; only telling the two reasons apart, so this read need not be atomic with the update.
+  const { rowCount } = await db.query('SELECT 1 FROM users WHERE id = $1', [id]);
+  return rowCount === 1 ? 'superseded' : null;
 }

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFile, parseConfig } from '../../src/config/load.js';
+import { CONFIG_CHECKS } from '../../src/config/checks.js';
+import { ConfigError } from '../../src/errors.js';
+
+const example = fileURLToPath(new URL('../../crm-exporter.example.yaml', import.meta.url));
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return [...(err as ConfigError).problems];
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const source = (over: Record<string, unknown>): Record<string, unknown> => ({ logs: [{ name: 'a', path: '/x', format: 'nginx', ...over }] });
+
+describe('logs[].max_route_length (issue 11 A3)', () => {
+  it('defaults to 128 characters, and the shipped example sets it', () => {
+    expect(parseConfig(source({})).logs[0]?.max_route_length).toBe(128);
+    expect(loadConfigFile(example, {}, CONFIG_CHECKS).logs[0]?.max_route_length).toBe(128);
+  });
+
+  it.each([16, 64, 4096])('accepts %d', (n) => {
+    expect(parseConfig(source({ max_route_length: n })).logs[0]?.max_route_length).toBe(n);
+  });
+
+  it.each([0, 15, 4097, 1.5, '128'])('refuses %j, naming the key', (n) => {
+    const problems = problemsOf(() => parseConfig(source({ max_route_length: n })));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^logs\[0\]\.max_route_length: /);
+  });
+
+  it('refuses a configured route template longer than the cap, naming it', () => {
+    const problems = problemsOf(() => parseConfig(source({ max_route_length: 16, routes: ['/api/:id', '/a/very/long/template/:id'] })));
+    expect(problems).toEqual(['logs[0].routes[1]: longer than max_route_length (16)']);
+  });
+});
