@@ -109,6 +109,8 @@ const scrape = z
 export const configSchema = z
   .strictObject({
     listen: hostPort.default('0.0.0.0:9464'),
+    /** exporter-toolkit web configuration (TLS, Basic auth) for every endpoint; see src/config/web-config.ts. */
+    web_config_file: z.string().min(1).optional(),
     positions_file: z.string().min(1).default('./var/positions.json'),
     positions_interval: duration.default(5000),
     logs: z.array(logSource).default([]),
