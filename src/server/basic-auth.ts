@@ -55,7 +55,6 @@ export class BasicAuthVerifier {
   private readonly maxWaiting: number;
   private readonly compare: (password: string, hash: string) => Promise<boolean>;
   private tail: Promise<unknown> = Promise.resolve();
-  private waiting = 0;
   private readonly inFlight = new Map<string, Promise<boolean>>();
   /** bcrypt comparisons run so far (tests and benchmarks read it). */
   comparisons = 0;
@@ -76,12 +75,16 @@ export class BasicAuthVerifier {
     // The same credentials arriving together (several scrapes after a restart) share one bcrypt.
     let pending = this.inFlight.get(digest);
     if (!pending) {
-      if (this.waiting >= this.maxWaiting) return 'busy';
-      this.waiting += 1;
+      // One running plus maxWaiting queued.
+      if (this.inFlight.size > this.maxWaiting) return 'busy';
       pending = this.tail.then(async () => {
-        this.waiting -= 1;
         this.comparisons += 1;
-        const matched = await this.compare(password, hash).catch(() => false);
+        let matched = false;
+        try {
+          matched = await this.compare(password, hash);
+        } catch {
+          // A hash bcrypt cannot read matches nothing; the chain must never reject or later checks would stall.
+        }
         const ok = matched && known !== undefined;
         (ok ? this.successes : this.failures).add(digest);
         this.inFlight.delete(digest);

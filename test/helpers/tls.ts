@@ -11,6 +11,9 @@ export interface TestPki {
   /** Server certificate for IP 127.0.0.1 and DNS localhost, signed by the CA. */
   serverCert: string;
   serverKey: string;
+  /** A second server certificate and key for the same address (a renewal), from the same CA. */
+  renewedCert: string;
+  renewedKey: string;
   /** Client certificate (SAN DNS:scraper.test, URI spiffe://test/prometheus), signed by the CA. */
   clientCert: string;
   clientKey: string;
@@ -47,6 +50,7 @@ export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'crm-pki-'));
   const ca = makeCa(dir, 'ca');
   issue(dir, 'server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', ca);
+  issue(dir, 'renewed', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', ca);
   issue(dir, 'client', '/CN=prometheus', 'subjectAltName=DNS:scraper.test,URI:spiffe://test/prometheus\nextendedKeyUsage=clientAuth\n', ca);
   const other = makeCa(dir, 'other-ca');
   issue(dir, 'other-client', '/CN=intruder', 'subjectAltName=DNS:scraper.test\nextendedKeyUsage=clientAuth\n', other);
@@ -57,6 +61,8 @@ export function makeTestPki(): TestPki {
     caCert: at('ca.crt'),
     serverCert: at('server.crt'),
     serverKey: at('server.key'),
+    renewedCert: at('renewed.crt'),
+    renewedKey: at('renewed.key'),
     clientCert: at('client.crt'),
     clientKey: at('client.key'),
     otherCaCert: at('other-ca.crt'),
