@@ -64,6 +64,8 @@ export class WebConfigSource {
       next = loadWebConfig(this.config.file);
       const restart = needsRestart(this.config, next);
       if (restart) throw new ConfigError([`${this.config.file}: ${restart}`]);
+      // Inside the try: this runs in a socket's 'connection' listener, where a throw would end the process.
+      this.options.apply?.(next);
     } catch (err) {
       const problem = err instanceof ConfigError ? err.problems.join('; ') : String(err);
       this.retryAt = Date.now() + RETRY_MS;
@@ -72,9 +74,11 @@ export class WebConfigSource {
       this.options.onReload?.(false);
       return this.config;
     }
-    this.options.apply?.(next);
+    // The fingerprint taken before reading, when the same files are watched: a write that raced with the read then
+    // still differs from it and triggers another reload.
+    const sameFiles = next.files.length === this.config.files.length && next.files.every((file, i) => file === this.config.files[i]);
+    this.seen = sameFiles ? now : fingerprint(next.files);
     this.config = next;
-    this.seen = fingerprint(next.files);
     this.lastProblem = '';
     this.options.log(`web config: reloaded ${next.file}: ${describeWebConfig(next)}`);
     this.options.onReload?.(true);

@@ -41,19 +41,20 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
   if (!initial) return createHttpServer(handler);
   const metrics = registerWebMetrics(options.registry);
   const tlsLog = throttled(options.log);
-  let https: HttpsServer | undefined;
+  // The HTTPS server exists only after the source that configures it; apply() runs on later reloads only.
+  const box: { https?: HttpsServer } = {};
   const source = new WebConfigSource(initial, {
     log: options.log,
     onReload: (ok) => metrics.reloaded(ok),
     // New connections get the new certificate, key, client CAs, versions and ciphers; open ones keep theirs.
     apply: (next) => {
-      if (next.tls) https?.setSecureContext(next.tls.context);
+      if (next.tls) box.https?.setSecureContext(next.tls.context);
     },
   });
   const guarded = guardRequests(handler, { config: () => source.get(), onReject: (reason) => metrics.rejected(reason) });
   const tls = initial.tls;
   if (!tls) return createHttpServer(guarded);
-  https = createHttpsServer(
+  const https = createHttpsServer(
     {
       ...tls.context,
       requestCert: tls.clientAuth !== 'NoClientCert',
@@ -62,6 +63,7 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
     },
     guarded,
   );
+  box.https = https;
   // Before Node wraps the socket in TLS: a changed certificate must be in place for this very handshake.
   https.prependListener('connection', () => source.get());
   https.prependListener('secureConnection', (socket: TLSSocket) => {
