@@ -5,6 +5,7 @@ import { maskConfig, redactSecrets, secretsIn } from './config/mask.js';
 import { CONFIG_CHECKS } from './config/checks.js';
 import type { Config } from './config/schema.js';
 import { dryBuildProblems } from './dry-build.js';
+import { describeWebConfig, loadWebConfig, maskWebConfig } from './config/web-config.js';
 import { ConfigError, ListenError } from './errors.js';
 import { startExporter } from './main.js';
 import { bundleCommand } from './bundle/command.js';
@@ -21,8 +22,11 @@ Usage:
                                       alerting/thresholds.yaml (see \`crm-exporter bundle --help\`)
   crm-exporter --help | --version
 
+  --web.config.file FILE              TLS and Basic auth for every endpoint, in the Prometheus exporter-toolkit
+                                      web configuration format (overrides web_config_file; checked by check-config)
+
 Environment overrides: CRM_EXPORTER_LISTEN, CRM_EXPORTER_POSITIONS_FILE, CRM_EXPORTER_POSTGRES_URL,
-CRM_EXPORTER_REDIS_URL, CRM_EXPORTER_PROBE_URL.
+CRM_EXPORTER_REDIS_URL, CRM_EXPORTER_PROBE_URL, CRM_EXPORTER_WEB_CONFIG_FILE.
 See crm-exporter.example.yaml for every key, and docs/metrics.md for every metric.
 `;
 
@@ -38,13 +42,21 @@ export async function main(argv: string[], io: Out = stdio, env: NodeJS.ProcessE
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        'web.config.file': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
+      },
     });
   } catch (err) {
     io.err(`${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
   const { values, positionals } = parsed;
+  // The flag the Go exporters use; it wins over the environment, which wins over the file.
+  const webConfigFlag = values['web.config.file'];
+  if (webConfigFlag !== undefined) env = { ...env, CRM_EXPORTER_WEB_CONFIG_FILE: webConfigFlag };
   if (values.help) {
     io.out(HELP);
     return 0;
@@ -90,6 +102,11 @@ async function checkConfig(file: string, io: Out, env: NodeJS.ProcessEnv): Promi
     const config = await loadForStart(file, env);
     io.out(`# ${file}: configuration is valid; resolved values (durations in milliseconds, secrets masked):\n`);
     io.out(redactSecrets(yaml.dump(maskConfig(config), { lineWidth: 120, noRefs: true }), secretsIn(config)));
+    if (config.web_config_file) {
+      const web = loadWebConfig(config.web_config_file);
+      io.out(`# web_config_file ${web.file}: valid (${describeWebConfig(web)}); bcrypt hashes and keys masked:\n`);
+      io.out(yaml.dump(maskWebConfig(web), { lineWidth: 120, noRefs: true }));
+    }
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -8,6 +8,8 @@ import { registerBuildInfo } from './metrics/build-info.js';
 import { registerRuntimeMetrics } from './metrics/runtime.js';
 import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
 import { createApp } from './server/app.js';
+import { createWebServer } from './server/web-server.js';
+import { describeWebConfig, loadWebConfig } from './config/web-config.js';
 import { loadPositions, PositionsWriter } from './sources/positions.js';
 import { redactSecrets, secretsIn } from './config/mask.js';
 import { ListenError } from './errors.js';
@@ -38,6 +40,8 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   // library's message may quote them.
   const secrets = secretsIn(config);
   const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line, secrets));
+  // First, before anything runs: a bad web config (ConfigError) must stop start-up, never leave /metrics open.
+  const webConfig = config.web_config_file ? loadWebConfig(config.web_config_file) : undefined;
   const registry = new Registry();
   registerRuntimeMetrics(registry);
   registerBuildInfo(registry, VERSION);
@@ -62,7 +66,8 @@ export async function startExporter(config: Config, options: StartOptions = {}):
 
   // Listen first: if the port is taken, no log has been read and the positions file is as it was.
   const { host, port } = splitListen(config.listen);
-  const server = app.listen(port, host);
+  const server = createWebServer(app, { webConfig, registry, log });
+  server.listen(port, host);
   try {
     await once(server, 'listening');
   } catch (err) {
@@ -70,6 +75,7 @@ export async function startExporter(config: Config, options: StartOptions = {}):
     throw new ListenError(config.listen, err);
   }
   server.on('error', (err) => log(`http server: ${err.message}`));
+  if (webConfig) log(`web config ${webConfig.file}: ${describeWebConfig(webConfig)}`);
 
   await Promise.all(pipelines.map((p) => p.start()));
   positions.start();
@@ -79,7 +85,7 @@ export async function startExporter(config: Config, options: StartOptions = {}):
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
+    url: `${webConfig?.tls ? 'https' : 'http'}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
     registry,
     pipelines,
     close() {

@@ -4,14 +4,27 @@ import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
 import { postgresUrlProblem } from '../sources/pg-pool.js';
 import { redisUrlProblem } from '../sources/redis-client.js';
+import { ConfigError } from '../errors.js';
 import type { ConfigCheck } from './load.js';
 import { hasAtAfterHost } from './mask.js';
+import { loadWebConfig } from './web-config.js';
 
 /**
  * Checks that need more than the schema: compiling each log source's `log_format` or `pattern` with the parser
  * that will read it, and parsing the PostgreSQL, Redis and probe URLs, so a bad value stops start-up with its key path.
  */
 export const CONFIG_CHECKS: readonly ConfigCheck[] = [
+  // The web config file is loaded exactly as start-up loads it: YAML, schema, certificates, key match, bcrypt hashes.
+  (config) => {
+    if (!config.web_config_file) return [];
+    try {
+      loadWebConfig(config.web_config_file);
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems.map((problem) => `web_config_file: ${problem}`);
+      throw err;
+    }
+  },
   (config) => {
     const problem = config.postgres ? postgresUrlProblem(config.postgres.url) : undefined;
     return problem ? [`postgres.url: ${problem}`] : [];

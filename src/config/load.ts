@@ -7,6 +7,7 @@ import { configSchema, type Config } from './schema.js';
 /** Environment variables that override connection settings (12-factor deployments keep secrets out of the file). */
 export const ENV_OVERRIDES: Readonly<Record<string, readonly string[]>> = {
   CRM_EXPORTER_LISTEN: ['listen'],
+  CRM_EXPORTER_WEB_CONFIG_FILE: ['web_config_file'],
   CRM_EXPORTER_POSITIONS_FILE: ['positions_file'],
   CRM_EXPORTER_POSTGRES_URL: ['postgres', 'url'],
   CRM_EXPORTER_REDIS_URL: ['redis', 'url'],

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { freePort } from './net.js';
 
 /** Fails with a clear message (never skips) when a Debian tool the end-to-end tests need is missing. */
@@ -27,15 +28,31 @@ export interface RunningPrometheus {
   stop(): Promise<void>;
 }
 
+export interface ScrapeTarget {
+  job: string;
+  /** host:port */
+  target: string;
+  scheme?: 'http' | 'https';
+  /** Prometheus's tls_config: ca_file, cert_file, key_file, server_name, insecure_skip_verify, min_version ... */
+  tls_config?: Record<string, string | boolean>;
+  basic_auth?: { username: string; password?: string; password_file?: string };
+}
+
 /** Starts a private Prometheus (Debian's package) scraping the given targets every `interval`. */
-export async function startPrometheus(targets: Array<{ job: string; target: string }>, interval = '1s'): Promise<RunningPrometheus> {
+export async function startPrometheus(targets: ScrapeTarget[], interval = '1s'): Promise<RunningPrometheus> {
   const binary = requireBinary('prometheus', 'prometheus');
   const dir = await mkdtemp(join(tmpdir(), 'crm-prom-'));
   const port = await freePort();
-  const scrapeConfigs = targets
-    .map((t) => `  - job_name: ${t.job}\n    scrape_interval: ${interval}\n    scrape_timeout: ${interval}\n    static_configs:\n      - targets: ['${t.target}']`)
-    .join('\n');
-  await writeFile(join(dir, 'prometheus.yml'), `global:\n  evaluation_interval: ${interval}\nscrape_configs:\n${scrapeConfigs}\n`);
+  const scrapeConfigs = targets.map(({ job, target, scheme, tls_config, basic_auth }) => ({
+    job_name: job,
+    scrape_interval: interval,
+    scrape_timeout: interval,
+    ...(scheme ? { scheme } : {}),
+    ...(tls_config ? { tls_config } : {}),
+    ...(basic_auth ? { basic_auth } : {}),
+    static_configs: [{ targets: [target] }],
+  }));
+  await writeFile(join(dir, 'prometheus.yml'), yaml.dump({ global: { evaluation_interval: interval }, scrape_configs: scrapeConfigs }));
   const child: ChildProcess = spawn(
     binary,
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
