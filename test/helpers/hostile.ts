@@ -16,9 +16,6 @@ export const hostileString = (maxLength = 40): fc.Arbitrary<string> =>
     .array(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...NASTY) }, { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) }), { maxLength })
     .map((parts) => parts.join(''));
 
-/** A well-formed string (no lone surrogates) of the same kind, for values that must survive a round trip. */
-export const hostileWellFormed = (maxLength = 40): fc.Arbitrary<string> => hostileString(maxLength).filter((s) => s.isWellFormed());
-
 /** Numbers a logger or an attacker may write, as JSON text. */
 export const hostileNumberText: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }).map(String),
@@ -38,9 +35,10 @@ export const jsonValueText: fc.Arbitrary<string> = fc.oneof(
 const JSON_KEYS = ['time', 'method', 'path', 'route', 'status', 'duration_ms', 'bytes', 'db_ms', 'cache_ms', 'cache', 'lock', 'lock_wait_ms', 'request_id'];
 
 /** An access-log line in the reference CRM's JSON shape, each value replaced by a hostile one with some probability. */
-export const hostileJsonLine: fc.Arbitrary<string> = fc
+const mutatedJsonLine: fc.Arbitrary<string> = fc
   .record({
-    keep: fc.array(fc.boolean(), { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length }),
+    // mostly normal values, so that many lines are accepted and their hostile strings reach the labels
+    keep: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length }),
     values: fc.array(jsonValueText, { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length }),
     extra: fc.option(fc.tuple(hostileString(10), jsonValueText)),
     space: fc.constantFrom('', ' ', '\t'),
@@ -66,30 +64,58 @@ export const hostileJsonLine: fc.Arbitrary<string> = fc
     return `{${parts.join(',')}}`;
   });
 
-/** An nginx `combined` line with hostile fields (plus upstream fields for richer formats). */
+/** A valid reference CRM line whose path and route (or only path) are hostile strings: what reaches the labels. */
+const hostileRouteJsonLine: fc.Arbitrary<string> = fc
+  .tuple(hostileString(40), hostileString(40), fc.boolean(), fc.constantFrom(200, 404, 503))
+  .map(([path, route, withRoute, status]) =>
+    JSON.stringify({ time: '2026-11-27T08:00:00Z', method: 'GET', path: `/${path}`, ...(withRoute && { route }), status, duration_ms: 1.5, bytes: 10, db_ms: 0.5, request_id: 'r' }),
+  );
+
+export const hostileJsonLine: fc.Arbitrary<string> = fc.oneof(mutatedJsonLine, hostileRouteJsonLine);
+
+/** Mostly `normal`, sometimes `hostile`: lines must often be accepted for their strings to reach the labels. */
+const mostly = <T>(normal: fc.Arbitrary<T>, hostile: fc.Arbitrary<T>): fc.Arbitrary<T> =>
+  fc.oneof({ weight: 4, arbitrary: normal }, { weight: 1, arbitrary: hostile });
+
+const status = mostly(fc.constantFrom('200', '404', '503'), hostileNumberText);
+const seconds = mostly(fc.constantFrom('0.012', '0', '1.5'), hostileNumberText);
+
+/** An nginx line for NGINX_FORMAT (combined plus upstream time and cache status), fields mostly valid. */
 export const hostileNginxLine: fc.Arbitrary<string> = fc
   .record({
-    addr: fc.oneof(fc.constant('10.0.0.1'), hostileString(12)),
-    method: fc.oneof(fc.constantFrom('GET', 'POST', 'get', 'BREW', ''), hostileString(8)),
-    path: fc.oneof(fc.constant('/api/customers/42'), hostileString(40).map((s) => `/${s}`)),
+    addr: mostly(fc.constant('10.0.0.1'), hostileString(12)),
+    method: mostly(fc.constantFrom('GET', 'POST', 'get', 'BREW', ''), hostileString(8)),
+    path: fc.oneof(
+      fc.constant('/api/customers/42'),
+      hostileString(40).map((s) => `/${s}`),
+      hostileString(40).map((s) => `/${s.replace(/[\s"]/g, '')}`), // what survives nginx's request line: backslashes, controls
+    ),
     proto: fc.constantFrom('HTTP/1.1', 'HTTP/2.0', '', 'x'),
-    status: hostileNumberText,
-    bytes: hostileNumberText,
+    status,
+    bytes: mostly(fc.constantFrom('512', '0'), hostileNumberText),
     referer: hostileString(20),
     agent: hostileString(20),
-    time: fc.oneof(fc.constant('0.012'), hostileNumberText, fc.constant('-')),
-    upstream: fc.oneof(fc.constant('0.010'), fc.constant('0.004, 0.006'), fc.constant('-'), hostileString(10)),
-    cache: fc.oneof(fc.constantFrom('HIT', 'MISS', '-'), hostileString(6)),
-    request: fc.option(hostileString(60)),
+    time: mostly(seconds, fc.constant('-')),
+    upstream: mostly(fc.constantFrom('0.010', '0.004, 0.006', '-'), hostileString(10)),
+    cache: mostly(fc.constantFrom('HIT', 'MISS', '-'), hostileString(6)),
+    request: fc.option(hostileString(60), { freq: 5 }),
   })
   .map(
     (r) =>
       `${r.addr} - - [27/Nov/2026:08:00:00 +0000] "${r.request ?? `${r.method} ${r.path} ${r.proto}`}" ${r.status} ${r.bytes} "${r.referer}" "${r.agent}" ${r.time} ${r.upstream} ${r.cache}`,
   );
 
-/** A line for the test's regex source: `METHOD PATH STATUS DURATIONms bytes=N cache=C db=Nms`, fields hostile. */
+/** A line for REGEX_PATTERN: `METHOD PATH STATUS DURATIONms bytes=N cache=C db=Nms`, fields mostly valid. */
 export const hostileRegexLine: fc.Arbitrary<string> = fc
-  .tuple(hostileString(8), hostileString(30), hostileNumberText, hostileNumberText, hostileNumberText, fc.option(hostileString(6)), fc.option(hostileNumberText))
+  .tuple(
+    mostly(fc.constantFrom('GET', 'PUT'), hostileString(8)),
+    hostileString(30).map((s) => s.replace(/\s/g, '')),
+    status,
+    seconds,
+    mostly(fc.constant('10'), hostileNumberText),
+    fc.option(mostly(fc.constantFrom('hit', 'miss'), hostileString(6))),
+    fc.option(seconds),
+  )
   .map(([m, p, s, d, b, c, db]) => `${m} /${p} ${s} ${d}ms bytes=${b}${c === null ? '' : ` cache=${c}`}${db === null ? '' : ` db=${db}ms`}`);
 
 /** Any of the above, raw random bytes, or a line mangled byte-wise (invalid UTF-8, NULs). */
