@@ -138,3 +138,40 @@ export const REGEX_PATTERN = '^(?<method>\\S*) (?<path>\\S+) (?<status>\\S+) (?<
 
 /** An nginx log_format with upstream timing and cache status, matching hostileNginxLine. */
 export const NGINX_FORMAT = `log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $upstream_cache_status';`;
+
+/** An INFO field value: a number (odd ones included), a `k=v,...` list, or anything. */
+const infoValue: fc.Arbitrary<string> = fc.oneof(
+  hostileNumberText,
+  fc.array(fc.tuple(fc.constantFrom('calls', 'usec', 'failed_calls', 'rejected_calls', 'keys', 'expires', 'avg_ttl', 'p50', 'p99.9', 'p101', 'x'), hostileNumberText), { maxLength: 4 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join(',')),
+  hostileString(20),
+);
+
+/** An INFO reply: a real one mangled, or lines whose names Redis uses with hostile values and names. */
+export const hostileRedisInfo = (real: string): fc.Arbitrary<string> =>
+  fc.oneof(
+    fc.array(fc.tuple(fc.nat(), hostileString(12), fc.nat({ max: 20 })), { maxLength: 8 }).map((edits) =>
+      edits.reduce((text, [at, insert, cut]) => text.slice(0, at % (text.length + 1)) + insert + text.slice((at % (text.length + 1)) + cut), real),
+    ),
+    fc
+      .array(
+        fc.tuple(
+          fc.oneof(
+            fc.constantFrom('# Server', '# Commandstats', '# Latencystats', '# Keyspace', '# Stats', '#'),
+            fc.tuple(
+              fc.oneof(
+                fc.constantFrom('redis_version', 'redis_mode', 'role', 'uptime_in_seconds', 'used_memory', 'maxmemory', 'keyspace_hits', 'total_net_input_bytes', 'mem_fragmentation_ratio'),
+                fc.oneof(fc.constantFrom('get', 'set', 'config|get'), hostileString(8)).map((s) => `cmdstat_${s}`),
+                hostileString(8).map((s) => `latency_percentiles_usec_${s}`),
+                fc.nat({ max: 20 }).map((n) => `db${n}`),
+                hostileString(8),
+              ),
+              fc.oneof(infoValue, fc.tuple(hostileNumberText, hostileNumberText, hostileNumberText).map(([c, u, f]) => `calls=${c},usec=${u},failed_calls=${f}`)),
+            ).map(([k, v]) => `${k}:${v}`),
+          ),
+          fc.constantFrom('\r\n', '\n'),
+        ),
+        { maxLength: 30 },
+      )
+      .map((lines) => lines.map(([l, eol]) => l + eol).join('')),
+    hostileString(300),
+  );

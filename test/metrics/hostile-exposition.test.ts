@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
 import { createLogPipeline } from '../../src/metrics/log-pipeline.js';
 import { createApp } from '../../src/server/app.js';
+import { checkExposition, type ExpositionSample } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { hostileJsonLine, hostileLineBytes, hostileNginxLine, hostileRegexLine, NGINX_FORMAT, REGEX_PATTERN } from '../helpers/hostile.js';
 
@@ -40,48 +41,7 @@ const SOURCES: Array<[string, Record<string, unknown>, fc.Arbitrary<string>, str
   ['regex', { format: 'regex', pattern: REGEX_PATTERN }, hostileRegexLine, 'GET /a\\b"c 200 1ms bytes=1'],
 ];
 
-const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-const LABEL_VALUE = '(?:[^"\\\\\\n]|\\\\[\\\\"n])*';
-const LABELS = `\\{(?:[a-zA-Z_][a-zA-Z0-9_]*="${LABEL_VALUE}")(?:,[a-zA-Z_][a-zA-Z0-9_]*="${LABEL_VALUE}")*\\}`;
-const VALUE = '(?:[-+]?(?:\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?|\\.\\d+)|NaN|[-+]Inf)';
-const SAMPLE = new RegExp(`^(${NAME})(${LABELS})? (${VALUE})$`);
-const HELP = new RegExp(`^# HELP ${NAME} (?:[^\\\\\\n]|\\\\[\\\\n])*$`);
-const TYPE = new RegExp(`^# TYPE ${NAME} (?:counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$`);
-const UNIT = new RegExp(`^# UNIT ${NAME} [a-zA-Z0-9_]*$`);
-
-const unescape = (v: string): string => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
-
-/** Every line well formed; returns the samples (label values unescaped). */
-function checkExposition(text: string, openMetrics: boolean): Array<{ name: string; labels: Record<string, string>; value: number }> {
-  const lines = text.split('\n');
-  if (openMetrics) {
-    expect(lines.at(-1)).toBe('');
-    expect(lines.at(-2)).toBe('# EOF');
-    lines.splice(-2);
-  }
-  const samples: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
-  for (const line of lines) {
-    if (line === '') {
-      expect(openMetrics, 'a blank line in OpenMetrics').toBe(false);
-      continue;
-    }
-    if (line.startsWith('#')) {
-      expect(HELP.test(line) || TYPE.test(line) || (openMetrics && UNIT.test(line)), `bad comment line: ${JSON.stringify(line)}`).toBe(true);
-      continue;
-    }
-    const m = SAMPLE.exec(line);
-    expect(m, `bad sample line: ${JSON.stringify(line)}`).not.toBeNull();
-    const labels: Record<string, string> = {};
-    for (const l of (m![2] ?? '').matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="(${LABEL_VALUE})"`, 'g'))) {
-      expect(l[1] as string in labels, `duplicate label in ${line}`).toBe(false);
-      labels[l[1] as string] = unescape(l[2] as string);
-    }
-    samples.push({ name: m![1] as string, labels, value: Number(m![3]) });
-  }
-  return samples;
-}
-
-const sum = (samples: ReturnType<typeof checkExposition>, name: string): number => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
+const sum = (samples: ExpositionSample[], name: string): number => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
 
 async function serve(registry: Registry): Promise<{ get(openMetrics: boolean): Promise<string>; close(): Promise<void> }> {
   const app = createApp({ registry, scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 }, version: 'test' });
