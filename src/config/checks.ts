@@ -1,3 +1,4 @@
+import { JsonLineParser } from '../parsers/json-line.js';
 import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
 import { postgresUrlProblem } from '../sources/pg-pool.js';
@@ -17,9 +18,10 @@ export const CONFIG_CHECKS: readonly ConfigCheck[] = [
       try {
         if (source.format === 'nginx') new NginxLineParser(source.log_format ?? 'combined');
         if (source.format === 'regex' && source.pattern) new RegexLineParser(source.pattern);
+        if (source.format === 'json') new JsonLineParser(source.fields);
         return [];
       } catch (err) {
-        const key = source.format === 'nginx' ? 'log_format' : 'pattern';
+        const key = source.format === 'nginx' ? 'log_format' : source.format === 'json' ? 'fields' : 'pattern';
         return [`logs[${i}].${key}: ${err instanceof Error ? err.message : String(err)}`];
       }
     }),
