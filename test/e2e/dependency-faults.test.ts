@@ -68,8 +68,8 @@ beforeAll(async () => {
       'positions_interval: 200ms',
       'logs:',
       `  - { name: crm, path: ${join(logs, 'access.log')}, format: json, start_at: beginning, poll_interval: 200ms }`,
-      `postgres: { url: "${pg.url('postgres')}", timeout: 1s }`,
-      `redis: { url: "${redis.url}", timeout: 1s }`,
+      `postgres: { url: "${pg.url('postgres')}", timeout: 2s }`,
+      `redis: { url: "${redis.url}", timeout: 2s }`,
       '',
     ].join('\n'),
   );
@@ -92,7 +92,7 @@ interface Scrape {
 }
 
 async function scrape(): Promise<Scrape> {
-  const res = await fetch(`${exporter.url}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '3' }, signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${exporter.url}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '5' }, signal: AbortSignal.timeout(15_000) });
   return { status: res.status, text: await res.text() };
 }
 
