@@ -160,7 +160,7 @@ describe('config loader under hostile files (issue 11 B5)', () => {
       }),
       { numRuns: 800 },
     );
-    expect(accepted, 'the generator must produce accepted configs too').toBeGreaterThan(100);
+    expect(accepted, 'the generator must produce accepted configs too').toBeGreaterThan(20); // ~10% are accepted
   });
 
   it('environment overrides with hostile values over good and bad documents: a config or a ConfigError', () => {
