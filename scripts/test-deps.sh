@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Makes sure what the tests talk to is here: Debian's prometheus (promtool), alertmanager, openssl (makes the test
-# certificates) and curl (a second TLS client), docker-compose (validates
+# certificates) and curl (a second TLS client), logrotate (rotates the
+# CRM's log under load in test/e2e/logrotate-load.test.ts), docker-compose (validates
 # docker-compose.yml offline; no Docker engine is installed or needed), and the baselines the
 # benchmarks compare against; PostgreSQL and Redis running on 127.0.0.1. Installs/starts only what is missing.
 # Run by `npm test` (pretest) and by .ci/run; needs root (or sudo) only when something must be installed.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(prometheus prometheus-alertmanager mtail prometheus-postgres-exporter prometheus-redis-exporter docker-compose openssl curl)
+packages=(prometheus prometheus-alertmanager mtail prometheus-postgres-exporter prometheus-redis-exporter docker-compose openssl curl logrotate)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

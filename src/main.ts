@@ -7,6 +7,7 @@ import { CollectorOrchestrator } from './collectors/orchestrator.js';
 import { registerBuildInfo } from './metrics/build-info.js';
 import { registerRuntimeMetrics } from './metrics/runtime.js';
 import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
+import { registerPositionsHealth } from './metrics/positions-health.js';
 import { createApp } from './server/app.js';
 import { createWebServer } from './server/web-server.js';
 import { describeWebConfig, loadWebConfig } from './config/web-config.js';
@@ -51,6 +52,7 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   const positions = new PositionsWriter(config.positions_file, config.positions_interval, () => currentPositions(pipelines), (message) =>
     log(`positions: ${message}`),
   );
+  registerPositionsHealth(registry, positions);
 
   const orchestrator = new CollectorOrchestrator({ registry, collectors: buildCollectors(config, registry, log), log });
   const app = createApp({

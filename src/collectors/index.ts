@@ -13,7 +13,8 @@ type Log = (line: string) => void;
 
 export const COLLECTOR_FACTORIES: Readonly<Record<string, (config: Config, registry: Registry, log?: Log) => Collector | undefined>> = {
   postgres: (config, registry, log) => (config.postgres ? new PostgresCollector({ config: config.postgres, registry, log }) : undefined),
-  redis: (config, registry, log) => (config.redis ? new RedisCollector({ config: config.redis, registry, log }) : undefined),
+  // Redis logs nothing of its own: its failures are the orchestrator's to log.
+  redis: (config, registry) => (config.redis ? new RedisCollector({ config: config.redis, registry }) : undefined),
   probe: (config, registry, log) => (config.probe ? new ProbeCollector({ config: config.probe, registry, log }) : undefined),
 };
 

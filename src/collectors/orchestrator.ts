@@ -44,6 +44,8 @@ export class CollectorOrchestrator {
   private readonly success: Gauge<'collector'>;
   private readonly log: (message: string) => void;
   private round: Attempt[] | undefined;
+  /** Collectors whose last outcome was a failure, with the failed scrapes since the one that was logged. */
+  private readonly failing = new Map<string, number>();
 
   constructor(options: OrchestratorOptions) {
     this.collectors = options.collectors;
@@ -131,7 +133,7 @@ export class CollectorOrchestrator {
       (err: unknown) => {
         if (a.done) return; // abandoned: the scrapes that gave up have said so
         if (!controller.signal.aborted) controller.abort(err);
-        this.log(`collector ${collector.name} failed: ${redactSecrets(err instanceof Error ? err.message : String(err))}`);
+        this.failed(collector.name, redactSecrets(err instanceof Error ? err.message : String(err)));
         this.reset(collector);
         finish(false);
       },
@@ -148,12 +150,32 @@ export class CollectorOrchestrator {
     const result = await Promise.race([a.settled, timedOut]);
     clearTimeout(timer);
     a.waiters--;
-    if (result !== 'timeout') return { name, ok: result, seconds: secondsSince(a.started) };
+    if (result !== 'timeout') {
+      if (result) this.succeeded(name);
+      return { name, ok: result, seconds: secondsSince(a.started) };
+    }
     const err = new CollectorTimeoutError(name, deadlineMs);
-    this.log(`collector ${name} failed: ${err.message}`);
+    this.failed(name, err.message);
     this.reset(a.collector);
     if (a.waiters === 0) a.abandon(err);
     return { name, ok: false, seconds: secondsSince(a.started) };
+  }
+
+  /**
+   * One line when a collector starts failing, not one per scrape: an outage of minutes under 5 s scrapes would
+   * otherwise flood the log. The gauges say it every scrape; the line after recovery says how long it lasted.
+   */
+  private failed(name: string, message: string): void {
+    const count = this.failing.get(name);
+    this.failing.set(name, (count ?? 0) + 1);
+    if (count === undefined) this.log(`collector ${name} failed: ${message} (further failures are not logged until it succeeds again)`);
+  }
+
+  private succeeded(name: string): void {
+    const count = this.failing.get(name);
+    if (count === undefined) return;
+    this.failing.delete(name);
+    this.log(`collector ${name} succeeded again after ${count} failed ${count === 1 ? 'attempt' : 'attempts'}`);
   }
 
   private reset(collector: Collector): void {

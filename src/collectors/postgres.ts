@@ -541,7 +541,6 @@ export class PostgresCollector implements Collector {
       url: config.url,
       passwordFile: config.password_file,
       timeoutMs: config.timeout,
-      log: (line) => this.log(redactSecrets(line)),
     });
     this.queryLength = config.statements.query_length;
     this.settings = {

@@ -17,7 +17,6 @@ export interface RedisSnapshot {
 export interface RedisCollectorOptions {
   config: RedisConfig;
   registry: Registry;
-  log?: (message: string) => void;
   /** An existing connection (tests); by default one is built from `config`. */
   source?: RedisSource;
 }
@@ -151,7 +150,7 @@ export class RedisCollector implements Collector {
     this.config = options.config;
     this.source =
       options.source ??
-      new RedisSource({ url: options.config.url, passwordFile: options.config.password_file, timeoutMs: options.config.timeout, log: options.log });
+      new RedisSource({ url: options.config.url, passwordFile: options.config.password_file, timeoutMs: options.config.timeout });
     this.metrics = createRedisMetrics(options.registry);
     clearRedisMetrics(this.metrics);
   }

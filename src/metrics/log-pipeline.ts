@@ -13,6 +13,7 @@ import { RegexLineParser } from '../parsers/regex-line.js';
 import { createRequestFields, EMPTY_LINE, LINE_TOO_LONG, type LineParser, type RequestFields } from '../parsers/request-fields.js';
 import { ROUTE_OTHER, RouteResolver } from '../parsers/route-template.js';
 import { FileTailer, type LineSink, type SavedPosition, type TailerState } from '../sources/tailer.js';
+import { registerLogFileHealth } from './log-file-health.js';
 import { logMetricsFor, type LogSourceSeries } from './log-metrics.js';
 
 /** What the landing page shows per source. */
@@ -133,6 +134,17 @@ export class LogPipeline {
       watch: opts.watch,
     });
     this.processor.series.tailer = this.tailer;
+    registerLogFileHealth(registry, this);
+  }
+
+  /** For crm_log_file_readable. */
+  get fileReadable(): boolean {
+    return this.tailer.readable;
+  }
+
+  /** For crm_log_file_errors_total. */
+  get fileErrors(): number {
+    return this.tailer.problemsReported;
   }
 
   /** Opens the file (or starts waiting for it) and begins reading; resolves once the first open attempt is done. */

@@ -98,8 +98,6 @@ const TABLE_SIZE = 256;
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 /** Key positions remembered from the previous line. */
 const MAX_SHAPE = 32;
-/** Unread string values at least this long are skipped with a native search next time. */
-const LONG_STRING = 40;
 
 /** Bytes that end or interrupt a JSON string: quote, backslash, control characters. */
 const STRING_STOP = new Uint8Array(256);
@@ -131,7 +129,6 @@ export class JsonLineParser implements LineParser {
   /** A DataView of the buffer being scanned (the tailer reuses one buffer, so this is rebuilt once per read). */
   private dv: DataView = new DataView(new ArrayBuffer(8));
   private dvFor: Buffer | undefined;
-  private readonly shapeLong = new Uint8Array(MAX_SHAPE);
   /** Value type per key position of the line read last (T_STRING, T_NUMBER, T_BOOL, T_NULL). */
   private readonly shapeType = new Uint8Array(MAX_SHAPE);
   private readonly keyNames: (string | null)[];
@@ -259,8 +256,9 @@ export class JsonLineParser implements LineParser {
    * The fast path. False means "let JSON.parse decide" (unusual or invalid line); no field is trusted then.
    * Two shortcuts keep it near the cost of reading the bytes once: the key sequence of the previous line is
    * remembered (lines of one log have the same keys in the same order), so a key is usually recognised by
-   * comparing it with the expected one; and string values the exporter does not read that were long last time
-   * are skipped with a native byte search (their contents are not validated).
+   * comparing it with the expected one; and string values the exporter does not read are skipped with a native
+   * search for their closing quote (their contents are not validated, exactly as in the learned layout, so a line
+   * gets the same result whichever path reads it and whatever lines came before).
    */
   private scan(buf: Buffer, start: number, end: number): boolean {
     let i = start;
@@ -276,7 +274,6 @@ export class JsonLineParser implements LineParser {
       const shapeWords = this.shapeWords;
       const dv = this.dv;
       const shapeField = this.shapeField;
-      const shapeLong = this.shapeLong;
       for (let k = 0; ; k++) {
         // key
         if (i >= end || buf[i] !== QUOTE) return false;
@@ -327,7 +324,6 @@ export class JsonLineParser implements LineParser {
             shapeKey[k] = key;
             shapeWords[k] = keyWords(key);
             shapeField[k] = f;
-            shapeLong[k] = 0;
           }
           i++;
         }
@@ -344,7 +340,7 @@ export class JsonLineParser implements LineParser {
         if (c === QUOTE) {
           const vs = ++i;
           let plain = false;
-          if (f < 0 && k < MAX_SHAPE && shapeLong[k] === 1) {
+          if (f < 0) {
             const q = buf.indexOf(QUOTE, vs);
             if (q < 0 || q >= end) return false;
             if (buf[q - 1] !== BACKSLASH) {
@@ -384,7 +380,6 @@ export class JsonLineParser implements LineParser {
               }
               i++;
             }
-            if (f < 0 && k < MAX_SHAPE) shapeLong[k] = i - vs >= LONG_STRING ? 1 : 0;
           }
           if (f >= 0) {
             this.type[f] = T_STRING;

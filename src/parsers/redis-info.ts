@@ -63,10 +63,17 @@ export type RedisInfoResult = { ok: true; info: RedisInfo } | { ok: false; reaso
 
 const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
-/** A decimal number as Redis prints it, or undefined (never `Number("")` = 0 or hex). */
+/** A decimal number as Redis prints it, or undefined (never `Number("")` = 0 or hex, never `1e400` = Infinity). */
 export function parseInfoNumber(value: string | undefined): number | undefined {
   if (value === undefined || !NUMBER.test(value)) return undefined;
-  return Number(value);
+  const n = Number(value);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** A count or a time: a finite number ≥ 0, or undefined. The metrics mirror them as counters, which cannot go down. */
+function parseInfoCount(value: string | undefined): number | undefined {
+  const n = parseInfoNumber(value);
+  return n !== undefined && n >= 0 ? n : undefined;
 }
 
 /** `a=1,b=2` as a map; undefined when any part is not `name=value`. */
@@ -92,23 +99,23 @@ const LATENCY = 'latency_percentiles_usec_';
 
 function parseKeyspace(db: string, value: string): KeyspaceStat | undefined {
   const list = parseList(value);
-  const keys = parseInfoNumber(list?.get('keys'));
-  const expires = parseInfoNumber(list?.get('expires'));
+  const keys = parseInfoCount(list?.get('keys'));
+  const expires = parseInfoCount(list?.get('expires'));
   if (keys === undefined || expires === undefined) return undefined;
   return { db, keys, expires, avgTtlMs: parseInfoNumber(list?.get('avg_ttl')) };
 }
 
 function parseCommandStat(cmd: string, value: string): CommandStat | undefined {
   const list = parseList(value);
-  const calls = parseInfoNumber(list?.get('calls'));
-  const usec = parseInfoNumber(list?.get('usec'));
+  const calls = parseInfoCount(list?.get('calls'));
+  const usec = parseInfoCount(list?.get('usec'));
   if (cmd === '' || calls === undefined || usec === undefined) return undefined;
   return {
     cmd,
     calls,
     usec,
-    rejectedCalls: parseInfoNumber(list?.get('rejected_calls')),
-    failedCalls: parseInfoNumber(list?.get('failed_calls')),
+    rejectedCalls: parseInfoCount(list?.get('rejected_calls')),
+    failedCalls: parseInfoCount(list?.get('failed_calls')),
   };
 }
 
@@ -119,7 +126,7 @@ function parseLatency(cmd: string, value: string): CommandLatency | undefined {
   for (const [name, raw] of list) {
     if (name[0] !== 'p') return undefined;
     const percentile = parseInfoNumber(name.slice(1));
-    const usec = parseInfoNumber(raw);
+    const usec = parseInfoCount(raw);
     if (percentile === undefined || percentile < 0 || percentile > 100 || usec === undefined) return undefined;
     percentiles.push({ percentile: name.slice(1), quantile: percentileToQuantile(percentile), usec });
   }

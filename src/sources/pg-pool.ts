@@ -15,8 +15,6 @@ export interface PgPoolsOptions {
   timeoutMs: number;
   /** How long an idle connection is kept between scrapes (default 60 s). */
   idleMs?: number;
-  /** One line per problem; the text is already free of secrets. */
-  log?: (line: string) => void;
 }
 
 /** Reads a password file: the first line, without its line ending (like libpq's passfile, no trimming of spaces). */
@@ -66,14 +64,12 @@ export class PgPools {
   private readonly base: pg.PoolConfig;
   private readonly primaryPool: pg.Pool;
   private readonly pools = new Map<string, pg.Pool>();
-  private readonly log: (line: string) => void;
   private primaryName: string | undefined;
   private closed = false;
   /** The primary database as named in the URL, for messages ("(default)" when the URL names none). */
   readonly primaryLabel: string;
 
   constructor(private readonly options: PgPoolsOptions) {
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     const problem = postgresUrlProblem(options.url);
     if (problem) throw new Error(`postgres.url ${problem}`);
     const parsed = parseIntoClientConfig(options.url);
@@ -97,7 +93,7 @@ export class PgPools {
       allowExitOnIdle: true,
     };
     this.primaryLabel = parsed.database ?? '(default)';
-    this.primaryPool = this.create(this.primaryLabel, {});
+    this.primaryPool = this.create({});
   }
 
   /** The pool of the database named in the URL. */
@@ -121,7 +117,7 @@ export class PgPools {
     let pool = this.pools.get(name);
     if (!pool) {
       if (this.closed) throw new Error('postgres connections are closed');
-      pool = this.create(name, { database: name });
+      pool = this.create({ database: name });
       this.pools.set(name, pool);
     }
     return pool;
@@ -163,13 +159,13 @@ export class PgPools {
     await Promise.allSettled(all.map((pool) => pool.end()));
   }
 
-  private create(label: string, overrides: pg.PoolConfig): pg.Pool {
+  private create(overrides: pg.PoolConfig): pg.Pool {
     const pool = new pg.Pool({ ...this.base, ...overrides });
     // An idle connection that dies (server restart, pg_terminate_backend, network) is reported here; without a
-    // listener it would crash the process. The pool drops the connection and the next scrape opens a new one.
-    pool.on('error', (err) => {
-      this.log(`postgres: idle connection to database "${label}" lost: ${redactSecrets(err.message)}`);
-    });
+    // listener it would crash the process. The pool drops the connection and the next scrape opens a new one. Not
+    // logged: if PostgreSQL is really gone, the next scrape fails and the orchestrator logs that once (a restart
+    // logged one line per pooled database on top of it); if it is back, nothing failed.
+    pool.on('error', () => undefined);
     return pool;
   }
 }

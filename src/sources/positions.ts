@@ -146,6 +146,9 @@ export class PositionsWriter {
   private newerOnDisk: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private _writeErrors = 0;
+  /** Failed writes since the last one that succeeded (0 = the last write succeeded, or none was needed yet). */
+  private failingFor = 0;
 
   constructor(
     private readonly file: string,
@@ -153,6 +156,16 @@ export class PositionsWriter {
     private readonly collect: () => Record<string, SavedPosition | undefined>,
     private readonly onWarning?: PositionsWarning,
   ) {}
+
+  /** Writes that failed so far (disk full, permission denied, ...). */
+  get writeErrors(): number {
+    return this._writeErrors;
+  }
+
+  /** Whether the last write succeeded (true before the first one). */
+  get lastWriteOk(): boolean {
+    return this.failingFor === 0;
+  }
 
   /** Starts the periodic save (the timer does not keep the process alive). */
   start(): void {
@@ -192,8 +205,14 @@ export class PositionsWriter {
       }
       await savePositions(this.file, Object.assign(byName<SavedPosition>(), this.current));
       this.lastWritten = key;
+      if (this.failingFor > 0) this.onWarning?.(`writing ${this.file} works again after ${this.failingFor} failed ${this.failingFor === 1 ? 'attempt' : 'attempts'}`);
+      this.failingFor = 0;
     } catch (err) {
-      this.onWarning?.(`cannot write ${this.file}: ${(err as Error).message}`);
+      this._writeErrors++;
+      // One line per episode, not one per interval: a full disk would otherwise log every positions_interval.
+      if (this.failingFor++ === 0) {
+        this.onWarning?.(`cannot write ${this.file}: ${(err as Error).message} (the file keeps the last positions written; retried every interval, further failures are not logged until a write succeeds)`);
+      }
     }
   }
 }

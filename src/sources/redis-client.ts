@@ -11,7 +11,8 @@ import { ConfigError } from '../errors.js';
  * - `lazyConnect`: nothing connects before the first scrape; `ready()` starts and awaits the connection.
  * - `connectTimeout` / `commandTimeout` = `redis.timeout`; the scrape deadline (AbortSignal) bounds everything too.
  * - ioredis reconnects by itself with a short capped backoff, so Redis coming back needs no exporter restart.
- * - One `'error'` listener logs the first error of an outage and the recovery, not every retry.
+ * - An `'error'` listener keeps ioredis's errors from crashing the process and remembers the last one for the
+ *   collector's message. Nothing is logged here: the orchestrator logs a failing collector once per outage.
  */
 
 export interface RedisSourceOptions {
@@ -21,7 +22,6 @@ export interface RedisSourceOptions {
   passwordFile?: string | undefined;
   /** Connect and command timeout, in milliseconds. */
   timeoutMs: number;
-  log?: (message: string) => void;
 }
 
 /** One reply of a pipelined round trip: the Redis error (a reply error or a connection error) or the value. */
@@ -132,7 +132,6 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 
 export class RedisSource {
   readonly client: Redis;
-  private readonly log: (message: string) => void;
   private readonly description: string;
   private down = false;
   private lastError: Error | undefined;
@@ -142,26 +141,18 @@ export class RedisSource {
     const password = options.passwordFile ? readPassword(options.passwordFile) : undefined;
     const connection = redisConnectionOptions(options.url, password, options.timeoutMs);
     this.description = `${connection.tls ? 'rediss' : 'redis'}://${connection.host}:${connection.port}/${connection.db}`;
-    this.log = options.log ?? ((message) => process.stderr.write(`${message}\n`));
     this.client = new Redis(connection);
     this.client.on('error', (err: Error) => {
       this.lastError = err;
-      this.outage(redactSecrets(err.message));
+      this.down = true;
     });
-    this.client.on('close', () => this.outage('connection lost'));
+    this.client.on('close', () => {
+      this.down = true;
+    });
     this.client.on('ready', () => {
       this.lastError = undefined;
-      if (!this.down) return;
       this.down = false;
-      this.log(`redis ${this.description}: connection restored`);
     });
-  }
-
-  /** Logs the start of an outage once; later errors and reconnection attempts stay quiet until 'ready'. */
-  private outage(reason: string): void {
-    if (this.down || this.closed) return;
-    this.down = true;
-    this.log(`redis ${this.description}: ${reason} (reconnecting; further errors are not logged until it recovers)`);
   }
 
   /** `redis://host:port/db` without credentials, for messages. */

@@ -229,6 +229,7 @@ export class FileTailer {
   private cycleWaiters: Array<(caughtUp: boolean) => void> = [];
   private lastErrorKey: string | undefined;
   private reportedThisCycle = false;
+  private _problemsReported = 0;
 
   private _state: TailerState = 'starting';
   private _bytesRead = 0;
@@ -260,6 +261,14 @@ export class FileTailer {
   }
   get lastReadAt(): number {
     return this._lastReadAt;
+  }
+  /** Problems handed to `onError` so far: each distinct problem once, until a clean pass (so one per log line). */
+  get problemsReported(): number {
+    return this._problemsReported;
+  }
+  /** Whether the file at the path is being read: open, and the last pass met no I/O problem (EACCES, FIFO, EIO ...). */
+  get readable(): boolean {
+    return this.state === 'open' && this.lastErrorKey === undefined;
   }
 
   async start(): Promise<void> {
@@ -628,8 +637,11 @@ export class FileTailer {
     let st: Stats;
     try {
       st = await stat(this.path);
-    } catch {
+    } catch (err) {
       this.notRegularAtPath = false;
+      // Nothing at the path (mid-rotation) is normal. Anything else (EACCES: the directory became unreadable) hides
+      // a successor we cannot see: report it, or its lines would go uncounted without a word.
+      if (errorCode(err) !== 'ENOENT') this.report(err);
       return;
     }
     const ino = st.ino;
@@ -944,6 +956,7 @@ export class FileTailer {
     const key = `${errorCode(err) ?? ''}:${e.message}`;
     if (key === this.lastErrorKey) return;
     this.lastErrorKey = key;
+    this._problemsReported++;
     try {
       this.opts.onError?.(e);
     } catch {

@@ -40,6 +40,36 @@ function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | '
 }
 
 describe('CollectorOrchestrator', () => {
+  it('logs one line when a collector starts failing, however many scrapes fail, and one when it recovers', async () => {
+    const registry = new Registry();
+    const logs: string[] = [];
+    let mode: 'ok' | 'refused' | 'auth' = 'refused';
+    const flaky: Collector = {
+      name: 'flaky',
+      async update() {
+        if (mode === 'refused') throw new Error('connect ECONNREFUSED 127.0.0.1:5');
+        if (mode === 'auth') throw new Error('password authentication failed');
+      },
+      reset() {},
+      async close() {},
+    };
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [flaky], log: (m) => logs.push(m) });
+    for (let i = 0; i < 5; i++) expect((await orchestrator.run(1000))[0]?.ok).toBe(false);
+    mode = 'auth'; // a different error within the same outage is not a new line either: the gauge says it failed
+    expect((await orchestrator.run(1000))[0]?.ok).toBe(false);
+    expect(logs).toEqual(['collector flaky failed: connect ECONNREFUSED 127.0.0.1:5 (further failures are not logged until it succeeds again)']);
+    mode = 'ok';
+    expect((await orchestrator.run(1000))[0]?.ok).toBe(true);
+    expect((await orchestrator.run(1000))[0]?.ok).toBe(true);
+    expect(logs.slice(1)).toEqual(['collector flaky succeeded again after 6 failed attempts']);
+    mode = 'refused'; // the next outage is news again
+    await orchestrator.run(1000);
+    await orchestrator.run(1000);
+    expect(logs).toHaveLength(3);
+    expect(logs[2]).toMatch(/^collector flaky failed: connect ECONNREFUSED/);
+    expect(await registry.metrics()).toContain('crm_scrape_collector_success{collector="flaky"} 0');
+  });
+
   it('records success and duration per collector and keeps failures isolated', async () => {
     const registry = new Registry();
     const logs: string[] = [];
@@ -57,7 +87,7 @@ describe('CollectorOrchestrator', () => {
     expect(text).toMatch(/crm_scrape_collector_duration_seconds\{collector="good"\} 0\.\d+/);
     expect(logs.join('\n')).toContain('collector bad failed');
     expect(logs.join('\n')).not.toContain('s3cret');
-    expect(logs.join('\n')).toContain('collector slow failed: collector slow did not finish within 100 ms');
+    expect(logs.join('\n')).toContain('collector slow failed: collector slow did not finish within 100 ms (further failures are not logged until it succeeds again)');
     // The timed-out collector sees the abort and does not write after the deadline.
     slow.release();
     await expect.poll(() => slow.finished()).toBe(true);
@@ -90,7 +120,7 @@ describe('CollectorOrchestrator', () => {
       { name: 'good', ok: true, seconds: expect.any(Number) },
       { name: 'slow', ok: false, seconds: expect.any(Number) },
     ]);
-    expect(logs).toEqual(['collector slow failed: collector slow did not finish within 150 ms']);
+    expect(logs).toEqual(['collector slow failed: collector slow did not finish within 150 ms (further failures are not logged until it succeeds again)']);
     expect(await registry.metrics()).toContain('crm_scrape_collector_success{collector="slow"} 0');
 
     // the long scrape keeps waiting, and the slow collector was not aborted for it
@@ -105,7 +135,10 @@ describe('CollectorOrchestrator', () => {
     expect(text).toContain('crm_scrape_collector_success{collector="slow"} 1');
     expect(text).toContain('test_slow_value 1');
     expect([good.calls(), slow.calls()]).toEqual([1, 1]); // one round of queries for both scrapes
-    expect(logs).toHaveLength(1);
+    expect(logs).toEqual([
+      'collector slow failed: collector slow did not finish within 150 ms (further failures are not logged until it succeeds again)',
+      'collector slow succeeded again after 1 failed attempt',
+    ]);
   });
 
   it('a scrape that joins a round gives up at its own deadline even when it is shorter than the first one', async () => {

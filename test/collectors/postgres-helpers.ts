@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -139,6 +139,17 @@ function asPostgresUser(command: string, args: string[]): void {
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
 }
 
+/** The same, without blocking the event loop (a test's load generator or service keeps running meanwhile). */
+function asPostgresUserAsync(command: string, args: string[]): Promise<void> {
+  const root = process.getuid?.() === 0;
+  const [file, argv] = root
+    ? ['su', ['postgres', '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')]]
+    : [command, args];
+  return new Promise((resolve, reject) => {
+    execFile(file, argv as string[], { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`${command} ${args.join(' ')} failed: ${stdout}${stderr}`)) : resolve()));
+  });
+}
+
 /**
  * A private PostgreSQL cluster in a temporary directory on a free port (initdb runs as the postgres user when the
  * tests run as root). `settings` become -c options; `password` switches TCP authentication to scram-sha-256.
@@ -178,10 +189,10 @@ export async function startPrivateInstance(options: { settings?: Record<string, 
       return `postgres://${user}${password === undefined ? '' : `:${encodeURIComponent(password)}`}@127.0.0.1:${port}/${database}`;
     },
     async start() {
-      asPostgresUser(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts, 'start']);
+      await asPostgresUserAsync(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts, 'start']);
     },
     async stop() {
-      asPostgresUser(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
+      await asPostgresUserAsync(pgCtl, ['-D', data, '-m', 'fast', '-w', '-t', '30', 'stop']);
     },
     async destroy() {
       try {

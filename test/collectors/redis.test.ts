@@ -42,7 +42,7 @@ const open: Harness[] = [];
 function harness(cfg: RedisConfig, source?: RedisSource): Harness {
   const registry = new Registry();
   const logs: string[] = [];
-  const collector = new RedisCollector({ config: cfg, registry, log: (m) => logs.push(m), ...(source ? { source } : {}) });
+  const collector = new RedisCollector({ config: cfg, registry, ...(source ? { source } : {}) });
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [collector], log: (m) => logs.push(m) });
   const h: Harness = {
     registry,

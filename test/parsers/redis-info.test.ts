@@ -60,6 +60,27 @@ describe('parseRedisInfo on real INFO ALL outputs', () => {
   });
 });
 
+describe('parseRedisInfo: counts that cannot be mirrored (issue 11 B5)', () => {
+  // Found by test/collectors/redis-hostile-info.test.ts: a negative count threw in Counter.inc ("It is not possible to
+  // decrease a counter") and an infinite one in Gauge.set, which failed the whole Redis scrape; +Inf reached gauges.
+  it.each([
+    ['a negative call count', 'cmdstat_get:calls=-1,usec=200\r\ncmdstat_set:calls=2,usec=3\r\n'],
+    ['an infinite call count', 'cmdstat_get:calls=1e400,usec=200\r\ncmdstat_set:calls=2,usec=3\r\n'],
+    ['a negative time', 'cmdstat_get:calls=1,usec=-2\r\ncmdstat_set:calls=2,usec=3\r\n'],
+  ])('%s: that command is left out, the others kept', (_name, text) => {
+    expect(parse(text).commands.map((c) => c.cmd)).toEqual(['set']);
+  });
+
+  it('drops a negative failed-call count and infinite or negative keyspace numbers; no field is ever Infinity', () => {
+    const info = parse('cmdstat_get:calls=1,usec=2,failed_calls=-3\r\ndb0:keys=1e400,expires=0\r\ndb1:keys=1,expires=-1\r\ndb2:keys=2,expires=0\r\nuptime_in_seconds:1e400\r\n');
+    expect(info.commands).toEqual([expect.objectContaining({ cmd: 'get', calls: 1, usec: 2, failedCalls: undefined })]);
+    expect(info.keyspace.map((k) => k.db)).toEqual(['2']);
+    expect(infoNumber(info, 'uptime_in_seconds')).toBeUndefined();
+    expect(parseInfoNumber('1e400')).toBeUndefined();
+    expect(parseInfoNumber('-5')).toBe(-5); // a gauge may be negative (mem_fragmentation_bytes)
+  });
+});
+
 describe('parseRedisInfo on odd input', () => {
   it.each([
     ['LF line endings', '# Server\nredis_version:7.2.4\n', (i: RedisInfo) => expect(i.fields.get('redis_version')).toBe('7.2.4')],

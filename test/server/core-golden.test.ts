@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
 import { registerBuildInfo } from '../../src/metrics/build-info.js';
+import { registerPositionsHealth } from '../../src/metrics/positions-health.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
-/** The exporter's own metrics (build info, scrape health) with run-dependent durations normalised. */
+/** The exporter's own metrics (build info, scrape health, positions file) with run-dependent durations normalised. */
 async function coreExposition(): Promise<string> {
   const registry = new Registry();
   registerBuildInfo(registry, '1.0.0');
+  registerPositionsHealth(registry, { lastWriteOk: false, writeErrors: 3 });
   const ok = { name: 'ok', update: async () => undefined, reset: () => undefined, close: async () => undefined };
   const failing = { name: 'failing', update: async () => Promise.reject(new Error('down')), reset: () => undefined, close: async () => undefined };
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [ok, failing], log: () => undefined });
