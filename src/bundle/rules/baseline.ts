@@ -32,8 +32,9 @@ function centredOffset(t: Thresholds, weeks: number): string {
   return formatPromDuration(weeks * week - Math.round((parsePromDuration(t.evaluation.rollup_window) ?? 0) / 2));
 }
 
-function median(t: Thresholds, series: string): string {
-  const parts = [1, 2, 3].map((w) => `label_replace(${series} offset ${centredOffset(t, w)}, "offset", "${w}w", "", "")`);
+/** Median of `series` 1, 2 and 3 weeks back, each looked up at `offset(weeks)`. */
+function median(series: string, offset: (weeks: number) => string): string {
+  const parts = [1, 2, 3].map((w) => `label_replace(${series} offset ${offset(w)}, "offset", "${w}w", "", "")`);
   return `quantile without (offset) (0.5,\n    ${parts.join('\n  or\n    ')}\n)`;
 }
 
@@ -43,6 +44,7 @@ export function baselineRecordingGroup(t: Thresholds): RuleGroup | undefined {
   const svc = serviceNames(t.evaluation.rate_window);
   const rollup = t.evaluation.rollup_window;
   const history = `${b.requests} offset ${centredOffset(t, 3)}`;
+  const centred = (weeks: number): string => centredOffset(t, weeks);
   const rules: RecordingRule[] = [
     { record: b.requests, expr: `avg_over_time(${svc.requests}[${rollup}])` },
     { record: b.errors, expr: `avg_over_time(${svc.errors}[${rollup}])` },
@@ -50,9 +52,9 @@ export function baselineRecordingGroup(t: Thresholds): RuleGroup | undefined {
     { record: b.weekly, expr: `avg_over_time(${b.requests}[1w])` },
     {
       record: b.requestsBaseline,
-      expr: `clamp_min(\n  ${median(t, b.requests).replace(/\n/g, '\n  ')}\n  + on (job, log) (${b.weekly} - ${b.weekly} offset 1w),\n  0\n)\nand on (job, log) ${history}`,
+      expr: `clamp_min(\n  ${median(b.requests, centred).replace(/\n/g, '\n  ')}\n  + on (job, log) (${b.weekly} - ${b.weekly} offset 1w),\n  0\n)\nand on (job, log) ${history}`,
     },
-    { record: b.errorRatioBaseline, expr: `${median(t, b.errorRatio)}\nand on (job, log) ${history}` },
+    { record: b.errorRatioBaseline, expr: `${median(b.errorRatio, centred)}\nand on (job, log) ${history}` },
   ];
   return { name: 'crm-exporter.baseline.rules', interval: t.evaluation.slow_interval, rules };
 }
@@ -63,10 +65,16 @@ export function baselineAlertGroup(t: Thresholds): RuleGroup | undefined {
   const svc = serviceNames(t.evaluation.rate_window);
   const drop = t.alerts.CrmThroughputBelowBaseline;
   const rise = t.alerts.CrmErrorRatioAboveBaseline;
+  // The same five minutes of the last three weeks, aligned with the current rate_window rate.
+  const sameMinutes = median(svc.requests, (weeks) => `${weeks}w`);
   const rules = defined([
     buildAlert(t, 'CrmThroughputBelowBaseline', {
-      // The ratio current / predicted; a prediction under min_baseline_rps (quiet hours) is not judged at all.
-      expr: `${svc.requests}\n/ on (job, log)\n(${b.requestsBaseline} >= ${num(Math.max(drop.min_baseline_rps, 1e-9))})\n< ${num(drop.ratio)}`,
+      // The ratio current / predicted; a prediction under min_baseline_rps (quiet hours) is not judged at all. The
+      // prediction averages an hour centred on now, so where traffic ramps up from a quiet night (or falls to zero
+      // in the evening) it runs up to half an hour ahead of the 5m rate, and the ratio drops below `ratio` although
+      // nothing is wrong. A drop must therefore also show against the same minutes of the past weeks, which ramp
+      // exactly like today.
+      expr: `${svc.requests}\n/ on (job, log)\n(${b.requestsBaseline} >= ${num(Math.max(drop.min_baseline_rps, 1e-9))})\n< ${num(drop.ratio)}\nand on (job, log)\n${svc.requests}\n< on (job, log)\n${num(drop.ratio)} * ${sameMinutes}`,
       summary: 'CRM throughput is far below what the same hour of the last three weeks predicts.',
       description: `Log {{ $labels.log }} (job {{ $labels.job }}) serves {{ $value | humanizePercentage }} of the requests the same hour of the last three weeks predicts (alert below ${num(drop.ratio * 100)} %).`,
     }),
