@@ -28,6 +28,11 @@ export interface Sample {
   value: [number, string];
 }
 
+export interface RangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
 /** An entry of /api/v1/alerts: pending or firing. */
 export interface ActiveAlert {
   labels: Record<string, string>;
@@ -50,6 +55,8 @@ export interface RuleStatus {
 export interface RunningPrometheus {
   url: string;
   query(expr: string): Promise<Sample[]>;
+  /** Every `stepS` seconds from `startMs` to `endMs` (milliseconds since the epoch). */
+  queryRange(expr: string, startMs: number, endMs: number, stepS: number): Promise<RangeSeries[]>;
   alerts(): Promise<ActiveAlert[]>;
   rules(): Promise<RuleStatus[]>;
   stop(): Promise<void>;
@@ -101,6 +108,10 @@ export async function startPrometheus(targets: Array<{ job: string; target: stri
       url,
       async query(expr) {
         return (await api<{ result: Sample[] }>(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+      },
+      async queryRange(expr, startMs, endMs, stepS) {
+        const params = new URLSearchParams({ query: expr, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepS) });
+        return (await api<{ result: RangeSeries[] }>(`${url}/api/v1/query_range?${params.toString()}`)).result;
       },
       async alerts() {
         return (await api<{ alerts: ActiveAlert[] }>(`${url}/api/v1/alerts`)).alerts;
