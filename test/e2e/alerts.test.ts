@@ -149,6 +149,9 @@ describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertm
   it(`latency: CrmLatencyP95High on ${ROUTE} (a ticket) and the latency burn-rate page reach the webhook, and resolve after the fault stops`, async () => {
     const since = Date.now();
     const p95 = { route: ROUTE };
+    // The fault lasts half the run (34 s). The page's 30 s window sums 15 s rates, so a step in the slow share
+    // reaches half height after ~22 s; the 28.8 % it needs (14.4 x a 2 % budget, of the ~57 % of requests slowed)
+    // then holds for `for`: the page arrives ~26 s into the fault on the test machine.
     const run = await runScenario('latency', 68_000, async () => {
       await stack.webhook.waitFor(`CrmLatencyP95High{route="${ROUTE}"} firing`, is('CrmLatencyP95High', 'firing', p95), 90_000);
       await stack.webhook.waitFor('CrmErrorBudgetBurnPage{slo="latency"} firing', is('CrmErrorBudgetBurnPage', 'firing', { slo: 'latency' }), 90_000);
