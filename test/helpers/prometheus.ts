@@ -1,9 +1,10 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { freePort } from './net.js';
+import { httpOk, startProcess } from './process.js';
 
 /** Fails with a clear message (never skips) when a Debian tool the end-to-end tests need is missing. */
 export function requireBinary(name: string, pkg: string): string {
@@ -22,9 +23,42 @@ export function promtoolCheckMetrics(exposition: string): string {
   return `${result.stdout}${result.stderr}`.trim();
 }
 
+export interface Sample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface RangeSeries {
+  metric: Record<string, string>;
+  values: Array<[number, string]>;
+}
+
+/** An entry of /api/v1/alerts: pending or firing. */
+export interface ActiveAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+  activeAt: string;
+  value: string;
+}
+
+/** A rule of /api/v1/rules with its last evaluation's health. */
+export interface RuleStatus {
+  group: string;
+  name: string;
+  type: 'recording' | 'alerting';
+  query: string;
+  health: string;
+  lastError?: string;
+}
+
 export interface RunningPrometheus {
   url: string;
-  query(expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  query(expr: string): Promise<Sample[]>;
+  /** Every `stepS` seconds from `startMs` to `endMs` (milliseconds since the epoch). */
+  queryRange(expr: string, startMs: number, endMs: number, stepS: number): Promise<RangeSeries[]>;
+  alerts(): Promise<ActiveAlert[]>;
+  rules(): Promise<RuleStatus[]>;
   stop(): Promise<void>;
 }
 
@@ -38,52 +72,77 @@ export interface ScrapeTarget {
   basic_auth?: { username: string; password?: string; password_file?: string };
 }
 
-/** Starts a private Prometheus (Debian's package) scraping the given targets every `interval`. */
-export async function startPrometheus(targets: ScrapeTarget[], interval = '1s'): Promise<RunningPrometheus> {
+export interface PrometheusOptions {
+  /** Scrape and evaluation interval (and scrape timeout). Default 1s. */
+  interval?: string;
+  /** Rule files by file name, written beside the configuration and loaded at start-up. */
+  ruleFiles?: Map<string, string>;
+  /** `host:port` of an Alertmanager to send alerts to. */
+  alertmanager?: string;
+}
+
+async function api<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  const body = (await res.json()) as { status: string; error?: string; data: T };
+  if (body.status !== 'success') throw new Error(`${url}: ${body.error ?? res.status}`);
+  return body.data;
+}
+
+/** Starts a private Prometheus (Debian's package) on 127.0.0.1 scraping the given targets. */
+export async function startPrometheus(targets: ScrapeTarget[], options: PrometheusOptions = {}): Promise<RunningPrometheus> {
   const binary = requireBinary('prometheus', 'prometheus');
+  const interval = options.interval ?? '1s';
   const dir = await mkdtemp(join(tmpdir(), 'crm-prom-'));
-  const port = await freePort();
-  const scrapeConfigs = targets.map(({ job, target, scheme, tls_config, basic_auth }) => ({
-    job_name: job,
-    scrape_interval: interval,
-    scrape_timeout: interval,
-    ...(scheme ? { scheme } : {}),
-    ...(tls_config ? { tls_config } : {}),
-    ...(basic_auth ? { basic_auth } : {}),
-    static_configs: [{ targets: [target] }],
-  }));
-  await writeFile(join(dir, 'prometheus.yml'), yaml.dump({ global: { evaluation_interval: interval }, scrape_configs: scrapeConfigs }));
-  const child: ChildProcess = spawn(
-    binary,
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not listening yet
+  try {
+    const ruleFiles: string[] = [];
+    for (const [name, content] of options.ruleFiles ?? []) {
+      const file = join(dir, name);
+      await writeFile(file, content);
+      ruleFiles.push(file);
     }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready in 20 s: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const config = {
+      global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
+      rule_files: ruleFiles,
+      ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
+      scrape_configs: targets.map(({ job, target, scheme, tls_config, basic_auth }) => ({
+        job_name: job,
+        ...(scheme ? { scheme } : {}),
+        ...(tls_config ? { tls_config } : {}),
+        ...(basic_auth ? { basic_auth } : {}),
+        static_configs: [{ targets: [target] }],
+      })),
+    };
+    await writeFile(join(dir, 'prometheus.yml'), yaml.dump(config));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const proc = await startProcess(
+      binary,
+      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+      { name: 'prometheus', ready: () => httpOk(`${url}/-/ready`) },
+    );
+    return {
+      url,
+      async query(expr) {
+        return (await api<{ result: Sample[] }>(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
+      },
+      async queryRange(expr, startMs, endMs, stepS) {
+        const params = new URLSearchParams({ query: expr, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepS) });
+        return (await api<{ result: RangeSeries[] }>(`${url}/api/v1/query_range?${params.toString()}`)).result;
+      },
+      async alerts() {
+        return (await api<{ alerts: ActiveAlert[] }>(`${url}/api/v1/alerts`)).alerts;
+      },
+      async rules() {
+        const data = await api<{ groups: Array<{ name: string; rules: Array<Omit<RuleStatus, 'group'>> }> }>(`${url}/api/v1/rules`);
+        return data.groups.flatMap((g) => g.rules.map((r) => ({ ...r, group: g.name })));
+      },
+      async stop() {
+        await proc.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   }
-  return {
-    url,
-    async query(expr) {
-      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-      const body = (await res.json()) as { status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
-      if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error ?? res.status}`);
-      return body.data.result;
-    },
-    async stop() {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
 }
