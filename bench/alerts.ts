@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const body = [
     `Command: \`npm run bench:alerts -- --write-results\` (${new Date().toISOString().slice(0, 10)}, promtool ${promtoolVersion()}, ${((Date.now() - started) / 1000).toFixed(0)} s).`,
     'Simulated service: 40 req/s at the weekday peak, 3 at night (0 in the quiet-night scenario), weekends at 40 %, ±10 % noise',
-    'per minute, 0.2 % errors, p95 ~ 120 ms; three healthy weeks, then a Tuesday whose fault starts at 10:00. Replayed once a',
+    'per minute, 0.02 % errors, p95 ~ 120 ms; three healthy weeks, then a Tuesday whose fault starts at 10:00. Replayed once a',
     'simulated minute (series) and evaluated every 2 simulated minutes through `promtool test rules` (no wall clock; promtool\'s',
     'test engine caps a query at 10,000 samples, which a 1-minute evaluation of 3-day windows exceeds, so detection times',
     'have a 2-minute resolution for both rule sets). "ours" = the rules rendered from the shipped alerting/thresholds.yaml with',
