@@ -3,22 +3,11 @@
  * weekends at 40 %), multiplicative noise, a small error ratio and a latency distribution over the exporter's
  * buckets, sampled once a minute. Deterministic: a seeded PRNG, so every run replays the same minutes.
  */
+import { prng } from '../gen-lines.js';
 
 export const MINUTE = 60;
 export const DAY_MINUTES = 24 * 60;
 export const WEEK_MINUTES = 7 * DAY_MINUTES;
-
-/** mulberry32: small, fast, good enough for noise; seeded so runs are identical. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Minute {
   /** Requests per second during this minute. */
