@@ -26,9 +26,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
-import type { LogSourceConfig } from '../src/config/schema.js';
-import { DEFAULT_JSON_FIELDS } from '../src/parsers/json-line.js';
-import { createLogPipeline } from '../src/metrics/log-pipeline.js';
+import type { LogSourceConfig } from '../src/exporter/config/schema.js';
+import { DEFAULT_JSON_FIELDS } from '../src/exporter/parsers/json-line.js';
+import { createLogPipeline } from '../src/exporter/metrics/log-pipeline.js';
 import { jsonLines, NGINX_BENCH_FORMAT, nginxLines, writeLines } from './gen-lines.js';
 import { writeResultsSection } from './results-file.js';
 

@@ -4,7 +4,7 @@
  *                Redis, scraped in turn: INFO only (no key groups vs its defaults) and counting keys (2 key groups vs
  *                its --count-keys for the same patterns). Target: our p99 <= redis_exporter's p99.
  *   Full, idle   our exporter with log sources (idle), PostgreSQL, Redis and the probe. Target: p99 <= 25 ms.
- * Our exporter runs as its own process built by startExporter (src/main.ts, the composition root the CLI uses),
+ * Our exporter runs as its own process built by startExporter (src/exporter/main.ts, the composition root the CLI uses),
  * like redis_exporter, so the bench client never shares its event loop: this file re-run with `--serve <config>`.
  * The bench seeds 2,000 cache keys and 50 lock keys under a random prefix on the shared Redis (for the key groups)
  * and deletes them afterwards.
@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { parseConfig } from '../src/config/load.js';
-import { startExporter } from '../src/main.js';
+import { parseConfig } from '../src/exporter/config/load.js';
+import { startExporter } from '../src/exporter/main.js';
 import { freePort, measureTargets, percentile, startChild, type BenchOptions, type ScrapeStats, type SectionResult } from './scrape.js';
 
 export const REDIS_SECTION_HEADING = 'bench:scrape (Redis, probe, full)';

@@ -22,12 +22,12 @@ import { freePort } from './net.js';
 import { writeResultsSection } from './results-file.js';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { parseConfig } from '../src/config/load.js';
-import { CollectorOrchestrator } from '../src/collectors/orchestrator.js';
-import { PostgresCollector } from '../src/collectors/postgres.js';
-import { registerBuildInfo } from '../src/metrics/build-info.js';
-import { registerRuntimeMetrics } from '../src/metrics/runtime.js';
-import { createApp } from '../src/server/app.js';
+import { parseConfig } from '../src/exporter/config/load.js';
+import { CollectorOrchestrator } from '../src/exporter/collectors/orchestrator.js';
+import { PostgresCollector } from '../src/exporter/collectors/postgres.js';
+import { registerBuildInfo } from '../src/exporter/metrics/build-info.js';
+import { registerRuntimeMetrics } from '../src/exporter/metrics/runtime.js';
+import { createApp } from '../src/exporter/server/app.js';
 import { redisSection } from './scrape-redis.js';
 
 export interface BenchOptions {
@@ -234,7 +234,7 @@ interface RunningTarget {
 
 async function startOurs(url: string, database: string): Promise<RunningTarget> {
   const registry = new Registry();
-  registerRuntimeMetrics(registry); // what the exporter ships (src/main.ts), not prom-client's raw defaults
+  registerRuntimeMetrics(registry); // what the exporter ships (src/exporter/main.ts), not prom-client's raw defaults
   registerBuildInfo(registry, 'bench');
   const config = parseConfig({ postgres: { url, databases: [database] } });
   if (!config.postgres) throw new Error('no postgres config');

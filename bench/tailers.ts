@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { FileTailer, type LineSink } from '../src/sources/tailer.js';
+import { FileTailer, type LineSink } from '../src/exporter/sources/tailer.js';
 
 const METHODS = ['raw', 'tailer', 'tail-file'] as const;
 type Method = (typeof METHODS)[number];

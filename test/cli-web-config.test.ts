@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import yaml from 'js-yaml';
-import { main } from '../src/cli.js';
+import { main } from '../src/exporter/cli.js';
 import { makeTestPki, type TestPki } from './helpers/tls.js';
 
 /* check-config covers the web config file: the same loader start-up uses, hashes and keys masked in the output. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli.js';
-import { VERSION } from '../src/version.js';
+import { main } from '../src/exporter/cli.js';
+import { VERSION } from '../src/exporter/version.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/config/${name}`, import.meta.url));
 const example = fileURLToPath(new URL('../crm-exporter.example.yaml', import.meta.url));

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import yaml from 'js-yaml';
-import { main } from '../src/cli.js';
-import { CONFIG_CHECKS } from '../src/config/checks.js';
-import { loadConfigFile } from '../src/config/load.js';
-import { startExporter } from '../src/main.js';
+import { main } from '../src/exporter/cli.js';
+import { CONFIG_CHECKS } from '../src/exporter/config/checks.js';
+import { loadConfigFile } from '../src/exporter/config/load.js';
+import { startExporter } from '../src/exporter/main.js';
 
 /*
  * check-config and start-up accept exactly the same configs: every config that check-config accepts starts (the

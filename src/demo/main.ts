@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { loadConfigFile } from '../config/load.js';
-import { CONFIG_CHECKS } from '../config/checks.js';
-import { ConfigError } from '../errors.js';
-import { startExporter, type RunningExporter } from '../main.js';
+import { loadConfigFile } from '../exporter/config/load.js';
+import { CONFIG_CHECKS } from '../exporter/config/checks.js';
+import { ConfigError } from '../exporter/errors.js';
+import { startExporter, type RunningExporter } from '../exporter/main.js';
 import { startCrmService, type CrmService } from '../crm/main.js';
 import { runLoad } from '../loadgen/runner.js';
 import { startMonitoring, type Monitoring } from './monitoring.js';

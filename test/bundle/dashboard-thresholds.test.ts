@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Dashboard, Threshold } from '@grafana/grafana-foundation-sdk/dashboard';
-import { durationSeconds } from '../../src/bundle/prom-duration.js';
-import { dashboards } from '../../src/bundle/dashboards/index.js';
-import { allPanels } from '../../src/bundle/dashboards/queries.js';
-import { loadThresholdsFile, parseThresholds, type Thresholds } from '../../src/bundle/thresholds.js';
+import { durationSeconds } from '../../src/exporter/bundle/prom-duration.js';
+import { dashboards } from '../../src/exporter/bundle/dashboards/index.js';
+import { allPanels } from '../../src/exporter/bundle/dashboards/queries.js';
+import { loadThresholdsFile, parseThresholds, type Thresholds } from '../../src/exporter/bundle/thresholds.js';
 
 /*
  * Every stat's colours come from thresholds.yaml: it turns red where its alert fires. The mapping from stat to

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { registerRuntimeMetrics } from '../../src/metrics/runtime.js';
-import { ruleFiles } from '../../src/bundle/rules/index.js';
-import type { Thresholds } from '../../src/bundle/thresholds-schema.js';
-import { isAlert } from '../../src/bundle/rules/types.js';
+import { registerRuntimeMetrics } from '../../src/exporter/metrics/runtime.js';
+import { ruleFiles } from '../../src/exporter/bundle/rules/index.js';
+import type { Thresholds } from '../../src/exporter/bundle/thresholds-schema.js';
+import { isAlert } from '../../src/exporter/bundle/rules/types.js';
 
 /*
  * The series a dashboard may read, from what the exporter really serves (the golden expositions and prom-client's

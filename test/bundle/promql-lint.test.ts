@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { substituteVariables } from '../../src/bundle/dashboards/queries.js';
+import { substituteVariables } from '../../src/exporter/bundle/dashboards/queries.js';
 import { lintExpr, parseSelectors } from './promql-lint.js';
 
 /** The linter checks must be able to fail: each rule against a query that breaks it. */

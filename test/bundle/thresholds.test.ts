@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { renderBundle } from '../../src/bundle/render.js';
-import { loadThresholdsFile } from '../../src/bundle/thresholds.js';
-import { main } from '../../src/cli.js';
-import { ConfigError } from '../../src/errors.js';
+import { renderBundle } from '../../src/exporter/bundle/render.js';
+import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
+import { main } from '../../src/exporter/cli.js';
+import { ConfigError } from '../../src/exporter/errors.js';
 import { requireBinary } from '../helpers/prometheus.js';
 import { rulesOfFiles } from '../helpers/rules.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Gauge, Registry } from 'prom-client';
-import type { Collector } from '../../src/collectors/collector.js';
-import { CollectorOrchestrator, scrapeDeadlineMs } from '../../src/collectors/orchestrator.js';
+import type { Collector } from '../../src/exporter/collectors/collector.js';
+import { CollectorOrchestrator, scrapeDeadlineMs } from '../../src/exporter/collectors/orchestrator.js';
 
 /** A collector whose behaviour each test scripts: resolve, reject, or hang until aborted. */
 function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | 'hang') {

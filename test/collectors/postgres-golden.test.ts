@@ -7,9 +7,9 @@ import {
   stateLabel,
   writePostgresSnapshot,
   type PostgresSnapshot,
-} from '../../src/collectors/postgres.js';
-import { createPostgresMetrics, POSTGRES_METRIC_NAMES } from '../../src/collectors/postgres-metrics.js';
-import { parseExtensionVersion, statementsSql } from '../../src/collectors/postgres-queries.js';
+} from '../../src/exporter/collectors/postgres.js';
+import { createPostgresMetrics, POSTGRES_METRIC_NAMES } from '../../src/exporter/collectors/postgres-metrics.js';
+import { parseExtensionVersion, statementsSql } from '../../src/exporter/collectors/postgres-queries.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { parseExposition, select } from './postgres-helpers.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
-import { writePostgresSnapshot, type PostgresSnapshot } from '../../src/collectors/postgres.js';
-import { createPostgresMetrics } from '../../src/collectors/postgres-metrics.js';
+import { writePostgresSnapshot, type PostgresSnapshot } from '../../src/exporter/collectors/postgres.js';
+import { createPostgresMetrics } from '../../src/exporter/collectors/postgres-metrics.js';
 import { checkExposition } from '../helpers/exposition.js';
 import { hostileString } from '../helpers/hostile.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';

@@ -2,11 +2,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
-import { parseConfig } from '../../src/config/load.js';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/collectors/postgres.js';
-import { registerBuildInfo } from '../../src/metrics/build-info.js';
-import { createApp } from '../../src/server/app.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
+import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
+import { createApp } from '../../src/exporter/server/app.js';
 import { freePort } from '../helpers/net.js';
 import { eventually, parseExposition, select, sleep, startPrivateInstance, value, type PrivateInstance, type Sample } from './postgres-helpers.js';
 

@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
-import { parseConfig } from '../../src/config/load.js';
-import { startExporter } from '../../src/main.js';
-import { isPlannableStatement, plannableStatementSql } from '../../src/parsers/statement-text.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { startExporter } from '../../src/exporter/main.js';
+import { isPlannableStatement, plannableStatementSql } from '../../src/exporter/parsers/statement-text.js';
 import { PLANNABLE_CASES } from '../parsers/statement-cases.js';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/collectors/postgres.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import {
   connect,

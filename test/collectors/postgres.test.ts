@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { parseConfig } from '../../src/config/load.js';
-import type { PostgresConfig } from '../../src/config/schema.js';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/collectors/postgres.js';
-import { APPLICATION_NAME } from '../../src/sources/pg-pool.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import type { PostgresConfig } from '../../src/exporter/config/schema.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
+import { APPLICATION_NAME } from '../../src/exporter/sources/pg-pool.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { connect, createTestDatabase, eventually, parseExposition, select, sleep, value, type Sample, type TestDatabase } from './postgres-helpers.js';
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { parseRedisInfo } from '../../src/parsers/redis-info.js';
-import { clearRedisMetrics, writeRedisMetrics, type RedisSnapshot } from '../../src/collectors/redis.js';
-import { createRedisMetrics, REDIS_METRIC_NAMES } from '../../src/collectors/redis-metrics.js';
+import { parseRedisInfo } from '../../src/exporter/parsers/redis-info.js';
+import { clearRedisMetrics, writeRedisMetrics, type RedisSnapshot } from '../../src/exporter/collectors/redis.js';
+import { createRedisMetrics, REDIS_METRIC_NAMES } from '../../src/exporter/collectors/redis-metrics.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 

@@ -2,10 +2,10 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import type { RedisConfig } from '../../src/config/schema.js';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { RedisCollector } from '../../src/collectors/redis.js';
-import { createApp } from '../../src/server/app.js';
+import type { RedisConfig } from '../../src/exporter/config/schema.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { RedisCollector } from '../../src/exporter/collectors/redis.js';
+import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { PrivateRedis, startSilentListener } from './redis-server.js';
 

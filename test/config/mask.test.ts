@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { hasAtAfterHost, maskConfig, maskUrl, redactSecrets, secretsIn } from '../../src/config/mask.js';
+import { hasAtAfterHost, maskConfig, maskUrl, redactSecrets, secretsIn } from '../../src/exporter/config/mask.js';
 import { leaksIn, secretArbitrary, urlsWithSecret } from '../helpers/secrets.js';
 
 describe('maskUrl', () => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import yaml from 'js-yaml';
-import { describeWebConfig, loadWebConfig, maskWebConfig } from '../../src/config/web-config.js';
-import { parseGoDurationMs } from '../../src/config/web-config-schema.js';
-import { ConfigError } from '../../src/errors.js';
+import { describeWebConfig, loadWebConfig, maskWebConfig } from '../../src/exporter/config/web-config.js';
+import { parseGoDurationMs } from '../../src/exporter/config/web-config-schema.js';
+import { ConfigError } from '../../src/exporter/errors.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 
 let pki: TestPki;

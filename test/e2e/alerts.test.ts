@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { parsePromDuration } from '../../src/bundle/prom-duration.js';
+import { parsePromDuration } from '../../src/exporter/bundle/prom-duration.js';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
 import { SCENARIOS } from '../../src/loadgen/scenarios.js';
-import { isAlert, type RuleGroup } from '../../src/bundle/rules/types.js';
-import { ruleFiles } from '../../src/bundle/rules/index.js';
-import { currentBurnWindow, sloNames } from '../../src/bundle/rules/slo.js';
-import { serviceNames } from '../../src/bundle/rules/recording.js';
+import { isAlert, type RuleGroup } from '../../src/exporter/bundle/rules/types.js';
+import { ruleFiles } from '../../src/exporter/bundle/rules/index.js';
+import { currentBurnWindow, sloNames } from '../../src/exporter/bundle/rules/slo.js';
+import { serviceNames } from '../../src/exporter/bundle/rules/recording.js';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { dashboardQueries, substituteVariables } from '../../src/bundle/dashboards/queries.js';
+import { dashboardQueries, substituteVariables } from '../../src/exporter/bundle/dashboards/queries.js';
 import { describeEvent, startAlertingStack, type AlertEvent, type AlertingStack } from '../helpers/alerting-stack.js';
 
 /*

@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/config/load.js';
-import { CONFIG_CHECKS } from '../../src/config/checks.js';
-import { startExporter, type RunningExporter } from '../../src/main.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { startExporter, type RunningExporter } from '../../src/exporter/main.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { sampleSum } from '../helpers/exposition.js';
 

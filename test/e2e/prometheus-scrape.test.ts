@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/main.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { startExporter, type RunningExporter } from '../../src/exporter/main.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 
 /*

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import yaml from 'js-yaml';
-import { parseConfig } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/main.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { startExporter, type RunningExporter } from '../../src/exporter/main.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { renderBundle, type BundleFiles } from '../../src/bundle/render.js';
-import { loadThresholdsFile, type Thresholds } from '../../src/bundle/thresholds.js';
+import { renderBundle, type BundleFiles } from '../../src/exporter/bundle/render.js';
+import { loadThresholdsFile, type Thresholds } from '../../src/exporter/bundle/thresholds.js';
 import { loadShippedAlertmanagerConfig, startAlertmanager, testAlertmanagerConfig, FAST_TIMERS, type RunningAlertmanager, type Timers } from './alertmanager-shipped.js';
 import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from './crm-processes.js';
 import { startPrometheus, type RunningPrometheus } from './prometheus.js';

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { statSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
-import { createLogPipeline } from '../../src/metrics/log-pipeline.js';
+import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
+import { createLogPipeline } from '../../src/exporter/metrics/log-pipeline.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /*

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
-import { LOG_METRIC_DEFINITIONS, logMetricsFor, type LogSourceSeries } from '../../src/metrics/log-metrics.js';
-import { METHOD_GET, METHOD_POST } from '../../src/parsers/http-method.js';
-import { createRequestFields, PARSE_ERROR_REASONS, type FieldPresence, type RequestFields } from '../../src/parsers/request-fields.js';
-import { renderOpenMetrics } from '../../src/server/openmetrics.js';
+import { LOG_METRIC_DEFINITIONS, logMetricsFor, type LogSourceSeries } from '../../src/exporter/metrics/log-metrics.js';
+import { METHOD_GET, METHOD_POST } from '../../src/exporter/parsers/http-method.js';
+import { createRequestFields, PARSE_ERROR_REASONS, type FieldPresence, type RequestFields } from '../../src/exporter/parsers/request-fields.js';
+import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 const HAS_NONE: FieldPresence = { duration: true, bytes: true, upstream: false, db: false, cacheTime: false, cache: false, lock: false, lockWait: false };

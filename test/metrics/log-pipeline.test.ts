@@ -3,8 +3,8 @@ import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
-import { createLineParser, createLogPipeline, LineProcessor } from '../../src/metrics/log-pipeline.js';
+import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
+import { createLineParser, createLogPipeline, LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
 import { sampleSum } from '../helpers/exposition.js';
 
 const JSON_LINE = (status: number, path = '/api/customers/1'): string =>

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { configSchema } from '../../src/config/schema.js';
-import { METHOD_COUNT } from '../../src/parsers/http-method.js';
-import { metricsSizeBound } from '../../src/metrics/log-metrics.js';
+import { configSchema } from '../../src/exporter/config/schema.js';
+import { METHOD_COUNT } from '../../src/exporter/parsers/http-method.js';
+import { metricsSizeBound } from '../../src/exporter/metrics/log-metrics.js';
 
 /*
  * Issue 11 A3, the cardinality attack: 1,000,000 requests with random paths (most short, some up to 8 KiB, the
@@ -139,8 +139,8 @@ describe('route cardinality attack (issue 11 A3)', () => {
       env: {
         ...process.env,
         PROM_CLIENT_URL: pathToFileURL(createRequire(import.meta.url).resolve('prom-client')).href,
-        PIPELINE_URL: dist('src/metrics/log-pipeline.js'),
-        APP_URL: dist('src/server/app.js'),
+        PIPELINE_URL: dist('src/exporter/metrics/log-pipeline.js'),
+        APP_URL: dist('src/exporter/server/app.js'),
         CONFIG_JSON: JSON.stringify({ source, scrape: config.scrape }),
       },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { registerRuntimeMetrics } from '../../src/metrics/runtime.js';
+import { registerRuntimeMetrics } from '../../src/exporter/metrics/runtime.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 describe('runtime metrics', () => {

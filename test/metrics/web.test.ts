@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { registerWebMetrics } from '../../src/metrics/web.js';
+import { registerWebMetrics } from '../../src/exporter/metrics/web.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /** The web config layer's families after a good load, a failed reload and a few refusals; the timestamp normalised. */

@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { METHOD_COUNT, methodFromBytes } from '../../src/parsers/http-method.js';
-import { JsonLineParser, type JsonFieldNames } from '../../src/parsers/json-line.js';
-import { NginxFormatError, NginxLineParser } from '../../src/parsers/nginx-format.js';
-import { parseRedisInfo } from '../../src/parsers/redis-info.js';
-import { RegexFormatError, RegexLineParser } from '../../src/parsers/regex-line.js';
+import { METHOD_COUNT, methodFromBytes } from '../../src/exporter/parsers/http-method.js';
+import { JsonLineParser, type JsonFieldNames } from '../../src/exporter/parsers/json-line.js';
+import { NginxFormatError, NginxLineParser } from '../../src/exporter/parsers/nginx-format.js';
+import { parseRedisInfo } from '../../src/exporter/parsers/redis-info.js';
+import { RegexFormatError, RegexLineParser } from '../../src/exporter/parsers/regex-line.js';
 import {
   CACHE_RESULTS,
   createRequestFields,
@@ -17,9 +17,9 @@ import {
   PARSE_ERROR_REASONS,
   type LineParser,
   type RequestFields,
-} from '../../src/parsers/request-fields.js';
-import { autoTemplate, RouteResolver } from '../../src/parsers/route-template.js';
-import { redactStatement, statementLabel } from '../../src/parsers/statement-text.js';
+} from '../../src/exporter/parsers/request-fields.js';
+import { autoTemplate, RouteResolver } from '../../src/exporter/parsers/route-template.js';
+import { redactStatement, statementLabel } from '../../src/exporter/parsers/statement-text.js';
 import { hostileJsonLine, hostileLineBytes, hostileNginxLine, hostileRedisInfo, hostileRegexLine, hostileString, NGINX_FORMAT, REGEX_PATTERN } from '../helpers/hostile.js';
 
 /*

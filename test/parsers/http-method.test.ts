@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HTTP_METHODS, methodFromBytes, methodFromString, methodName } from '../../src/parsers/http-method.js';
+import { HTTP_METHODS, methodFromBytes, methodFromString, methodName } from '../../src/exporter/parsers/http-method.js';
 
 const id = (text: string): number => {
   const b = Buffer.from(`xx${text}yy`, 'latin1');

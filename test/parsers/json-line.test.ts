@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_JSON_FIELDS, JsonLineParser, type JsonFieldNames } from '../../src/parsers/json-line.js';
-import { methodName } from '../../src/parsers/http-method.js';
-import { createRequestFields, describeRequestFields } from '../../src/parsers/request-fields.js';
+import { DEFAULT_JSON_FIELDS, JsonLineParser, type JsonFieldNames } from '../../src/exporter/parsers/json-line.js';
+import { methodName } from '../../src/exporter/parsers/http-method.js';
+import { createRequestFields, describeRequestFields } from '../../src/exporter/parsers/request-fields.js';
 
 function run(p: JsonLineParser, line: string | Buffer): Record<string, unknown> {
   const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { COMBINED_FORMAT, compileNginxFormat, NginxFormatError, normalizeLogFormat, tokenizeLogFormat } from '../../src/parsers/nginx-format.js';
-import { methodName } from '../../src/parsers/http-method.js';
-import { createRequestFields, describeRequestFields } from '../../src/parsers/request-fields.js';
+import { COMBINED_FORMAT, compileNginxFormat, NginxFormatError, normalizeLogFormat, tokenizeLogFormat } from '../../src/exporter/parsers/nginx-format.js';
+import { methodName } from '../../src/exporter/parsers/http-method.js';
+import { createRequestFields, describeRequestFields } from '../../src/exporter/parsers/request-fields.js';
 
 const MAIN = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
 const T = '[27/Nov/2026:08:00:00 +0000]';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { infoNumber, parseInfoNumber, parseRedisInfo, type RedisInfo } from '../../src/parsers/redis-info.js';
+import { infoNumber, parseInfoNumber, parseRedisInfo, type RedisInfo } from '../../src/exporter/parsers/redis-info.js';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/redis/${name}`, import.meta.url)), 'utf8');
 

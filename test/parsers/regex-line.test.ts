@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RegexFormatError, RegexLineParser, regexGroupNames } from '../../src/parsers/regex-line.js';
-import { methodName } from '../../src/parsers/http-method.js';
-import { createRequestFields, describeRequestFields } from '../../src/parsers/request-fields.js';
+import { RegexFormatError, RegexLineParser, regexGroupNames } from '../../src/exporter/parsers/regex-line.js';
+import { methodName } from '../../src/exporter/parsers/http-method.js';
+import { createRequestFields, describeRequestFields } from '../../src/exporter/parsers/request-fields.js';
 
 const PATTERN =
   '^(?<method>\\S+) (?<path>\\S+) (?<status>\\S+) (?<duration_ms>\\S+)ms(?: bytes=(?<bytes>\\S+))?(?: up=(?<upstream>\\S+)s)?(?: db=(?<db_ms>\\S+))?(?: cache=(?<cache>\\w+))?(?: lock=(?<lock>\\w+) wait=(?<lock_wait_ms>\\S+))?$';

@@ -7,7 +7,7 @@ import {
   PARSE_ERROR_REASONS,
   parseDecimal,
   parseUint,
-} from '../../src/parsers/request-fields.js';
+} from '../../src/exporter/parsers/request-fields.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoTemplate, ByteKeyCache, isIdSegment, NONE_ROUTE, OTHER_ROUTE, ROUTE_OTHER, RouteResolver, truncateRoute } from '../../src/parsers/route-template.js';
+import { autoTemplate, ByteKeyCache, isIdSegment, NONE_ROUTE, OTHER_ROUTE, ROUTE_OTHER, RouteResolver, truncateRoute } from '../../src/exporter/parsers/route-template.js';
 
 describe('automatic templating', () => {
   it.each([

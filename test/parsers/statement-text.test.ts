@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlannableStatement, redactStatement, statementLabel } from '../../src/parsers/statement-text.js';
+import { isPlannableStatement, redactStatement, statementLabel } from '../../src/exporter/parsers/statement-text.js';
 import { PLANNABLE_CASES } from './statement-cases.js';
 
 describe('redactStatement', () => {

@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Collector } from '../../src/collectors/collector.js';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { createApp } from '../../src/server/app.js';
-import { wantsOpenMetrics } from '../../src/server/negotiate.js';
+import type { Collector } from '../../src/exporter/collectors/collector.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { createApp } from '../../src/exporter/server/app.js';
+import { wantsOpenMetrics } from '../../src/exporter/server/negotiate.js';
 
 const scrape = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
 let server: Server | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import bcrypt from 'bcryptjs';
-import { BasicAuthVerifier, parseBasicAuth } from '../../src/server/basic-auth.js';
+import { BasicAuthVerifier, parseBasicAuth } from '../../src/exporter/server/basic-auth.js';
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 

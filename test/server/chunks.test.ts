@@ -2,14 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
-import { LineProcessor } from '../../src/metrics/log-pipeline.js';
-import { createApp } from '../../src/server/app.js';
-import { renderOpenMetrics } from '../../src/server/openmetrics.js';
-import { renderPrometheusText } from '../../src/server/text-format.js';
+import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
+import { LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
+import { createApp } from '../../src/exporter/server/app.js';
+import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
+import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 
 /*
- * /metrics is streamed in chunks encoded into slabs that later answers reuse (src/server/chunks.ts). Answers of
+ * /metrics is streamed in chunks encoded into slabs that later answers reuse (src/exporter/server/chunks.ts). Answers of
  * several megabytes, read slowly and concurrently, must still be exactly the exposition.
  */
 

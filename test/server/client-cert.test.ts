@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { subjectAltNames } from '../../src/server/client-cert.js';
+import { subjectAltNames } from '../../src/exporter/server/client-cert.js';
 
 describe('subjectAltNames', () => {
   it.each([

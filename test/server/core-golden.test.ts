@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { CollectorOrchestrator } from '../../src/collectors/orchestrator.js';
-import { registerBuildInfo } from '../../src/metrics/build-info.js';
-import { registerPositionsHealth } from '../../src/metrics/positions-health.js';
+import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
+import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
+import { registerPositionsHealth } from '../../src/exporter/metrics/positions-health.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /** The exporter's own metrics (build info, scrape health, positions file) with run-dependent durations normalised. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBucket } from '../../src/server/rate-limit.js';
+import { TokenBucket } from '../../src/exporter/server/rate-limit.js';
 
 describe('TokenBucket', () => {
   it('starts with burst tokens and earns one per interval (golang.org/x/time/rate semantics)', () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
-import { QuantileSummary } from '../../src/collectors/redis-metrics.js';
-import { configSchema, type LogSourceConfig } from '../../src/config/schema.js';
-import { LineProcessor } from '../../src/metrics/log-pipeline.js';
-import { renderOpenMetrics } from '../../src/server/openmetrics.js';
-import { renderPrometheusText } from '../../src/server/text-format.js';
+import { QuantileSummary } from '../../src/exporter/collectors/redis-metrics.js';
+import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
+import { LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
+import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
+import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /** Every kind of family the exporter serves, and label values that need escaping. */

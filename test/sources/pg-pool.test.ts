@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { APPLICATION_NAME, PgPools, postgresUrlProblem, readPasswordFile } from '../../src/sources/pg-pool.js';
+import { APPLICATION_NAME, PgPools, postgresUrlProblem, readPasswordFile } from '../../src/exporter/sources/pg-pool.js';
 import {
   connect,
   createTestDatabase,

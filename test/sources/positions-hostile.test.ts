@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadPositions, savePositions } from '../../src/sources/positions.js';
-import { HEAD_BYTES, type SavedPosition } from '../../src/sources/tailer.js';
+import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
+import { HEAD_BYTES, type SavedPosition } from '../../src/exporter/sources/tailer.js';
 import { hostileString } from '../helpers/hostile.js';
 
 /*

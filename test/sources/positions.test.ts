@@ -1,10 +1,10 @@
 import { appendFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { startExporter } from '../../src/main.js';
-import { loadPositions, PositionsWriter, savePositions } from '../../src/sources/positions.js';
-import type { SavedPosition } from '../../src/sources/tailer.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { startExporter } from '../../src/exporter/main.js';
+import { loadPositions, PositionsWriter, savePositions } from '../../src/exporter/sources/positions.js';
+import type { SavedPosition } from '../../src/exporter/sources/tailer.js';
 import { makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
 
 let dir: string;

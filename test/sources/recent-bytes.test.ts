@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstDifference, lineStart, RecentBytes, RECENT_BYTES } from '../../src/sources/recent-bytes.js';
+import { firstDifference, lineStart, RecentBytes, RECENT_BYTES } from '../../src/exporter/sources/recent-bytes.js';
 
 describe('firstDifference', () => {
   it.each([

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { FileTailer, type LineSink, type TailerOptions } from '../../src/sources/tailer.js';
+import { FileTailer, type LineSink, type TailerOptions } from '../../src/exporter/sources/tailer.js';
 
 export async function makeTempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'crm-tailer-'));

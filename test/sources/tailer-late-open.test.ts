@@ -6,8 +6,8 @@
 import { appendFile, mkdir, rename, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadPositions, savePositions } from '../../src/sources/positions.js';
-import { BIRTH_SLACK_MS, type SavedPosition } from '../../src/sources/tailer.js';
+import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
+import { BIRTH_SLACK_MS, type SavedPosition } from '../../src/exporter/sources/tailer.js';
 import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
 
 let dir: string;

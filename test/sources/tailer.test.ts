@@ -5,8 +5,8 @@
 import { copyFile, mkdir, rename, rmdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadPositions, savePositions } from '../../src/sources/positions.js';
-import type { FileTailer } from '../../src/sources/tailer.js';
+import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
+import type { FileTailer } from '../../src/exporter/sources/tailer.js';
 import {
   Appender,
   expectExactly,

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /*
  * The Prometheus exporter-toolkit web configuration file (docs/web-configuration.md in prometheus/exporter-toolkit),
  * read strictly: unknown keys, wrong types and values Go would refuse are rejected with their key path. This file is
- * the shape only; src/config/web-config.ts reads the files it names and builds the TLS options.
+ * the shape only; src/exporter/config/web-config.ts reads the files it names and builds the TLS options.
  */
 
 /** Go's crypto/tls version names -> Node's. TLS10/TLS11 parse, but OpenSSL 3 refuses them at its default security level. */

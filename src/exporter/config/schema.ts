@@ -153,7 +153,7 @@ const scrape = z
 export const configSchema = z
   .strictObject({
     listen: hostPort.default('0.0.0.0:9464'),
-    /** exporter-toolkit web configuration (TLS, Basic auth) for every endpoint; see src/config/web-config.ts. */
+    /** exporter-toolkit web configuration (TLS, Basic auth) for every endpoint; see src/exporter/config/web-config.ts. */
     web_config_file: filePath.optional(),
     positions_file: filePath.default('./var/positions.json'),
     positions_interval: duration(...DURATION_BOUNDS.positions_interval).default(5000),

@@ -42,7 +42,7 @@ export interface WebConfig {
   readonly users: ReadonlyMap<string, string>;
   readonly rateLimit?: { readonly intervalMs: number; readonly burst: number };
   readonly http2: boolean;
-  /** The web config file and every file it names, watched for changes (src/server/web-config-source.ts). */
+  /** The web config file and every file it names, watched for changes (src/exporter/server/web-config-source.ts). */
   readonly files: readonly string[];
   /** The resolved document (paths made absolute), for check-config after masking. */
   readonly document: WebConfigDocument;
