@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import yaml from 'js-yaml';
 import { main } from '../src/exporter/cli.js';
-import { CONFIG_CHECKS } from '../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../src/exporter/config-checks.js';
 import { loadConfigFile } from '../src/exporter/config/load.js';
 import { startExporter } from '../src/exporter/main.js';
 import { startPrivateInstance, type PrivateInstance } from './collectors/postgres-helpers.js';

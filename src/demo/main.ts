@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadConfigFile } from '../exporter/config/load.js';
-import { CONFIG_CHECKS } from '../exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../exporter/config-checks.js';
 import { ConfigError } from '../exporter/errors.js';
 import { startExporter, type RunningExporter } from '../exporter/main.js';
 import { startCrmService, type CrmService } from '../crm/main.js';

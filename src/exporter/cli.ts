@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import yaml from 'js-yaml';
 import { loadConfigFile } from './config/load.js';
 import { maskConfig, redactSecrets, secretsIn } from './config/mask.js';
-import { CONFIG_CHECKS } from './config/checks.js';
+import { CONFIG_CHECKS } from './config-checks.js';
 import type { Config } from './config/schema.js';
 import { dryBuildProblems } from './dry-build.js';
 import { describeWebConfig, loadWebConfig, maskWebConfig } from './config/web-config.js';

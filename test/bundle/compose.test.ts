@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { loadConfigFile } from '../../src/exporter/config/load.js';
 import { commandOf, loadCompose, mounts, readYaml, REPO } from '../helpers/compose.js';
 import { requireBinary } from '../helpers/prometheus.js';

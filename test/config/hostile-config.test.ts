@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { ENV_OVERRIDES, loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
 import { ConfigError } from '../../src/exporter/errors.js';
 import { createLineParser } from '../../src/exporter/metrics/log-pipeline.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
 import { maskConfig } from '../../src/exporter/config/mask.js';
-import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { ConfigError } from '../../src/exporter/errors.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));

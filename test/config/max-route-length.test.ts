@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
-import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { ConfigError } from '../../src/exporter/errors.js';
 
 const example = fileURLToPath(new URL('../../crm-exporter.example.yaml', import.meta.url));

@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/exporter/config/load.js';
-import { CONFIG_CHECKS } from '../../src/exporter/config/checks.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { startExporter, type RunningExporter } from '../../src/exporter/main.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { sampleSum } from '../helpers/exposition.js';

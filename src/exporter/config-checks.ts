@@ -1,13 +1,13 @@
 import { statSync } from 'node:fs';
-import { JsonLineParser } from '../parsers/json-line.js';
-import { NginxLineParser } from '../parsers/nginx-format.js';
-import { RegexLineParser } from '../parsers/regex-line.js';
-import { postgresUrlProblem } from '../sources/pg-pool.js';
-import { redisUrlProblem } from '../sources/redis-client.js';
-import { ConfigError } from '../errors.js';
-import type { ConfigCheck } from './load.js';
-import { hasAtAfterHost } from './mask.js';
-import { loadWebConfig } from './web-config.js';
+import { JsonLineParser } from './parsers/json-line.js';
+import { NginxLineParser } from './parsers/nginx-format.js';
+import { RegexLineParser } from './parsers/regex-line.js';
+import { postgresUrlProblem } from './sources/pg-pool.js';
+import { redisUrlProblem } from './sources/redis-client.js';
+import { ConfigError } from './errors.js';
+import type { ConfigCheck } from './config/load.js';
+import { hasAtAfterHost } from './config/mask.js';
+import { loadWebConfig } from './config/web-config.js';
 
 /**
  * Checks that need more than the schema: compiling each log source's `log_format` or `pattern` with the parser
