@@ -1,5 +1,5 @@
 /**
- * A scrape-time collector (STYLE.md pattern 2). The orchestrator calls `update` once per scrape, concurrently with
+ * A scrape-time collector (docs/ARCHITECTURE.md). The orchestrator calls `update` once per scrape, concurrently with
  * the other collectors, and owns their health metrics: no collector reports its own success or duration.
  *
  * Contract:

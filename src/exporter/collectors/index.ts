@@ -6,7 +6,7 @@ import { ProbeCollector } from './probe.js';
 import { RedisCollector } from './redis.js';
 
 /**
- * The single list of scrape-time collectors (STYLE.md pattern 5): each entry builds its collector when its
+ * The single list of scrape-time collectors (docs/ARCHITECTURE.md, "Where new code goes"): each entry builds its collector when its
  * config section is present. main.ts builds exactly these; tests and docs read the names from here.
  */
 type Log = (line: string) => void;

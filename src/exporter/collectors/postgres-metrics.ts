@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /**
- * Metric definitions of the PostgreSQL collector (STYLE.md: names live beside their definitions). The HELP text
+ * Metric definitions of the PostgreSQL collector (names live beside their definitions, never typed a second time). The HELP text
  * names the view and column each value comes from.
  */
 

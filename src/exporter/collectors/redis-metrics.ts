@@ -1,7 +1,7 @@
 import { Counter, Gauge, type MetricType, type Registry } from 'prom-client';
 
 /**
- * The Redis collector's metric definitions (STYLE.md pattern 5: names live beside their definitions and are
+ * The Redis collector's metric definitions (names live beside their definitions and are
  * exported for the consistency tests). HELP names the INFO field each value comes from.
  */
 export const REDIS_METRIC_NAMES = {
