@@ -162,6 +162,8 @@ export class PositionsWriter {
   private newerOnDisk: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** A write is queued behind the one in progress and has not started. */
+  private queued = false;
   private taken = 0;
   /** The newest snapshot served so far (0: none). */
   private servedSeq = 0;
@@ -219,7 +221,14 @@ export class PositionsWriter {
    * Never rejects: a failed save is a warning and is retried at the next interval.
    */
   flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.write());
+    // One write queued at most: it writes what is current when it starts, so scrapes faster than the disk
+    // (one fsync per write) share it instead of queueing a write each.
+    if (this.queued) return this.chain;
+    this.queued = true;
+    this.chain = this.chain.then(() => {
+      this.queued = false;
+      return this.write();
+    });
     return this.chain;
   }
 
