@@ -143,7 +143,7 @@ async function run(file: string, io: Out, env: NodeJS.ProcessEnv): Promise<numbe
     const stop = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
-      io.err(`received ${signal}: flushing positions and stopping\n`);
+      io.err(`received ${signal}: stopping (the positions file stays at the last served scrape)\n`);
       exporter.close().then(resolve, (err: unknown) => {
         io.err(`error while stopping: ${String(err)}\n`);
         resolve();

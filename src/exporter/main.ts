@@ -21,7 +21,10 @@ export interface RunningExporter {
   readonly url: string;
   readonly registry: Registry;
   readonly pipelines: readonly LogPipeline[];
-  /** Stops the server, drains the log sources, writes the positions file, closes connections. */
+  /**
+   * Stops the server (cutting answers in flight), closes the log sources and connections. The positions file keeps
+   * the offsets of the last served scrape: a restart counts again what no scrape reported.
+   */
   close(): Promise<void>;
 }
 
@@ -49,8 +52,16 @@ export async function startExporter(config: Config, options: StartOptions = {}):
 
   const saved = await loadPositions(config.positions_file, (message) => log(`positions: ${message}`));
   const pipelines = config.logs.map((source) => createLogPipeline(source, registry, { resume: saved[source.name], log }));
-  const positions = new PositionsWriter(config.positions_file, config.positions_interval, () => currentPositions(pipelines), (message) =>
-    log(`positions: ${message}`),
+  // The file holds the positions of the last served scrape (see app.ts' snapshot). Sources without a saved position
+  // also save where this first run started (start_at) until they count their first line, so a restart before the
+  // first scrape re-reads from there instead of applying start_at again.
+  const firstRun = pipelines.filter((p) => saved[p.name] === undefined);
+  const positions = new PositionsWriter(
+    config.positions_file,
+    config.positions_interval,
+    () => currentPositions(pipelines),
+    (message) => log(`positions: ${message}`),
+    () => currentPositions(firstRun.filter((p) => p.linesCounted === 0)),
   );
   registerPositionsHealth(registry, positions);
 
@@ -63,6 +74,10 @@ export async function startExporter(config: Config, options: StartOptions = {}):
     sources: () => pipelines.map((p) => p.status()),
     beforeRender: () => {
       for (const p of pipelines) p.refresh();
+    },
+    snapshot: () => {
+      const taken = positions.snapshot();
+      return () => void positions.served(taken);
     },
   });
 

@@ -230,10 +230,16 @@ describe('dependencies failing under load (issue 11 B4)', () => {
       expect.stringMatching(/^positions: writing .*positions\.json works again after \d+ failed attempts$/),
     ]);
     await expectEveryRequestCounted();
-    // what is written after the recovery is current: the end of the log, everything counted
+    // what is written after the recovery is current: a scrape that counted the whole log is saved
     const log = await stat(join(logs, 'access.log'));
     await expect
-      .poll(async () => (JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: { inode: number; offset: number } } }).positions.crm, { timeout: 10_000 })
+      .poll(
+        async () => {
+          await scrape();
+          return (JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: { inode: number; offset: number } } }).positions.crm;
+        },
+        { timeout: 10_000 },
+      )
       .toMatchObject({ inode: log.ino, offset: log.size });
     console.info(`dependency faults: completed by status ${JSON.stringify(completed)}`);
   }, 90_000);

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 /*
  * The built exporter CLI (bin/crm-exporter.js, so `npm run build` first) as a process of its own, for what the test
- * runner cannot do to itself: stop it with SIGSTOP (a descheduled exporter), run it as another user (so permission
- * bits bind), read every line it logs.
+ * runner cannot do to itself: stop it with SIGSTOP (a descheduled exporter), SIGKILL it (a crash), run it as another
+ * user (so permission bits bind), read every line it logs.
  */
 const bin = fileURLToPath(new URL('../../bin/crm-exporter.js', import.meta.url));
 
@@ -17,8 +17,10 @@ export interface ExporterChild {
   /** SIGSTOP, resolved once every thread of the process is stopped (so no read of it is still in flight). */
   pause(): Promise<void>;
   resume(): void;
-  /** SIGTERM (drain, positions written), then waits for the exit code. */
+  /** SIGTERM (a clean shutdown), then waits for the exit code. */
   stop(): Promise<number | null>;
+  /** SIGKILL (a crash: nothing runs after it), then waits until the process is gone. */
+  kill(): Promise<void>;
 }
 
 async function allThreadsStopped(pid: number): Promise<boolean> {
@@ -73,6 +75,12 @@ export async function startExporterChild(configFile: string, opts: { uid?: numbe
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       return exited;
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

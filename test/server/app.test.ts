@@ -102,6 +102,47 @@ describe('HTTP surface', () => {
     expect(longBody).toContain('test_slow_value 7');
   });
 
+  it('snapshot: taken for each GET with its counters, served() once the answer finished; never for HEAD or a failed render', async () => {
+    const registry = new Registry();
+    let broken = false;
+    let lines = 3;
+    // the only family, so its failure comes before the first byte: a 500 answer (a complete HTTP response)
+    new Gauge({
+      name: 'demo_lines',
+      help: 'Demo lines.',
+      registers: [registry],
+      collect() {
+        if (broken) throw new Error('render failure');
+        this.set(lines);
+      },
+    });
+    const events: string[] = [];
+    server = createApp({
+      registry,
+      scrape,
+      version: '1.2.3',
+      snapshot: () => {
+        const at = lines;
+        events.push(`taken at ${at}`);
+        return () => events.push(`served ${at}`);
+      },
+    }).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server?.once('listening', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('demo_lines 3');
+    await expect.poll(() => events).toEqual(['taken at 3', 'served 3']);
+    expect((await fetch(`${base}/metrics`, { method: 'HEAD' })).status).toBe(200);
+    broken = true;
+    const failed = await fetch(`${base}/metrics`);
+    expect(failed.status).toBe(500);
+    await failed.text();
+    broken = false;
+    lines = 5;
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('demo_lines 5');
+    await expect.poll(() => events).toEqual(['taken at 3', 'served 3', 'taken at 3', 'taken at 5', 'served 5']);
+  });
+
   it.each([
     [undefined, false],
     ['text/plain', false],

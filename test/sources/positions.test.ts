@@ -89,30 +89,64 @@ describe('loadPositions / savePositions', () => {
 });
 
 describe('PositionsWriter', () => {
-  it('flush() writes what collect() returns; a source without a position keeps its last one', async () => {
+  it('writes a served snapshot; a source without a position keeps its last one', async () => {
     const file = join(dir, 'state', 'positions.json');
     let current: Record<string, SavedPosition | undefined> = { a: pos(1, 100), b: pos(2, 200) };
     const w = new PositionsWriter(file, 60_000, () => current);
-    await w.flush();
+    await w.served(w.snapshot());
     expect(await loadPositions(file)).toEqual({ a: pos(1, 100), b: pos(2, 200) });
     current = { a: pos(1, 150), b: undefined };
-    await w.flush();
+    await w.served(w.snapshot());
     expect(await loadPositions(file)).toEqual({ a: pos(1, 150), b: pos(2, 200) });
   });
 
-  it('saves periodically once started, and a final time on stop()', async () => {
+  it('writes nothing that was not served: flush() and stop() keep the last served snapshot, whatever the positions now', async () => {
     const file = join(dir, 'positions.json');
-    let offset = 1;
+    let offset = 10;
     const w = new PositionsWriter(file, 20, () => ({ a: pos(1, offset) }));
     w.start();
-    const deadline = Date.now() + 10_000;
-    while ((await loadPositions(file)).a?.offset !== 1) {
-      if (Date.now() > deadline) throw new Error('no periodic save');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    offset = 2;
+    const taken = w.snapshot(); // a scrape reads its counters at offset 10
+    offset = 20;
+    await w.flush();
+    expect(await loadPositions(file)).toEqual({});
+    await w.served(taken); // ... and its answer is written whole
+    expect((await loadPositions(file)).a?.offset).toBe(10);
+    offset = 30;
+    w.snapshot(); // a scrape whose answer never completes
+    await new Promise((r) => setTimeout(r, 100)); // several intervals
     await w.stop();
-    expect((await loadPositions(file)).a?.offset).toBe(2);
+    expect((await loadPositions(file)).a?.offset).toBe(10);
+  });
+
+  it('concurrent scrapes: an older snapshot served after a newer one does not move the file back', async () => {
+    const file = join(dir, 'positions.json');
+    let offset = 10;
+    const w = new PositionsWriter(file, 60_000, () => ({ a: pos(1, offset) }));
+    const slow = w.snapshot();
+    offset = 20;
+    const fast = w.snapshot();
+    await w.served(fast);
+    await w.served(slow);
+    expect((await loadPositions(file)).a?.offset).toBe(20);
+    // served in the order taken, each one moves it forward
+    offset = 30;
+    const third = w.snapshot();
+    offset = 40;
+    const fourth = w.snapshot();
+    await Promise.all([w.served(third), w.served(fourth)]);
+    expect((await loadPositions(file)).a?.offset).toBe(40);
+  });
+
+  it('saves baselines (sources that have counted nothing yet) every interval, over the served positions', async () => {
+    const file = join(dir, 'positions.json');
+    let baseline: Record<string, SavedPosition | undefined> = { fresh: pos(3, 500) };
+    const w = new PositionsWriter(file, 20, () => ({ a: pos(1, 10), fresh: pos(3, 500) }), undefined, () => baseline);
+    w.start();
+    await expect.poll(async () => await loadPositions(file), { timeout: 10_000 }).toEqual({ fresh: pos(3, 500) });
+    baseline = {}; // it counted a line: only a served scrape moves it now
+    await w.served(w.snapshot());
+    expect(await loadPositions(file)).toEqual({ a: pos(1, 10), fresh: pos(3, 500) });
+    await w.stop();
   });
 
   it('a failing save is a warning, not a rejection', async () => {
@@ -133,8 +167,8 @@ describe('a positions file of a newer version', () => {
     const warnings: string[] = [];
     expect(await loadPositions(file, (m) => warnings.push(m))).toEqual({});
     const w = new PositionsWriter(file, 60_000, () => ({ a: pos(1, 5) }), (m) => warnings.push(m));
-    await w.flush();
-    await w.flush();
+    await w.served(w.snapshot());
+    await w.served(w.snapshot());
     expect(await readFile(file, 'utf8')).toBe(newer);
     expect(warnings).toEqual([
       expect.stringContaining('was written by a newer crm-exporter (format version 2, this one reads 1)'),
@@ -166,7 +200,7 @@ describe('source names are keys, not properties', () => {
     current['__proto__'] = pos(7, 70);
     current['constructor'] = pos(8, 80);
     const w = new PositionsWriter(file, 60_000, () => current);
-    await w.flush();
+    await w.served(w.snapshot());
     const loaded = await loadPositions(file);
     expect(Object.keys(loaded).sort()).toEqual(['__proto__', 'constructor']);
     expect(Object.getOwnPropertyDescriptor(loaded, '__proto__')?.value).toEqual(pos(7, 70));
@@ -174,7 +208,7 @@ describe('source names are keys, not properties', () => {
 });
 
 describe('source names are keys through the whole exporter', () => {
-  it('sources named __proto__ and constructor are saved at shutdown and resumed at the next start', async () => {
+  it('sources named __proto__ and constructor are saved by a scrape and resumed at the next start', async () => {
     const file = join(dir, 'positions.json');
     const config = (names: string[]) =>
       parseConfig({
@@ -186,6 +220,7 @@ describe('source names are keys through the whole exporter', () => {
     for (const name of names) await writeFile(join(dir, `${name}.log`), '127.0.0.1 - - [27/Nov/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "t"\n');
     const exporter = await startExporter(config(names), { log: () => undefined });
     await expect.poll(() => exporter.pipelines.map((p) => p.status().lines), { timeout: 10_000 }).toEqual([1, 1]);
+    await (await fetch(`${exporter.url}/metrics`)).text();
     await exporter.close();
     const saved = await loadPositions(file);
     expect(Object.keys(saved).sort()).toEqual(names);

@@ -162,6 +162,11 @@ export class LogPipeline {
     return this.tailer.position();
   }
 
+  /** Lines counted so far in this run (crm_log_lines_total). */
+  get linesCounted(): number {
+    return this.processor.series.lines;
+  }
+
   /** Resolves once everything written so far has been processed. */
   caughtUp(): Promise<void> {
     return this.tailer.caughtUp();

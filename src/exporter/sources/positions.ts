@@ -1,11 +1,13 @@
 /**
- * The positions file: where each log source stopped reading, so a restarted exporter counts every line once.
+ * The positions file: per log source, the offsets whose lines were counted in the last /metrics answer served, so a
+ * restarted exporter (SIGKILL or SIGTERM alike) counts again exactly the lines no scrape has reported
+ * (docs/failure-modes.md, "Exactly once as Prometheus sees it").
  *
  * Format (JSON): `{ "version": 1, "positions": { "<source name>": { "dev": 2049, "inode": 123, "offset": 4567, "head": "<base64>" } } }`
  * (`dev`, the file's device, since the inode alone does not name a file across file systems; files written before it
  * was added have none, and then only the inode is compared).
- * While a renamed predecessor is still being drained, the entry names it and, under `"next"`, the file at the path
- * (`{ inode, offset, head }` again).
+ * While a renamed predecessor (or copytruncate's copy) is still being read, the entry names it and, under `"next"`,
+ * the file at the path (`{ dev, inode, offset, head }` again).
  * Written atomically (temporary file in the same directory, fsync, rename, fsync of the directory), so a crash leaves
  * either the old or the new file, never a torn one. A file written by a newer version (a higher `version`) is
  * neither used nor overwritten: a downgrade must not destroy it (it is kept until the operator moves it away).
@@ -134,9 +136,23 @@ export async function savePositions(file: string, positions: Record<string, Save
   }
 }
 
+/** Every source's position at one moment: taken in the synchronous step that read one scrape's counters. */
+export interface PositionsSnapshot {
+  /** Order of taking: a later snapshot's lines include every line of an earlier one. */
+  readonly seq: number;
+  readonly positions: Readonly<Record<string, SavedPosition | undefined>>;
+}
+
 /**
- * Saves positions every `intervalMs` and on demand. Entries are merged over the previously written ones, so a source
- * that has no position right now (file missing) keeps its last one. Unchanged content is not rewritten.
+ * Keeps the positions file at the offsets of the last **served** scrape (docs/failure-modes.md, "Exactly once"):
+ * `snapshot()` is taken in the synchronous step that reads a scrape's counters, and `served()` saves it once that
+ * answer was written whole to the client. A snapshot taken later than one already saved wins; an earlier one served
+ * later is ignored, so concurrent scrapes never move the file back. Nothing else advances it, in particular not the
+ * lines counted since the last served scrape (a restart counts them again, from 0, which is what keeps Prometheus's
+ * view exact), with one exception: `baseline()`, the positions of sources that have counted no line in this run
+ * (where `start_at: end` put a first start, say), saved every `intervalMs` with any write that failed before.
+ * Entries are merged over the previously written ones, so a source that has no position right now (file missing)
+ * keeps its last one. Unchanged content is not rewritten.
  */
 export class PositionsWriter {
   private readonly current = byName<SavedPosition>();
@@ -146,6 +162,11 @@ export class PositionsWriter {
   private newerOnDisk: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  /** A write is queued behind the one in progress and has not started. */
+  private queued = false;
+  private taken = 0;
+  /** The newest snapshot served so far (0: none). */
+  private servedSeq = 0;
   private _writeErrors = 0;
   /** Failed writes since the last one that succeeded (0 = the last write succeeded, or none was needed yet). */
   private failingFor = 0;
@@ -153,8 +174,11 @@ export class PositionsWriter {
   constructor(
     private readonly file: string,
     private readonly intervalMs: number,
+    /** Every source's position now (for snapshot()). */
     private readonly collect: () => Record<string, SavedPosition | undefined>,
     private readonly onWarning?: PositionsWarning,
+    /** Positions that may be saved without a scrape: of sources that have counted nothing in this run. */
+    private readonly baseline?: () => Record<string, SavedPosition | undefined>,
   ) {}
 
   /** Writes that failed so far (disk full, permission denied, ...). */
@@ -167,7 +191,23 @@ export class PositionsWriter {
     return this.failingFor === 0;
   }
 
-  /** Starts the periodic save (the timer does not keep the process alive). */
+  /** The positions now. Call it in the same synchronous step that reads the counters the answer carries. */
+  snapshot(): PositionsSnapshot {
+    return { seq: ++this.taken, positions: this.collect() };
+  }
+
+  /**
+   * The answer carrying `snapshot`'s counters reached the client: save it, unless a later snapshot was served
+   * already. Never rejects.
+   */
+  served(snapshot: PositionsSnapshot): Promise<void> {
+    if (snapshot.seq <= this.servedSeq) return this.chain;
+    this.servedSeq = snapshot.seq;
+    for (const [name, pos] of Object.entries(snapshot.positions)) if (pos) this.current[name] = pos;
+    return this.flush();
+  }
+
+  /** Starts the periodic save of baselines and retry of failed writes (the timer does not keep the process alive). */
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
@@ -176,13 +216,23 @@ export class PositionsWriter {
     this.timer.unref();
   }
 
-  /** Saves now (after any save in progress). Never rejects: a failed save is a warning and is retried next time. */
+  /**
+   * Saves what was served (and the baselines) now, after any save in progress, if it differs from what was written.
+   * Never rejects: a failed save is a warning and is retried at the next interval.
+   */
   flush(): Promise<void> {
-    this.chain = this.chain.then(() => this.write());
+    // One write queued at most: it writes what is current when it starts, so scrapes faster than the disk
+    // (one fsync per write) share it instead of queueing a write each.
+    if (this.queued) return this.chain;
+    this.queued = true;
+    this.chain = this.chain.then(() => {
+      this.queued = false;
+      return this.write();
+    });
     return this.chain;
   }
 
-  /** Stops the periodic save and writes a final time. */
+  /** Stops the periodic save and writes a final time: what was served, never the positions reached since. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
@@ -191,7 +241,7 @@ export class PositionsWriter {
 
   private async write(): Promise<void> {
     try {
-      for (const [name, pos] of Object.entries(this.collect())) if (pos) this.current[name] = pos;
+      if (this.baseline) for (const [name, pos] of Object.entries(this.baseline())) if (pos) this.current[name] = pos;
       const key = JSON.stringify(this.current);
       if (key === this.lastWritten) return;
       if (!this.newerChecked || this.newerOnDisk !== undefined) {

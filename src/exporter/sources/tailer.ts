@@ -921,8 +921,9 @@ export class FileTailer {
     const f = this.cur;
     if (!f) return;
     const here = filePosition(f);
-    // the newest predecessor: the one a restart can find in `path.1`
-    const d = this.draining[this.draining.length - 1]?.file;
+    // The file a restart can find in `path.1`: copytruncate's copy while its unread tail is being read (`cur` then
+    // restarted at 0, so naming `cur` alone would lose that tail), else the newest predecessor being drained.
+    const d = this.copy ?? this.draining[this.draining.length - 1]?.file;
     this.lastPosition = d ? { ...filePosition(d), next: here } : here;
   }
 
