@@ -3,10 +3,10 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/main.js';
-import { loadPositions, savePositions } from '../../src/sources/positions.js';
-import type { SavedPosition } from '../../src/sources/tailer.js';
+import { parseConfig } from '../../src/exporter/config/load.js';
+import { startExporter, type RunningExporter } from '../../src/exporter/main.js';
+import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
+import type { SavedPosition } from '../../src/exporter/sources/tailer.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
 
