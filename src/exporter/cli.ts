@@ -17,9 +17,10 @@ Usage:
   crm-exporter --config FILE          run the exporter (or set CRM_EXPORTER_CONFIG=FILE)
   crm-exporter check-config FILE      validate FILE, print the resolved config with secrets masked;
                                       exit 1 listing every problem with its key path
-  crm-exporter bundle [--thresholds FILE] [--out DIR] [--check]
+  crm-exporter bundle [--thresholds FILE] [--format FORMAT] [--out DIR] [--check]
                                       render the Prometheus rules and Grafana dashboards from
-                                      alerting/thresholds.yaml (see \`crm-exporter bundle --help\`)
+                                      alerting/thresholds.yaml, as files or Kubernetes objects
+                                      (see \`crm-exporter bundle --help\`)
   crm-exporter --help | --version
 
   --web.config.file FILE              TLS and Basic auth for every endpoint, in the Prometheus exporter-toolkit

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderBundle } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
@@ -145,6 +146,51 @@ describe('crm-exporter bundle --check', () => {
     const result = await cli(['--thresholds', join(root, 'alerting/thresholds.yaml'), '--out', root, '--check']);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
+  });
+
+  it.each([
+    ['prometheusrule', 'prometheusrule.yaml'],
+    ['grafana-dashboards', 'grafana-dashboards.yaml'],
+  ])('--format %s: exits 0 on the committed deploy/kubernetes/base/%s', async (format, file) => {
+    // As `npm run bundle` runs it, from the repository root: the header names the thresholds file as given.
+    const args = ['--thresholds', 'alerting/thresholds.yaml', '--format', format];
+    const result = await cli([...args, '--out', 'deploy/kubernetes/base', '--check']);
+    expect(result.err).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.out).toBe('1 generated files are up to date\n');
+    // --out - prints the same file, for `| kubectl apply -f -`.
+    const printed = await cli([...args, '--out', '-']);
+    expect(printed.code).toBe(0);
+    expect(printed.out).toBe(await readFile(join(root, 'deploy/kubernetes/base', file), 'utf8'));
+  });
+
+  it('--format prometheusrule: writes one PrometheusRule with every group, and --check names it once stale', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'crm-bundle-'));
+    dirs.push(out);
+    const thresholds = join(out, 'thresholds.yaml');
+    await writeFile(thresholds, 'alerts:\n  CrmErrorRatioHigh: { threshold: 0.02 }\n');
+    const args = ['--thresholds', thresholds, '--format', 'prometheusrule', '--out', out];
+    expect((await cli([...args, '--check'])).err).toContain('prometheusrule.yaml');
+    expect((await cli(args)).code).toBe(0);
+    expect((await cli([...args, '--check'])).code).toBe(0);
+    const rule = yaml.load(await readFile(join(out, 'prometheusrule.yaml'), 'utf8')) as { kind: string; spec: { groups: unknown[] } };
+    expect(rule.kind).toBe('PrometheusRule');
+    const plain = [...renderBundle(loadThresholdsFile(thresholds))].filter(([p]) => p.endsWith('.rules.yml')).sort(([a], [b]) => b.localeCompare(a));
+    expect(rule.spec.groups).toEqual(plain.flatMap(([, content]) => (yaml.load(content) as { groups: unknown[] }).groups));
+    expect(JSON.stringify(rule)).toContain('> 0.02');
+    await writeFile(thresholds, 'alerts:\n  CrmErrorRatioHigh: { threshold: 0.03 }\n');
+    const stale = await cli([...args, '--check']);
+    expect(stale.code).toBe(1);
+    expect(stale.err).toContain('prometheusrule.yaml');
+  });
+
+  it('refuses an unknown --format, and --out - with the plain files or --check', async () => {
+    const thresholds = ['--thresholds', join(root, 'alerting/thresholds.yaml')];
+    const unknown = await cli([...thresholds, '--format', 'helm']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toMatch(/--format must be one of files, prometheusrule, grafana-dashboards, got "helm"/);
+    expect((await cli([...thresholds, '--out', '-'])).code).toBe(2);
+    expect((await cli([...thresholds, '--format', 'prometheusrule', '--out', '-', '--check'])).code).toBe(2);
   });
 
   it('exits 1 naming the missing or stale files, and 0 once they are written', async () => {
