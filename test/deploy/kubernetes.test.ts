@@ -7,12 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Service, type IContainer, type IPodSpec } from 'kubernetes-models/v1';
 import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { renderGrafanaDashboardConfigMaps, renderPrometheusRule, GRAFANA_DASHBOARD_LABEL } from '../../src/bundle/kubernetes.js';
-import { loadThresholdsFile } from '../../src/bundle/thresholds.js';
-import { main } from '../../src/cli.js';
-import { CONFIG_CHECKS } from '../../src/config/checks.js';
-import { ENV_OVERRIDES, loadConfigFile } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
+import { renderGrafanaDashboardConfigMaps, renderPrometheusRule, GRAFANA_DASHBOARD_LABEL } from '../../src/exporter/bundle/kubernetes.js';
+import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
+import { main } from '../../src/exporter/cli.js';
+import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
+import { ENV_OVERRIDES, loadConfigFile } from '../../src/exporter/config/load.js';
+import type { Config } from '../../src/exporter/config/schema.js';
 import { requireBinary } from '../helpers/prometheus.js';
 
 /*

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { renderBundle } from '../../src/bundle/render.js';
-import { loadThresholdsFile, parseThresholds } from '../../src/bundle/thresholds.js';
-import type { Thresholds } from '../../src/bundle/thresholds-schema.js';
+import { renderBundle } from '../../src/exporter/bundle/render.js';
+import { loadThresholdsFile, parseThresholds } from '../../src/exporter/bundle/thresholds.js';
+import type { Thresholds } from '../../src/exporter/bundle/thresholds-schema.js';
 import { requireBinary } from '../helpers/prometheus.js';
 
 /*
