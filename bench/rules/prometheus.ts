@@ -23,13 +23,22 @@ export interface GroupCost {
   durations: number[];
 }
 
-export async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds: number): Promise<GroupCost[]> {
+export interface EvaluateOptions {
+  /** Ignore evaluations before this time (ms since the epoch): the wait starts there too. */
+  notBeforeMs?: number;
+  /** Called with Prometheus's URL at each poll (every 15 s), e.g. to read its own /metrics. */
+  onPoll?: (url: string) => Promise<void>;
+  /** More Prometheus flags. */
+  args?: string[];
+}
+
+export async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds: number, options: EvaluateOptions = {}): Promise<GroupCost[]> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bench-rules-prom-'));
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), `global:\n  evaluation_interval: 15s\nrule_files:\n${ruleFiles.map((f) => `  - ${f}`).join('\n')}\n`);
   const child = spawn(
     'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`, '--storage.tsdb.retention.time=60d', `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'],
+    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`, '--storage.tsdb.retention.time=60d', `--web.listen-address=127.0.0.1:${port}`, '--log.level=error', ...(options.args ?? [])],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -43,12 +52,15 @@ export async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds
       await new Promise((r) => setTimeout(r, 200));
     }
     const costs = new Map<string, GroupCost>();
+    const notBefore = options.notBeforeMs ?? 0;
+    if (notBefore > Date.now()) await new Promise((r) => setTimeout(r, notBefore - Date.now()));
     const deadline = Date.now() + waitSeconds * 1000;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 15_000));
+      await options.onPoll?.(url);
       const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: unknown[]; evaluationTime: number; lastEvaluation: string }> } };
       for (const g of body.data.groups) {
-        if (g.lastEvaluation.startsWith('0001')) continue;
+        if (g.lastEvaluation.startsWith('0001') || Date.parse(g.lastEvaluation) < notBefore) continue;
         const cost = costs.get(g.name) ?? { group: g.name, rules: g.rules.length, durations: [] };
         if (cost.durations.at(-1) !== g.evaluationTime) cost.durations.push(g.evaluationTime);
         costs.set(g.name, cost);
