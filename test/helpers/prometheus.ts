@@ -79,6 +79,17 @@ export interface PrometheusOptions {
   ruleFiles?: Map<string, string>;
   /** `host:port` of an Alertmanager to send alerts to. */
   alertmanager?: string;
+  /**
+   * `agent`: Prometheus in agent mode (`--enable-feature=agent`, a WAL under `--storage.agent.path`, no rules, no
+   * queries), which only scrapes and remote-writes. Default `server`.
+   */
+  mode?: 'server' | 'agent';
+  /** `global.external_labels`: added to every series the instance sends by remote write (and to its alerts). */
+  externalLabels?: Record<string, string>;
+  /** Remote-write endpoints (`http://host:port/api/v1/write`), with a 1 s batch deadline so tests see samples soon. */
+  remoteWrite?: string[];
+  /** Accept remote-written samples at /api/v1/write (`--web.enable-remote-write-receiver`). */
+  remoteWriteReceiver?: boolean;
 }
 
 async function api<T>(url: string): Promise<T> {
@@ -100,9 +111,17 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
       await writeFile(file, content);
       ruleFiles.push(file);
     }
+    const agent = options.mode === 'agent';
+    if (agent && (ruleFiles.length > 0 || options.alertmanager)) throw new Error('startPrometheus: an agent evaluates no rules and sends no alerts');
     const config = {
-      global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
-      rule_files: ruleFiles,
+      global: {
+        scrape_interval: interval,
+        scrape_timeout: interval,
+        ...(agent ? {} : { evaluation_interval: interval }),
+        ...(options.externalLabels ? { external_labels: options.externalLabels } : {}),
+      },
+      ...(agent ? {} : { rule_files: ruleFiles }),
+      ...(options.remoteWrite ? { remote_write: options.remoteWrite.map((url) => ({ url, queue_config: { batch_send_deadline: '1s' } })) } : {}),
       ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
       scrape_configs: targets.map(({ job, target, scheme, tls_config, basic_auth }) => ({
         job_name: job,
@@ -115,10 +134,17 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
     await writeFile(join(dir, 'prometheus.yml'), yaml.dump(config));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
+    const storage = agent ? ['--enable-feature=agent', `--storage.agent.path=${join(dir, 'wal')}`] : [`--storage.tsdb.path=${join(dir, 'data')}`];
     const proc = await startProcess(
       binary,
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { name: 'prometheus', ready: () => httpOk(`${url}/-/ready`) },
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        ...storage,
+        ...(options.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--log.level=warn',
+      ],
+      { name: agent ? 'prometheus (agent)' : 'prometheus', ready: () => httpOk(`${url}/-/ready`) },
     );
     return {
       url,

@@ -1,4 +1,4 @@
-import { num } from '../rules/promql.js';
+import { FLEET_LABEL, num } from '../rules/promql.js';
 import type { AlertName, Thresholds } from '../thresholds-schema.js';
 import { neutral, redAbove, redBelow, type Steps } from './panels.js';
 
@@ -14,7 +14,10 @@ export function alertSteps(t: Thresholds, name: AlertName, direction: 'above' | 
   return direction === 'above' ? redAbove(limit) : redBelow(limit);
 }
 
-/** `expr` only where `volume` reaches the alert's minimum (its min_rps and the like), as the alert judges it. */
+/**
+ * `expr` only where `volume` reaches the alert's minimum (its min_rps and the like), as the alert judges it: matched
+ * on `on` and the fleet label, like the alert, so one cluster's traffic never qualifies another's numbers.
+ */
 export function judged(t: Thresholds, name: AlertName, expr: string, on: string, volume: string, minimum: number): string {
-  return t.alerts[name].enabled ? `${expr}\nand on (${on}) ${volume} >= ${num(minimum)}` : expr;
+  return t.alerts[name].enabled ? `${expr}\nand on (${FLEET_LABEL}, ${on}) ${volume} >= ${num(minimum)}` : expr;
 }

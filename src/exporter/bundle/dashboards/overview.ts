@@ -20,7 +20,7 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
       title: 'Response time p95 (slowest route)',
       description: `p95 over ${w} of the slowest route with at least ${num(a.CrmLatencyP95High.min_rps)} req/s, per log: red where CrmLatencyP95High fires.`,
       unit: 's',
-      queries: [{ expr: `max by (job, log) (\n${judged(t, 'CrmLatencyP95High', `${n.routeQuantile('p95')}{${JOB}}`, 'job, log, route', `${n.routeRequests}{${JOB}}`, a.CrmLatencyP95High.min_rps)}\n)`, legend: '{{log}}' }],
+      queries: [{ expr: `max by (cluster, job, log) (\n${judged(t, 'CrmLatencyP95High', `${n.routeQuantile('p95')}{${JOB}}`, 'job, log, route', `${n.routeRequests}{${JOB}}`, a.CrmLatencyP95High.min_rps)}\n)`, legend: '{{log}}' }],
       thresholds: alertSteps(t, 'CrmLatencyP95High', 'above', a.CrmLatencyP95High.threshold),
       width: 5,
     }),

@@ -52,9 +52,9 @@ export function baselineRecordingGroup(t: Thresholds): RuleGroup | undefined {
     { record: b.weekly, expr: `avg_over_time(${b.requests}[1w])` },
     {
       record: b.requestsBaseline,
-      expr: `clamp_min(\n  ${median(b.requests, centred).replace(/\n/g, '\n  ')}\n  + on (job, log) (${b.weekly} - ${b.weekly} offset 1w),\n  0\n)\nand on (job, log) ${history}`,
+      expr: `clamp_min(\n  ${median(b.requests, centred).replace(/\n/g, '\n  ')}\n  + on (cluster, job, log) (${b.weekly} - ${b.weekly} offset 1w),\n  0\n)\nand on (cluster, job, log) ${history}`,
     },
-    { record: b.errorRatioBaseline, expr: `${median(b.errorRatio, centred)}\nand on (job, log) ${history}` },
+    { record: b.errorRatioBaseline, expr: `${median(b.errorRatio, centred)}\nand on (cluster, job, log) ${history}` },
   ];
   return { name: 'crm-exporter.baseline.rules', interval: t.evaluation.slow_interval, rules };
 }
@@ -74,12 +74,12 @@ export function baselineAlertGroup(t: Thresholds): RuleGroup | undefined {
       // in the evening) it runs up to half an hour ahead of the 5m rate, and the ratio drops below `ratio` although
       // nothing is wrong. A drop must therefore also show against the same minutes of the past weeks, which ramp
       // exactly like today.
-      expr: `${svc.requests}\n/ on (job, log)\n(${b.requestsBaseline} >= ${num(Math.max(drop.min_baseline_rps, 1e-9))})\n< ${num(drop.ratio)}\nand on (job, log)\n${svc.requests}\n< on (job, log)\n${num(drop.ratio)} * ${sameMinutes}`,
+      expr: `${svc.requests}\n/ on (cluster, job, log)\n(${b.requestsBaseline} >= ${num(Math.max(drop.min_baseline_rps, 1e-9))})\n< ${num(drop.ratio)}\nand on (cluster, job, log)\n${svc.requests}\n< on (cluster, job, log)\n${num(drop.ratio)} * ${sameMinutes}`,
       summary: 'CRM throughput is far below what the same hour of the last three weeks predicts.',
       description: `Log {{ $labels.log }} (job {{ $labels.job }}) serves {{ $value | humanizePercentage }} of the requests the same hour of the last three weeks predicts (alert below ${num(drop.ratio * 100)} %).`,
     }),
     buildAlert(t, 'CrmErrorRatioAboveBaseline', {
-      expr: `${svc.errorRatio}\n> on (job, log)\n(${num(rise.factor)} * ${b.errorRatioBaseline} + ${num(rise.margin)})\nand on (job, log) ${svc.requests} >= ${num(rise.min_rps)}`,
+      expr: `${svc.errorRatio}\n> on (cluster, job, log)\n(${num(rise.factor)} * ${b.errorRatioBaseline} + ${num(rise.margin)})\nand on (cluster, job, log) ${svc.requests} >= ${num(rise.min_rps)}`,
       summary: 'The CRM error ratio is well above what the same hour of the last three weeks predicts.',
       description: `Log {{ $labels.log }} (job {{ $labels.job }}) answers {{ $value | humanizePercentage }} of requests with 5xx, more than ${num(rise.factor)}x the usual ratio for this hour plus ${num(rise.margin * 100)} points.`,
     }),

@@ -10,7 +10,7 @@ export function postgresAlertGroups(t: Thresholds): RuleGroup[] {
   const n = serviceNames(t.evaluation.rate_window);
   const { job } = selectors(t);
   const a = t.alerts;
-  const table = 'job, instance, database, schema, table';
+  const table = 'cluster, job, instance, database, schema, table';
   const hintWindow = t.evaluation.rollup_window;
   const live = defined([
     buildAlert(t, 'CrmPostgresDown', {
@@ -24,7 +24,7 @@ export function postgresAlertGroups(t: Thresholds): RuleGroup[] {
       description: `PostgreSQL seen by {{ $labels.instance }} uses {{ $value | humanizePercentage }} of max_connections (threshold ${num(a.CrmPostgresConnectionsNearMax.threshold * 100)} %).`,
     }),
     buildAlert(t, 'CrmPostgresCacheHitRatioLow', {
-      expr: `${n.pgCacheHitRatio} < ${num(a.CrmPostgresCacheHitRatioLow.threshold)}\nand on (job, instance, database) ${n.pgBlocks} >= ${num(a.CrmPostgresCacheHitRatioLow.min_blocks_per_second)}`,
+      expr: `${n.pgCacheHitRatio} < ${num(a.CrmPostgresCacheHitRatioLow.threshold)}\nand on (cluster, job, instance, database) ${n.pgBlocks} >= ${num(a.CrmPostgresCacheHitRatioLow.min_blocks_per_second)}`,
       summary: 'PostgreSQL reads many blocks from disk instead of shared buffers.',
       description: `Database {{ $labels.database }} ({{ $labels.instance }}) found only {{ $value | humanizePercentage }} of its blocks in shared buffers over ${t.evaluation.rate_window}.`,
     }),
@@ -63,7 +63,7 @@ export function postgresAlertGroups(t: Thresholds): RuleGroup[] {
     }),
     buildAlert(t, 'CrmPostgresIndexUnused', {
       // Two points, not a range: `increase(x[2w])` over every index would read two weeks of samples each time.
-      expr: `(\n  crm_pg_index_scans_total{${job}}\n  - crm_pg_index_scans_total{${job}} offset ${a.CrmPostgresIndexUnused.unused_for}\n) == 0\nand on (job, instance, database, schema, table, index) crm_pg_index_size_bytes{${job}} >= ${num(a.CrmPostgresIndexUnused.min_size_bytes)}`,
+      expr: `(\n  crm_pg_index_scans_total{${job}}\n  - crm_pg_index_scans_total{${job}} offset ${a.CrmPostgresIndexUnused.unused_for}\n) == 0\nand on (cluster, job, instance, database, schema, table, index) crm_pg_index_size_bytes{${job}} >= ${num(a.CrmPostgresIndexUnused.min_size_bytes)}`,
       summary: 'A PostgreSQL index has not been used for weeks: a candidate to drop.',
       description: `Index {{ $labels.index }} on {{ $labels.schema }}.{{ $labels.table }} in database {{ $labels.database }} had no scan for ${a.CrmPostgresIndexUnused.unused_for} but still costs every write.`,
     }),
@@ -87,7 +87,7 @@ export function redisAlertGroup(t: Thresholds): RuleGroup | undefined {
       description: 'crm-exporter {{ $labels.instance }} (job {{ $labels.job }}) has not been able to read INFO from Redis: the CRM cache and locks are likely unavailable too.',
     }),
     buildAlert(t, 'CrmRedisHitRatioLow', {
-      expr: `${n.redisHitRatio} < ${num(a.CrmRedisHitRatioLow.threshold)}\nand on (job, instance) ${n.redisLookups} >= ${num(a.CrmRedisHitRatioLow.min_lookups_per_second)}`,
+      expr: `${n.redisHitRatio} < ${num(a.CrmRedisHitRatioLow.threshold)}\nand on (cluster, job, instance) ${n.redisLookups} >= ${num(a.CrmRedisHitRatioLow.min_lookups_per_second)}`,
       summary: 'Redis lookups mostly miss: the cache-aside is not working.',
       description: `Only {{ $value | humanizePercentage }} of the Redis key lookups seen by {{ $labels.instance }} found their key over ${w}: reads fall through to PostgreSQL.`,
     }),

@@ -3,7 +3,15 @@ import type { Thresholds } from '../thresholds-schema.js';
 /*
  * The few PromQL building blocks every generated rule shares: label selectors from thresholds.yaml, bucket
  * matchers that work on Prometheus 2.x and 3.x, and number formatting.
+ *
+ * Every aggregation and every vector match of a generated rule keeps `cluster` (`sum by (cluster, job, log)`,
+ * `on (cluster, job, instance)`): the label a fleet's Prometheus servers add as `external_labels` when they
+ * remote-write to a central Prometheus, Mimir or Thanos. Without it the rules there would sum two clusters into one
+ * series, and a join of two clusters' series with the same job and instance would fail as many-to-many. Where no
+ * series has the label, `by (cluster, ...)` is `by (...)`: one Prometheus sees the same rules' results as before.
+ * test/bundle/fleet-labels.test.ts checks every grouping.
  */
+export const FLEET_LABEL = 'cluster';
 
 /** A PromQL string literal (double-quoted; backslashes and quotes escaped). */
 export function quote(value: string): string {

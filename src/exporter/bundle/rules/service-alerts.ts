@@ -13,7 +13,7 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
   const w = t.evaluation.rate_window;
   const latency = (name: 'CrmLatencyP95High' | 'CrmLatencyP99High', q: 'p95' | 'p99') =>
     buildAlert(t, name, {
-      expr: `${n.routeQuantile(q)} > ${num(a[name].threshold)}\nand on (job, log, route) ${n.routeRequests} >= ${num(a[name].min_rps)}`,
+      expr: `${n.routeQuantile(q)} > ${num(a[name].threshold)}\nand on (cluster, job, log, route) ${n.routeRequests} >= ${num(a[name].min_rps)}`,
       summary: `CRM ${q} response time is above its threshold on a route.`,
       description: `${q} response time of {{ $labels.route }} (log {{ $labels.log }}, job {{ $labels.job }}) is {{ $value | humanizeDuration }} over ${w}, above ${num(a[name].threshold)} s.`,
     });
@@ -21,7 +21,7 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
     name: 'crm-exporter.service.alerts',
     rules: defined([
       buildAlert(t, 'CrmErrorRatioHigh', {
-        expr: `${n.errorRatio} > ${num(a.CrmErrorRatioHigh.threshold)}\nand on (job, log) ${n.requests} >= ${num(a.CrmErrorRatioHigh.min_rps)}`,
+        expr: `${n.errorRatio} > ${num(a.CrmErrorRatioHigh.threshold)}\nand on (cluster, job, log) ${n.requests} >= ${num(a.CrmErrorRatioHigh.min_rps)}`,
         summary: 'The CRM answers too many requests with server errors (5xx).',
         description: `{{ $value | humanizePercentage }} of the requests in log {{ $labels.log }} (job {{ $labels.job }}) answered 5xx over ${w} (threshold ${num(a.CrmErrorRatioHigh.threshold * 100)} %).`,
       }),
@@ -39,7 +39,7 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
       }),
       t.apdex.enabled
         ? buildAlert(t, 'CrmApdexLow', {
-            expr: `${n.apdex} < ${num(a.CrmApdexLow.threshold)}\nand on (job, log) ${n.requests} >= ${num(a.CrmApdexLow.min_rps)}`,
+            expr: `${n.apdex} < ${num(a.CrmApdexLow.threshold)}\nand on (cluster, job, log) ${n.requests} >= ${num(a.CrmApdexLow.min_rps)}`,
             summary: 'CRM users are not satisfied with response times (Apdex low).',
             description: `Apdex (T = ${num(t.apdex.t)} s) of log {{ $labels.log }} (job {{ $labels.job }}) is {{ $value | printf "%.2f" }} over ${w}, below ${num(a.CrmApdexLow.threshold)}.`,
           })
@@ -52,7 +52,7 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
       buildAlert(t, 'CrmLogStale', {
         // The probe itself writes a line per scrape, so a log that stops growing while probes succeed is not quiet
         // traffic: the exporter reads the wrong file, or the CRM writes somewhere else.
-        expr: `(\n  time() - crm_log_last_read_timestamp_seconds{${s.log}} > ${num(durationSeconds(a.CrmLogStale.after))}\n  or\n  crm_log_lines_total{${s.log}} == 0\n  and on (job, instance) (time() - process_start_time_seconds{${s.job}} > ${num(durationSeconds(a.CrmLogStale.after))})\n)\nand on (job, instance) (crm_probe_success{${s.job}} == 1)`,
+        expr: `(\n  time() - crm_log_last_read_timestamp_seconds{${s.log}} > ${num(durationSeconds(a.CrmLogStale.after))}\n  or\n  crm_log_lines_total{${s.log}} == 0\n  and on (cluster, job, instance) (time() - process_start_time_seconds{${s.job}} > ${num(durationSeconds(a.CrmLogStale.after))})\n)\nand on (cluster, job, instance) (crm_probe_success{${s.job}} == 1)`,
         summary: 'The exporter reads no new access-log lines while the CRM answers its probes.',
         description: `No new line in log {{ $labels.log }} on {{ $labels.instance }} (job {{ $labels.job }}) for over ${a.CrmLogStale.after}, although the CRM answers health probes.`,
       }),
@@ -72,7 +72,7 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
         description: 'Collector {{ $labels.collector }} on {{ $labels.instance }} (job {{ $labels.job }}) failed its last scrapes: its metrics are absent.',
       }),
       buildAlert(t, 'CrmLockContention', {
-        expr: `${n.lockContention} > ${num(a.CrmLockContention.threshold)}\nand on (job, log) sum by (job, log) (${n.locks}) >= ${num(a.CrmLockContention.min_rps)}`,
+        expr: `${n.lockContention} > ${num(a.CrmLockContention.threshold)}\nand on (cluster, job, log) sum by (cluster, job, log) (${n.locks}) >= ${num(a.CrmLockContention.min_rps)}`,
         summary: 'Many CRM lock acquisitions are contended or time out.',
         description: `{{ $value | humanizePercentage }} of the lock acquisitions in log {{ $labels.log }} (job {{ $labels.job }}) were contended or timed out over ${w}.`,
       }),

@@ -84,7 +84,7 @@ export function sloRecordingGroups(t: Thresholds): RuleGroup[] {
         { record: n.requests, expr: svc.count, labels },
         {
           record: n.errors,
-          expr: `clamp_min(${svc.count} - on (job, log) sum by (job, log) (${svc.buckets}{${leMatcher(t.slo.latency.threshold)}}), 0)`,
+          expr: `clamp_min(${svc.count} - on (cluster, job, log) sum by (cluster, job, log) (${svc.buckets}{${leMatcher(t.slo.latency.threshold)}}), 0)`,
           labels,
         },
       );
