@@ -4,12 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { parser } from '@prometheus-io/lezer-promql';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { FLEET_LABEL } from '../../src/bundle/rules/promql.js';
-import { ruleFiles } from '../../src/bundle/rules/index.js';
-import { loadThresholdsFile } from '../../src/bundle/thresholds.js';
+import { FLEET_LABEL } from '../../src/exporter/bundle/rules/promql.js';
+import { ruleFiles } from '../../src/exporter/bundle/rules/index.js';
+import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
 
 /*
- * Rules for a fleet keep `cluster` (src/bundle/rules/promql.ts): every aggregation groups by it, every vector match
+ * Rules for a fleet keep `cluster` (src/exporter/bundle/rules/promql.ts): every aggregation groups by it, every vector match
  * matches on it, none drops it with `without`/`ignoring`, so the same rules on a central Prometheus, Mimir or
  * Thanos that receives several clusters by remote write give one series per cluster (test/e2e/remote-write.test.ts
  * runs them so). Checked on the real PromQL grammar for the committed rule files and for every thresholds fixture

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
-import { serviceNames } from '../../src/bundle/rules/recording.js';
+import { serviceNames } from '../../src/exporter/bundle/rules/recording.js';
 import { EXPORTER_JOB } from '../helpers/alerting-stack.js';
 import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from '../helpers/crm-processes.js';
 import { startPrometheus, type RunningPrometheus, type Sample } from '../helpers/prometheus.js';
