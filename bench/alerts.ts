@@ -105,7 +105,10 @@ async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const jobs = SCENARIOS.flatMap((scenario) =>
+  // BENCH_SCENARIOS (a regex over the names) runs a subset while iterating; --write-results refuses a subset.
+  const only = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
+  if (only && process.argv.includes('--write-results')) throw new Error('BENCH_SCENARIOS runs a subset: not written to RESULTS.md');
+  const jobs = SCENARIOS.filter((s) => !only || only.test(s.name)).flatMap((scenario) =>
     Object.entries(RULE_SETS).map(([set, files]) => async () => {
       const minutes = simulate(END, { seed: 42, quietNights: scenario.quietNights, fault: scenario.fault });
       const from = scenario.fault?.start ?? END - 1;

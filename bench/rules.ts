@@ -12,7 +12,7 @@
  * prometheus_rule_group_last_duration_seconds is read per group after several evaluations.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,7 @@ const ROUTES = Number(process.env.BENCH_ROUTES ?? 50);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 4);
 const DAYS = Number(process.env.BENCH_DAYS ?? 35);
 const WAIT_S = Number(process.env.BENCH_WAIT_S ?? 200);
+const JOBS = Number(process.env.BENCH_JOBS ?? 2); // promtools at a time while backfilling
 const STEP = 60; // seconds between backfilled samples
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
 const SHARE = [0.05, 0.2, 0.45, 0.7, 0.9, 0.97, 0.992, 0.998, 0.9995, 1, 1, 1];
@@ -34,24 +35,44 @@ function repoRoot(): string {
 }
 
 /** Requests per second of one route on one instance at time t (daily seasonality, ~1 req/s on average). */
-const rps = (t: number): number => 1 + 0.8 * Math.sin((2 * Math.PI * (t % 86400)) / 86400);
+const OMEGA = (2 * Math.PI) / 86400;
+const rps = (t: number): number => 1 + 0.8 * Math.sin(OMEGA * t);
+/** Requests of one route on one instance from `from` to t: the integral of rps, so any window can be written alone. */
+const requestsBetween = (from: number, t: number): number => t - from + (0.8 / OMEGA) * (Math.cos(OMEGA * from) - Math.cos(OMEGA * t));
 
-async function writeBackfill(file: string, end: number): Promise<number> {
+/**
+ * Blocks of 54h: what Prometheus itself compacts to when retention is 60 days (its largest block is a tenth of the
+ * retention, taken from 2h x 3^n), so the bench's Prometheus reads the layout it would have and compacts nothing
+ * while being measured. promtool re-reads its whole input file for every block it writes, so each block gets a file
+ * of its own: 35 days in one file would be parsed 420 times at the default 2h block size.
+ */
+const BLOCK_SECONDS = 54 * 3600;
+
+/** Writes the samples of [from, to) (one block) as OpenMetrics; returns how many. */
+async function writeBlockFile(file: string, start: number, end: number, from: number, to: number): Promise<number> {
   const out = createWriteStream(file);
   let samples = 0;
+  let chunk: string[] = [];
+  let chunkLength = 0;
+  const flush = async (): Promise<void> => {
+    if (chunk.length === 0) return;
+    const ok = out.write(chunk.join(''));
+    chunk = [];
+    chunkLength = 0;
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  };
   const write = async (line: string): Promise<void> => {
     samples++;
-    if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+    chunk.push(line);
+    chunkLength += line.length;
+    if (chunkLength > 1 << 20) await flush();
   };
-  const start = end - DAYS * 86400;
+  // Sample times of this block: the run's STEP grid from `start`, within [from, to) and [start, end].
+  const first = start + Math.ceil(Math.max(0, from - start) / STEP) * STEP;
+  const last = Math.min(end, to - 1);
   const target = (i: number): string => `job="crm-exporter",instance="crm-${i}:9464",log="crm"`;
-  // Cumulative totals of one route: integral of rps, closed form enough for a benchmark (steps of STEP seconds).
-  const series = async (name: string, labels: string, from: number, share: (t: number) => number): Promise<void> => {
-    let total = 0;
-    for (let t = start; t <= end; t += STEP) {
-      total += rps(t) * STEP * share(t);
-      if (t >= from) await write(`${name}{${labels}} ${total.toFixed(2)} ${t}\n`);
-    }
+  const counter = async (name: string, labels: string, share: number, since: number): Promise<void> => {
+    for (let t = Math.max(first, since); t <= last; t += STEP) await write(`${name}{${labels}} ${(share * requestsBetween(start, t)).toFixed(2)} ${t}\n`);
   };
   const recentFrom = end - 2 * 3600;
   for (const [status, share] of [
@@ -59,25 +80,25 @@ async function writeBackfill(file: string, end: number): Promise<number> {
     ['500', 0.001],
   ] as const) {
     for (let i = 0; i < INSTANCES; i++) {
-      for (let r = 0; r < ROUTES; r++) await series('crm_http_requests_total', `${target(i)},method="GET",route="/r${r}",status="${status}"`, start, () => share);
+      for (let r = 0; r < ROUTES; r++) await counter('crm_http_requests_total', `${target(i)},method="GET",route="/r${r}",status="${status}"`, share, start);
     }
   }
   for (let b = 0; b < BUCKETS.length; b++) {
     // The 0.5 s bucket is read over 30 days by the naive latency SLO; the others only by 5-minute rules.
-    const from = BUCKETS[b] === '0.5' ? start : recentFrom;
+    const since = BUCKETS[b] === '0.5' ? start : recentFrom;
     for (let i = 0; i < INSTANCES; i++) {
       for (let r = 0; r < ROUTES; r++) {
-        await series('crm_http_request_duration_seconds_bucket', `${target(i)},method="GET",route="/r${r}",le="${BUCKETS[b]}"`, from, () => SHARE[b] as number);
+        await counter('crm_http_request_duration_seconds_bucket', `${target(i)},method="GET",route="/r${r}",le="${BUCKETS[b]}"`, SHARE[b] as number, since);
       }
     }
   }
-  for (let i = 0; i < INSTANCES; i++) for (let r = 0; r < ROUTES; r++) await series('crm_http_request_duration_seconds_count', `${target(i)},method="GET",route="/r${r}"`, start, () => 1);
+  for (let i = 0; i < INSTANCES; i++) for (let r = 0; r < ROUTES; r++) await counter('crm_http_request_duration_seconds_count', `${target(i)},method="GET",route="/r${r}"`, 1, start);
   // The job-level series our rules record and read over days, at the rate Prometheus records them (once a minute
   // here, like the slow groups; the 5-minute series are recorded at the global interval in production).
   const total = ROUTES * INSTANCES;
   const job = 'job="crm-exporter",log="crm"';
   const gauge = async (name: string, labels: string, value: (t: number) => number): Promise<void> => {
-    for (let t = start; t <= end; t += STEP) await write(`${name}{${labels}} ${value(t).toFixed(6)} ${t}\n`);
+    for (let t = first; t <= last; t += STEP) await write(`${name}{${labels}} ${value(t).toFixed(6)} ${t}\n`);
   };
   await gauge('job_log:crm_http_requests:rate5m', job, (t) => total * rps(t));
   await gauge('job_log:crm_http_requests_errors:rate5m', job, (t) => total * rps(t) * 0.001);
@@ -94,9 +115,53 @@ async function writeBackfill(file: string, end: number): Promise<number> {
       await gauge(`job_log:crm_slo_errors:${window}`, `${job},slo="${slo}"`, (t) => total * rps(t) * errors);
     }
   }
-  await write('# EOF\n');
+  chunk.push('# EOF\n');
+  await flush();
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return samples - 1;
+  return samples;
+}
+
+function run(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
+  });
+}
+
+/**
+ * Backfills DAYS days ending at `end` into `dataDir`, one OpenMetrics file and one promtool per 54h block, with up
+ * to `jobs` promtools at a time while the next files are written. Returns the number of samples.
+ */
+async function backfill(work: string, dataDir: string, end: number, jobs: number): Promise<{ samples: number; bytes: number }> {
+  const start = end - DAYS * 86400;
+  const windows: Array<[number, number]> = [];
+  for (let from = Math.floor(start / BLOCK_SECONDS) * BLOCK_SECONDS; from <= end; from += BLOCK_SECONDS) windows.push([from, from + BLOCK_SECONDS]);
+  mkdirSync(dataDir, { recursive: true });
+  let samples = 0;
+  let bytes = 0;
+  const running = new Set<Promise<void>>();
+  for (const [k, [from, to]] of windows.entries()) {
+    const file = join(work, `block-${k}.om`);
+    samples += await writeBlockFile(file, start, end, from, to);
+    bytes += statSync(file).size;
+    while (running.size >= jobs) await Promise.race(running);
+    const out = join(work, `blocks-${k}`);
+    const job = run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', `--max-block-duration=${BLOCK_SECONDS}s`, file, out]).then(() => {
+      rmSync(file);
+      for (const block of readdirSync(out)) renameSync(join(out, block), join(dataDir, block));
+      rmSync(out, { recursive: true, force: true });
+    });
+    running.add(job);
+    void job.then(
+      () => running.delete(job),
+      () => running.delete(job),
+    );
+  }
+  await Promise.all(running);
+  return { samples, bytes };
 }
 
 /** The SLO windows of the default thresholds, written as `rate(x[w])` over raw series. */
@@ -169,15 +234,10 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'crm-bench-rules-'));
   try {
     const end = Math.floor(Date.now() / 1000) - 120;
-    const input = join(work, 'backfill.om');
     const t0 = Date.now();
-    const samples = await writeBackfill(input, end);
-    process.stderr.write(`backfill file: ${samples} samples, ${(statSync(input).size / 1e9).toFixed(2)} GB in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-    const t1 = Date.now();
-    const made = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', input, join(work, 'data')], { encoding: 'utf8' });
-    if (made.status !== 0) throw new Error(`promtool create-blocks-from failed: ${made.stderr}`);
-    rmSync(input);
-    process.stderr.write(`blocks created in ${((Date.now() - t1) / 1000).toFixed(0)} s\n`);
+    const { samples, bytes } = await backfill(work, join(work, 'data'), end, JOBS);
+    const backfillSeconds = (Date.now() - t0) / 1000;
+    process.stderr.write(`backfilled ${samples} samples (${(bytes / 1e9).toFixed(2)} GB of OpenMetrics) in ${backfillSeconds.toFixed(0)} s\n`);
     writeFileSync(join(work, 'naive.rules.yml'), naiveRules());
     const ours = await evaluate(join(work, 'data'), [join(root, 'alerting/rules/crm-recording.rules.yml'), join(root, 'alerting/rules/crm-alerts.rules.yml')], WAIT_S);
     const naive = await evaluate(join(work, 'data'), [join(work, 'naive.rules.yml')], WAIT_S);
