@@ -101,13 +101,16 @@ export async function replay(ruleFiles: string[], minutes: Minute[], from: numbe
   const after = end - from;
   const first = `min by (alertname, severity) (min_over_time(timestamp(${FIRING})[${Math.max(after, 1)}m:1m]))`;
   // Episodes that began in [0, from), counted one simulated day at a time: one subquery over three weeks of
-  // minutes would exceed promtool's 50 M-sample query limit.
+  // minutes would exceed promtool's 50 M-sample query limit. A subquery [r:1m] at T covers both T - r and T, so each
+  // day's range is one second short of it: minutes (a, b], never counting an episode twice at a day's edge, and the
+  // last day ends before `from` (an alert without `for` fires at the fault's first minute: a detection, not a false
+  // alert). Minute 0 has no alerts.
   const episodes: string[] = [];
-  for (let start = 0; start < from; start += DAY_MINUTES) {
-    const length = Math.min(DAY_MINUTES, from - start);
-    const offset = end - (start + length);
+  for (let a = 0; a < from - 1; a += DAY_MINUTES) {
+    const b = Math.min(a + DAY_MINUTES, from - 1);
+    const offset = end - b;
     episodes.push(
-      `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${length}m:1m]${offset > 0 ? ` offset ${offset}m` : ''})`,
+      `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${(b - a) * 60 - 1}s:1m]${offset > 0 ? ` offset ${offset}m` : ''})`,
     );
   }
   const test = {
