@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { BUCKETS, DAY_MINUTES, type Minute } from './model.js';
 
 /*
@@ -78,6 +79,20 @@ export interface ReplayResult {
   episodesBefore: AlertEvent[];
 }
 
+/**
+ * The order promtool evaluates the groups in at each step. Without one it is the iteration order of a Go map, which
+ * changes from run to run: an alert group evaluated before the recording group it reads sees the previous step's
+ * value, one evaluation step (2 simulated minutes here) late, in some runs and not in others. Recording groups go
+ * first, in file order (each reads only groups above it), then the alert groups: an alert sees what was recorded at
+ * the same instant. A real Prometheus runs each group on its own timer, so there an alert reads a recorded value
+ * that is on average half an evaluation interval old (7.5 s at the usual 15 s), far below this step.
+ */
+export function groupEvalOrder(ruleFiles: string[]): string[] {
+  const groups = ruleFiles.flatMap((file) => (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: Array<{ record?: string }> }> }).groups);
+  const recordingOnly = (g: { rules: Array<{ record?: string }> }): boolean => g.rules.every((r) => r.record !== undefined);
+  return [...groups.filter(recordingOnly), ...groups.filter((g) => !recordingOnly(g))].map((g) => g.name);
+}
+
 const FIRING = 'max by (alertname, severity) (ALERTS{alertstate="firing"})';
 
 /** Runs the rule files over the minutes; `from` (minutes) splits "before" from "after". */
@@ -86,19 +101,23 @@ export async function replay(ruleFiles: string[], minutes: Minute[], from: numbe
   const after = end - from;
   const first = `min by (alertname, severity) (min_over_time(timestamp(${FIRING})[${Math.max(after, 1)}m:1m]))`;
   // Episodes that began in [0, from), counted one simulated day at a time: one subquery over three weeks of
-  // minutes would exceed promtool's 50 M-sample query limit.
+  // minutes would exceed promtool's 50 M-sample query limit. A subquery [r:1m] at T covers both T - r and T, so each
+  // day's range is one second short of it: minutes (a, b], never counting an episode twice at a day's edge, and the
+  // last day ends before `from` (an alert without `for` fires at the fault's first minute: a detection, not a false
+  // alert). Minute 0 has no alerts.
   const episodes: string[] = [];
-  for (let start = 0; start < from; start += DAY_MINUTES) {
-    const length = Math.min(DAY_MINUTES, from - start);
-    const offset = end - (start + length);
+  for (let a = 0; a < from - 1; a += DAY_MINUTES) {
+    const b = Math.min(a + DAY_MINUTES, from - 1);
+    const offset = end - b;
     episodes.push(
-      `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${length}m:1m]${offset > 0 ? ` offset ${offset}m` : ''})`,
+      `count_over_time((${FIRING} unless max by (alertname, severity) (ALERTS{alertstate="firing"} offset 1m))[${(b - a) * 60 - 1}s:1m]${offset > 0 ? ` offset ${offset}m` : ''})`,
     );
   }
   const test = {
     rule_files: ruleFiles,
     // promtool's test engine refuses queries over 10,000 samples: a 2-minute evaluation keeps week-long windows under it.
     evaluation_interval: '2m',
+    group_eval_order: groupEvalOrder(ruleFiles),
     tests: [
       {
         interval: '1m',

@@ -41,7 +41,7 @@ const alerts = z
   .strictObject({
     // Service (from the access log, the probe and `up`).
     CrmErrorRatioHigh: alert({ severity: 'critical', for: '5m' }, { threshold: ratio.default(0.05), min_rps: nonNegative.default(0.1) }),
-    CrmLatencyP95High: alert({ severity: 'warning', for: '10m' }, { threshold: z.number().positive().default(0.5), min_rps: nonNegative.default(0.1) }),
+    CrmLatencyP95High: alert({ severity: 'warning', for: '5m' }, { threshold: z.number().positive().default(0.5), min_rps: nonNegative.default(0.1) }),
     CrmLatencyP99High: alert({ severity: 'critical', for: '5m' }, { threshold: z.number().positive().default(2.5), min_rps: nonNegative.default(0.1) }),
     CrmThroughputBelowFloor: alert({ severity: 'warning', for: '15m', enabled: false }, { min_rps: z.number().positive().default(1) }),
     CrmAvailabilityBelowObjective: alert({ severity: 'warning', for: '5m' }, { threshold: ratio.default(0.99), window: promDuration().default('1h') }),
@@ -101,7 +101,7 @@ const slo = z
     latency: z
       .strictObject({ enabled: z.boolean().default(true), objective: z.number().gt(0).lt(1).default(0.95), threshold: z.number().positive().default(0.5) })
       .prefault({}),
-    page: burnTier(true, 'critical', '2m', [
+    page: burnTier(true, 'critical', '0s', [
       { long: '1h', short: '5m', factor: 14.4 },
       { long: '6h', short: '30m', factor: 6 },
     ]),
