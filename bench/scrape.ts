@@ -1,7 +1,7 @@
 /**
  * bench:scrape: /metrics latency, series and database load of crm-exporter against the reference exporters.
  *
- *   npm run bench:scrape [-- --section postgres] [--scrapes 200] [--warmup 20] [--pg postgres://postgres@127.0.0.1:5432/postgres] [--write-results]
+ *   npm run bench:scrape [-- --section postgres|redis|busy] [--scrapes 200] [--warmup 20] [--pg postgres://postgres@127.0.0.1:5432/postgres] [--write-results]
  *
  * Sections (SECTIONS below) each start what they measure, return a markdown report and say whether their target
  * was met; the process exits 1 when one was not. Add a section by appending { name, run } to SECTIONS (the helpers
@@ -29,6 +29,7 @@ import { registerBuildInfo } from '../src/metrics/build-info.js';
 import { registerRuntimeMetrics } from '../src/metrics/runtime.js';
 import { createApp } from '../src/server/app.js';
 import { redisSection } from './scrape-redis.js';
+import { busySection } from './scrape-busy.js';
 
 export interface BenchOptions {
   scrapes: number;
@@ -366,6 +367,7 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
 export const SECTIONS: readonly BenchSection[] = [
   { name: 'postgres', run: postgresSection },
   { name: 'redis', run: redisSection },
+  { name: 'busy', run: busySection },
 ];
 
 function arg(name: string): string | undefined {
