@@ -193,6 +193,8 @@ interface ScrapeRecord {
   status: number;
   rssMiB: number;
   heapMiB: number;
+  /** Open file descriptors of the exporter (/proc/<pid>/fd). */
+  fds: number;
   failedCollectors: string[];
 }
 
@@ -286,6 +288,7 @@ async function main(): Promise<void> {
           status: res.status,
           rssMiB: await rssMiB(exporterPid),
           heapMiB: sum(samples(body, 'nodejs_heap_size_used_bytes')) / MiB,
+          fds: (await readdir(`/proc/${exporterPid}/fd`)).length,
           failedCollectors: samples(body, 'crm_scrape_collector_success').filter((s) => s.value !== 1).map((s) => s.labels.collector ?? '?'),
         });
       }
@@ -382,6 +385,9 @@ async function main(): Promise<void> {
     const exact = lost === 0 && duplicated === 0 && linesCounted === disk.total;
     const rssOk = growth <= RSS_GROWTH_LIMIT;
     const f2 = (n: number): string => n.toFixed(2);
+    if (process.env.BENCH_SOAK_SAMPLES) {
+      await writeFile(process.env.BENCH_SOAK_SAMPLES, `t_s,scrape_ms,rss_mib,heap_used_mib,fds\n${scrapes.map((s) => `${f2(s.t)},${f2(s.ms)},${f2(s.rssMiB)},${f2(s.heapMiB)},${s.fds}`).join('\n')}\n`);
+    }
     const fmt = (n: number): string => n.toLocaleString('en-US');
     const table = statuses.map((s) => `| ${s} | ${fmt(completed[s] ?? 0)} | ${fmt(disk.load[s] ?? 0)} | ${fmt(counted[s] ?? 0)} | ${fmt(Math.max(0, (completed[s] ?? 0) - (counted[s] ?? 0)))} | ${fmt(Math.max(0, (counted[s] ?? 0) - (completed[s] ?? 0)))} |`);
     const pauses = rotations.filter((r) => r.pausedMs !== undefined).map((r) => r.pausedMs as number);
@@ -416,6 +422,7 @@ async function main(): Promise<void> {
       `Exporter RSS (VmRSS, MiB; warm-up = the first ${f2(WARMUP_S)} s): after warm-up ${f2(steady[0]?.rssMiB ?? NaN)}, at the end ${f2(steady[steady.length - 1]?.rssMiB ?? NaN)},`,
       `min ${f2(rssMin)}, max ${f2(rssMax)}; mean of the first tenth ${f2(rssHead)} vs the last tenth ${f2(rssTail)} (${growth >= 0 ? '+' : ''}${f2(growth * 100)} %);`,
       `least-squares slope ${rssSlope >= 0 ? '+' : ''}${f2(rssSlope)} MiB/min. V8 heap used (nodejs_heap_size_used_bytes): ${f2(heapHead)} → ${f2(heapTail)} MiB.`,
+      `Open file descriptors: ${steady[0]?.fds ?? '?'} after warm-up, ${steady[steady.length - 1]?.fds ?? '?'} at the end, max ${Math.max(...steady.map((s) => s.fds))}.`,
       '',
       `Scrapes: ${scrapes.length}, p50 ${f2(percentile(scrapeMs, 50))} ms, p99 ${f2(percentile(scrapeMs, 99))} ms, max ${f2(Math.max(...scrapeMs))} ms (after warm-up: ${steadyMs.length},`,
       `p50 ${f2(percentile(steadyMs, 50))} ms, p99 ${f2(percentile(steadyMs, 99))} ms, max ${f2(Math.max(...steadyMs))} ms); ${failedScrapes} not 200;`,
