@@ -21,6 +21,7 @@
  * Targets: busy p99 <= 100 ms; every locked scrape answered within its timeout with postgres success 0; recovery.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,25 +65,39 @@ interface Scrape {
   /** performance.now() at the start. */
   at: number;
   ms: number;
+  /** ms the exporter's main thread spent runnable but waiting for a CPU during this scrape (/proc schedstat). */
+  runqueueMs: number;
   status: number;
   body: string;
 }
 
-async function scrape(url: string, timeoutS = 10): Promise<Scrape> {
+/** Runqueue wait of a process's main thread so far, ms (the second field of /proc/<pid>/task/<pid>/schedstat). */
+function runqueueWaitMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+async function scrape(url: string, timeoutS = 10, pid?: number): Promise<Scrape> {
+  const wait0 = runqueueWaitMs(pid);
   const at = performance.now();
   const res = await fetch(url, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(timeoutS) } });
   const body = await res.text();
-  return { at, ms: performance.now() - at, status: res.status, body };
+  const ms = performance.now() - at;
+  return { at, ms, runqueueMs: runqueueWaitMs(pid) - wait0, status: res.status, body };
 }
 
 /** `n` scrapes started every `intervalMs` (the next at once when one took longer); `each` sees every one. */
-async function scrapeEvery(url: string, n: number, intervalMs: number, each: (s: Scrape) => void = () => undefined): Promise<Scrape[]> {
+async function scrapeEvery(url: string, pid: number, n: number, intervalMs: number, each: (s: Scrape) => void = () => undefined): Promise<Scrape[]> {
   const out: Scrape[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const wait = t0 + i * intervalMs - performance.now();
     if (wait > 0) await sleep(wait);
-    const s = await scrape(url);
+    const s = await scrape(url, 10, pid);
     if (s.status !== 200) throw new Error(`${url}: HTTP ${s.status}`);
     each(s);
     out.push(s);
@@ -98,12 +113,17 @@ interface Latency {
   max: number;
 }
 
-function latency(scrapes: readonly Scrape[]): Latency {
-  const sorted = scrapes.map((s) => s.ms).sort((a, b) => a - b);
+function latencyOf(values: readonly number[]): Latency {
+  const sorted = [...values].sort((a, b) => a - b);
   return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
 }
 
-async function startExporter(dir: string, name: string, extra: Record<string, unknown>, log: string): Promise<{ url: string; stop(): Promise<void>; stderr(): string }> {
+const latency = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.ms));
+/** Each scrape's latency less the time the exporter's main thread waited for a CPU meanwhile. */
+const onCpuLatency = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.ms - s.runqueueMs));
+const runqueue = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.runqueueMs));
+
+async function startExporter(dir: string, name: string, extra: Record<string, unknown>, log: string): Promise<{ url: string; pid: number; stop(): Promise<void>; stderr(): string }> {
   const port = await freePort();
   const config = join(dir, `${name}.json`);
   await writeFile(
@@ -115,7 +135,9 @@ async function startExporter(dir: string, name: string, extra: Record<string, un
       ...extra,
     }),
   );
-  const child = await startChild(process.execPath, [EXPORTER_BIN, '--config', config], {}, `http://127.0.0.1:${port}/healthz`);
+  // BENCH_EXPORTER_NODE_ARGS: Node.js flags for the exporter processes, for diagnosis (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
+  const nodeArgs = (process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = await startChild(process.execPath, [...nodeArgs, EXPORTER_BIN, '--config', config], {}, `http://127.0.0.1:${port}/healthz`);
   return { url: `http://127.0.0.1:${port}/metrics`, ...child };
 }
 
@@ -124,6 +146,11 @@ async function startExporter(dir: string, name: string, extra: Record<string, un
 interface BusyResult {
   idle: Latency;
   busy: Latency;
+  /** Runqueue wait of the exporter's main thread during each scrape, and latency without it. */
+  idleRunqueue: Latency;
+  busyRunqueue: Latency;
+  idleOnCpu: Latency;
+  busyOnCpu: Latency;
   linesPerSecond: number;
   mibPerSecond: number;
   exporterCores: number;
@@ -142,8 +169,8 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
   const exporter = await startExporter(dir, 'busy', {}, log);
   let worker: Worker | undefined;
   try {
-    await scrapeEvery(exporter.url, 20, intervalMs); // warm-up
-    const idle = await scrapeEvery(exporter.url, scrapes, intervalMs);
+    await scrapeEvery(exporter.url, exporter.pid, 20, intervalMs); // warm-up
+    const idle = await scrapeEvery(exporter.url, exporter.pid, scrapes, intervalMs);
 
     const shared = new BigInt64Array(new SharedArrayBuffer(SHARED_SLOTS * 8));
     const data: WriterData = { log, shared: shared.buffer as SharedArrayBuffer, distinctLines: 200_000, maxBacklogBytes: MAX_BACKLOG_BYTES, rotateBytes: ROTATE_BYTES };
@@ -164,7 +191,7 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
       await sleep(intervalMs);
     }
     let starved = 0;
-    const busy = await scrapeEvery(exporter.url, scrapes, intervalMs, (s) => {
+    const busy = await scrapeEvery(exporter.url, exporter.pid, scrapes, intervalMs, (s) => {
       track(s);
       if (starvedNow) starved++;
     });
@@ -194,6 +221,10 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
     return {
       idle: latency(idle),
       busy: latency(busy),
+      idleRunqueue: runqueue(idle),
+      busyRunqueue: runqueue(busy),
+      idleOnCpu: onCpuLatency(idle),
+      busyOnCpu: onCpuLatency(busy),
       linesPerSecond: delta('crm_log_lines_total') / seconds,
       mibPerSecond: delta('crm_log_bytes_read_total') / MiB / seconds,
       exporterCores: delta('process_cpu_seconds_total') / seconds,
@@ -315,6 +346,17 @@ async function scrapesWhilePostgresLocked(dir: string, pgUrl: string, rounds: nu
 // ------------------------------------------------------------------------------------------------ the section
 
 const f2 = (n: number): string => n.toFixed(2);
+
+/** "avg10 % / avg60 %" of /proc/pressure/cpu (some), or "n/a". */
+export function cpuPressure(): string {
+  try {
+    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n')[0] ?? '';
+    const m = /avg10=(\S+) avg60=(\S+)/.exec(some);
+    return m ? `${m[1]} % / ${m[2]} %` : 'n/a';
+  } catch {
+    return 'n/a';
+  }
+}
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 export async function busySection(options: BenchOptions): Promise<SectionResult> {
@@ -323,10 +365,12 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
   const rounds = Number(arg('--locked-rounds') ?? 3);
   const dir = await mkdtemp(join(tmpdir(), 'crm-bench-scrape-busy-'));
   const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const psiStart = cpuPressure();
   try {
     process.stderr.write('busy: scrapes while ingesting ...\n');
     const b = await scrapesWhileBusy(dir, scrapes, intervalMs);
     const loadMid = loadavg().map((l) => l.toFixed(2)).join(' ');
+    const psiMid = cpuPressure();
     process.stderr.write('busy: scrapes while PostgreSQL is locked ...\n');
     const l = await scrapesWhilePostgresLocked(dir, options.pgUrl, rounds);
     const loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -346,7 +390,8 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
     const beforeMs = l.before.map((s) => s.ms).sort((a, c) => a - c);
     const md = [
       `Run: \`${command}\` (${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}).`,
-      `Machine load (1/5/15-min load average): ${loadStart} at the start, ${loadMid} after part 1, ${loadEnd} at the end. The 2 cores are shared`,
+      `Machine load (1/5/15-min load average): ${loadStart} at the start, ${loadMid} after part 1, ${loadEnd} at the end; CPU pressure`,
+      `(/proc/pressure/cpu, share of time some runnable task waited for a CPU, avg10/avg60): ${psiStart} at the start, ${psiMid} after part 1. The 2 cores are shared`,
       'with other work (other sessions building and testing on the same machine), so absolute numbers swing from run to run; the idle',
       'baseline is measured in the same run, by the same exporter process, with the same scrape client.',
       '',
@@ -366,6 +411,14 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
         b.busy,
         `ingest ${int(b.linesPerSecond)} lines/s (${f2(b.mibPerSecond)} MiB/s), exporter CPU ${f2(b.exporterCores)} cores, event-loop lag max ${f2(b.loopLagMaxMs.busy)} ms, starved at ${b.starved} of ${b.busy.n} scrapes`,
       ),
+      row('idle: runqueue wait', b.idleRunqueue, 'time the exporter\'s main thread was runnable but had no CPU, during each scrape'),
+      row('busy: runqueue wait', b.busyRunqueue, ''),
+      row('idle: latency − runqueue wait', b.idleOnCpu, 'per scrape'),
+      row('busy: latency − runqueue wait', b.busyOnCpu, ''),
+      '',
+      'Runqueue wait is the second field of `/proc/<exporter>/task/<exporter>/schedstat` (the main thread, where the event loop runs),',
+      'read just before and after each scrape: the part of the latency that the machine\'s other work, not the exporter, decided.',
+      '"latency − runqueue wait" is then what the exporter\'s own event loop cost the scrape (its ingest slices included).',
       '',
       `Busy / idle: p50 ${f2(b.busy.p50 / b.idle.p50)}×, p99 ${f2(b.busy.p99 / b.idle.p99)}×. Event-loop lag is the exporter's own`,
       '`nodejs_eventloop_lag_max_seconds` (prom-client, reset at every scrape), max over the phase. "starved": the writer was not ahead of what the',

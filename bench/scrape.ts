@@ -139,7 +139,7 @@ export async function startChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   readyUrl: string,
-): Promise<{ stop(): Promise<void>; stderr(): string }> {
+): Promise<{ pid: number; stop(): Promise<void>; stderr(): string }> {
   const child: ChildProcess = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -163,7 +163,7 @@ export async function startChild(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { stop, stderr: () => stderr };
+  return { pid: child.pid as number, stop, stderr: () => stderr };
 }
 
 function binaryPath(name: string): string | undefined {
