@@ -26,6 +26,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { LINES, READ, SHARED_SLOTS, STOP, WRITTEN, type WriterData, type WriterResult } from './busy-writer.js';
@@ -151,6 +152,8 @@ interface BusyResult {
   busyRunqueue: Latency;
   idleOnCpu: Latency;
   busyOnCpu: Latency;
+  /** Busy again, with one busy-loop process per core competing (informational). */
+  contended: { latency: Latency; runqueue: Latency; onCpu: Latency; linesPerSecond: number; exporterCores: number; loopLagMaxMs: number; starved: number };
   linesPerSecond: number;
   mibPerSecond: number;
   exporterCores: number;
@@ -195,6 +198,18 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
       track(s);
       if (starvedNow) starved++;
     });
+    // The same again while one busy loop per core competes for the CPUs (informational; see the header).
+    const spinners = cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+    let contended: Scrape[];
+    let contendedStarved = 0;
+    try {
+      contended = await scrapeEvery(exporter.url, exporter.pid, Math.ceil(scrapes / 2), intervalMs, (s) => {
+        track(s);
+        if (starvedNow) contendedStarved++;
+      });
+    } finally {
+      for (const spinner of spinners) spinner.kill('SIGKILL');
+    }
     Atomics.store(shared, STOP, 1n);
     Atomics.notify(shared, STOP);
     const written = await done;
@@ -218,6 +233,9 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
     const seconds = (lastBusy.at - first.at) / 1000;
     const delta = (name: string): number => sample(lastBusy.body, name) - sample(first.body, name);
     const lagMax = (list: Scrape[]): number => Math.max(...list.map((s) => sample(s.body, 'nodejs_eventloop_lag_max_seconds') * 1000));
+    const c0 = contended[0] as Scrape;
+    const c1 = contended[contended.length - 1] as Scrape;
+    const cSeconds = (c1.at - c0.at) / 1000;
     return {
       idle: latency(idle),
       busy: latency(busy),
@@ -225,6 +243,15 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
       busyRunqueue: runqueue(busy),
       idleOnCpu: onCpuLatency(idle),
       busyOnCpu: onCpuLatency(busy),
+      contended: {
+        latency: latency(contended),
+        runqueue: runqueue(contended),
+        onCpu: onCpuLatency(contended),
+        linesPerSecond: (sample(c1.body, 'crm_log_lines_total') - sample(c0.body, 'crm_log_lines_total')) / cSeconds,
+        exporterCores: (sample(c1.body, 'process_cpu_seconds_total') - sample(c0.body, 'process_cpu_seconds_total')) / cSeconds,
+        loopLagMaxMs: lagMax(contended),
+        starved: contendedStarved,
+      },
       linesPerSecond: delta('crm_log_lines_total') / seconds,
       mibPerSecond: delta('crm_log_bytes_read_total') / MiB / seconds,
       exporterCores: delta('process_cpu_seconds_total') / seconds,
@@ -415,9 +442,19 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
       row('busy: runqueue wait', b.busyRunqueue, ''),
       row('idle: latency − runqueue wait', b.idleOnCpu, 'per scrape'),
       row('busy: latency − runqueue wait', b.busyOnCpu, ''),
+      row(
+        `busy + ${cpus().length} busy loops`,
+        b.contended.latency,
+        `ingest ${int(b.contended.linesPerSecond)} lines/s, exporter CPU ${f2(b.contended.exporterCores)} cores, event-loop lag max ${f2(b.contended.loopLagMaxMs)} ms, starved at ${b.contended.starved} of ${b.contended.latency.n} scrapes`,
+      ),
+      row(`busy + ${cpus().length} busy loops: runqueue wait`, b.contended.runqueue, ''),
+      row(`busy + ${cpus().length} busy loops: latency − runqueue wait`, b.contended.onCpu, ''),
       '',
       'Runqueue wait is the second field of `/proc/<exporter>/task/<exporter>/schedstat` (the main thread, where the event loop runs),',
       'read just before and after each scrape: the part of the latency that the machine\'s other work, not the exporter, decided.',
+      `The "busy + ${cpus().length} busy loops" rows repeat the busy phase (${Math.ceil(scrapes / 2)} scrapes) while one \`node -e "for (;;) {}"\` process per core competes`,
+      'for the CPUs: what a saturated machine does to the scrape of an exporter that is itself CPU-bound (informational; the target is judged',
+      'on the "busy" row).',
       '"latency − runqueue wait" is then what the exporter\'s own event loop cost the scrape (its ingest slices included).',
       '',
       `Busy / idle: p50 ${f2(b.busy.p50 / b.idle.p50)}×, p99 ${f2(b.busy.p99 / b.idle.p99)}×. Event-loop lag is the exporter's own`,
