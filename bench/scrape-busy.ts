@@ -66,29 +66,46 @@ interface Scrape {
   /** performance.now() at the start. */
   at: number;
   ms: number;
-  /** ms the exporter's main thread spent runnable but waiting for a CPU during this scrape (/proc schedstat). */
-  runqueueMs: number;
+  /** During this scrape (/proc schedstat, ms): the exporter's main thread runnable but waiting for a CPU, and on a CPU. */
+  exporterWaitMs: number;
+  exporterCpuMs: number;
+  /** The bench's main thread (the scrape client) runnable but waiting for a CPU. */
+  clientWaitMs: number;
   status: number;
   body: string;
 }
 
-/** Runqueue wait of a process's main thread so far, ms (the second field of /proc/<pid>/task/<pid>/schedstat). */
-function runqueueWaitMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+/**
+ * Time a process's main thread (where Node's event loop runs) has spent on a CPU and runnable but waiting for one, ms:
+ * the first two fields of /proc/<pid>/task/<pid>/schedstat. NaN where the file is missing.
+ */
+function schedstat(pid: number | undefined): { cpu: number; wait: number } {
+  if (pid === undefined) return { cpu: NaN, wait: NaN };
   try {
-    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+    const [cpu, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ');
+    return { cpu: Number(cpu) / 1e6, wait: Number(wait) / 1e6 };
   } catch {
-    return NaN;
+    return { cpu: NaN, wait: NaN };
   }
 }
 
 async function scrape(url: string, timeoutS = 10, pid?: number): Promise<Scrape> {
-  const wait0 = runqueueWaitMs(pid);
+  const exporter0 = schedstat(pid);
+  const client0 = schedstat(process.pid);
   const at = performance.now();
   const res = await fetch(url, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(timeoutS) } });
   const body = await res.text();
   const ms = performance.now() - at;
-  return { at, ms, runqueueMs: runqueueWaitMs(pid) - wait0, status: res.status, body };
+  const exporter1 = schedstat(pid);
+  return {
+    at,
+    ms,
+    exporterWaitMs: exporter1.wait - exporter0.wait,
+    exporterCpuMs: exporter1.cpu - exporter0.cpu,
+    clientWaitMs: schedstat(process.pid).wait - client0.wait,
+    status: res.status,
+    body,
+  };
 }
 
 /** `n` scrapes started every `intervalMs` (the next at once when one took longer); `each` sees every one. */
@@ -120,9 +137,21 @@ function latencyOf(values: readonly number[]): Latency {
 }
 
 const latency = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.ms));
-/** Each scrape's latency less the time the exporter's main thread waited for a CPU meanwhile. */
-const onCpuLatency = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.ms - s.runqueueMs));
-const runqueue = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.runqueueMs));
+
+/** Where the time of the slowest 5 % of `scrapes` went (means over them, ms). */
+interface TailBreakdown {
+  n: number;
+  ms: number;
+  exporterWait: number;
+  exporterCpu: number;
+  clientWait: number;
+}
+
+function tailBreakdown(scrapes: readonly Scrape[]): TailBreakdown {
+  const slowest = [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(scrapes.length / 20)));
+  const avg = (f: (s: Scrape) => number): number => slowest.reduce((a, s) => a + f(s), 0) / slowest.length;
+  return { n: slowest.length, ms: avg((s) => s.ms), exporterWait: avg((s) => s.exporterWaitMs), exporterCpu: avg((s) => s.exporterCpuMs), clientWait: avg((s) => s.clientWaitMs) };
+}
 
 async function startExporter(dir: string, name: string, extra: Record<string, unknown>, log: string): Promise<{ url: string; pid: number; stop(): Promise<void>; stderr(): string }> {
   const port = await freePort();
@@ -147,13 +176,10 @@ async function startExporter(dir: string, name: string, extra: Record<string, un
 interface BusyResult {
   idle: Latency;
   busy: Latency;
-  /** Runqueue wait of the exporter's main thread during each scrape, and latency without it. */
-  idleRunqueue: Latency;
-  busyRunqueue: Latency;
-  idleOnCpu: Latency;
-  busyOnCpu: Latency;
+  /** The slowest 5 % of each phase's scrapes: where their time went. */
+  tails: { idle: TailBreakdown; busy: TailBreakdown; contended: TailBreakdown };
   /** Busy again, with one busy-loop process per core competing (informational). */
-  contended: { latency: Latency; runqueue: Latency; onCpu: Latency; linesPerSecond: number; exporterCores: number; loopLagMaxMs: number; starved: number };
+  contended: { latency: Latency; linesPerSecond: number; exporterCores: number; loopLagMaxMs: number; starved: number };
   linesPerSecond: number;
   mibPerSecond: number;
   exporterCores: number;
@@ -239,14 +265,9 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
     return {
       idle: latency(idle),
       busy: latency(busy),
-      idleRunqueue: runqueue(idle),
-      busyRunqueue: runqueue(busy),
-      idleOnCpu: onCpuLatency(idle),
-      busyOnCpu: onCpuLatency(busy),
+      tails: { idle: tailBreakdown(idle), busy: tailBreakdown(busy), contended: tailBreakdown(contended) },
       contended: {
         latency: latency(contended),
-        runqueue: runqueue(contended),
-        onCpu: onCpuLatency(contended),
         linesPerSecond: (sample(c1.body, 'crm_log_lines_total') - sample(c0.body, 'crm_log_lines_total')) / cSeconds,
         exporterCores: (sample(c1.body, 'process_cpu_seconds_total') - sample(c0.body, 'process_cpu_seconds_total')) / cSeconds,
         loopLagMaxMs: lagMax(contended),
@@ -438,24 +459,31 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
         b.busy,
         `ingest ${int(b.linesPerSecond)} lines/s (${f2(b.mibPerSecond)} MiB/s), exporter CPU ${f2(b.exporterCores)} cores, event-loop lag max ${f2(b.loopLagMaxMs.busy)} ms, starved at ${b.starved} of ${b.busy.n} scrapes`,
       ),
-      row('idle: runqueue wait', b.idleRunqueue, 'time the exporter\'s main thread was runnable but had no CPU, during each scrape'),
-      row('busy: runqueue wait', b.busyRunqueue, ''),
-      row('idle: latency − runqueue wait', b.idleOnCpu, 'per scrape'),
-      row('busy: latency − runqueue wait', b.busyOnCpu, ''),
       row(
         `busy + ${cpus().length} busy loops`,
         b.contended.latency,
         `ingest ${int(b.contended.linesPerSecond)} lines/s, exporter CPU ${f2(b.contended.exporterCores)} cores, event-loop lag max ${f2(b.contended.loopLagMaxMs)} ms, starved at ${b.contended.starved} of ${b.contended.latency.n} scrapes`,
       ),
-      row(`busy + ${cpus().length} busy loops: runqueue wait`, b.contended.runqueue, ''),
-      row(`busy + ${cpus().length} busy loops: latency − runqueue wait`, b.contended.onCpu, ''),
       '',
-      'Runqueue wait is the second field of `/proc/<exporter>/task/<exporter>/schedstat` (the main thread, where the event loop runs),',
-      'read just before and after each scrape: the part of the latency that the machine\'s other work, not the exporter, decided.',
-      `The "busy + ${cpus().length} busy loops" rows repeat the busy phase (${Math.ceil(scrapes / 2)} scrapes) while one \`node -e "for (;;) {}"\` process per core competes`,
+      `The "busy + ${cpus().length} busy loops" row repeats the busy phase (${Math.ceil(scrapes / 2)} scrapes) while one \`node -e "for (;;) {}"\` process per core competes`,
       'for the CPUs: what a saturated machine does to the scrape of an exporter that is itself CPU-bound (informational; the target is judged',
       'on the "busy" row).',
-      '"latency − runqueue wait" is then what the exporter\'s own event loop cost the scrape (its ingest slices included).',
+      '',
+      'Where the time of the slowest 5 % of each phase\'s scrapes went (means over those scrapes, ms), from `/proc/<pid>/task/<pid>/schedstat`',
+      'of the exporter\'s main thread (where its event loop runs: render and ingest slices alike) and of the bench\'s main thread (the scrape',
+      'client), read just before and after each scrape. "Waiting for a CPU" is time the thread was runnable but not running: the machine\'s',
+      'other work decided it, not the exporter. The window is the client\'s (its own delays widen it) and the kernel updates these counters',
+      'when a thread is switched, so the columns do not add up to the latency: they say which part dominates.',
+      '',
+      '| phase | scrapes | latency | exporter waiting for a CPU | exporter on a CPU | bench client waiting for a CPU |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...(
+        [
+          ['idle (baseline)', b.tails.idle],
+          ['busy', b.tails.busy],
+          [`busy + ${cpus().length} busy loops`, b.tails.contended],
+        ] as const
+      ).map(([name, t]) => `| ${name} | ${t.n} | ${f2(t.ms)} | ${f2(t.exporterWait)} | ${f2(t.exporterCpu)} | ${f2(t.clientWait)} |`),
       '',
       `Busy / idle: p50 ${f2(b.busy.p50 / b.idle.p50)}×, p99 ${f2(b.busy.p99 / b.idle.p99)}×. Event-loop lag is the exporter's own`,
       '`nodejs_eventloop_lag_max_seconds` (prom-client, reset at every scrape), max over the phase. "starved": the writer was not ahead of what the',
