@@ -296,8 +296,9 @@ interface LockedScrape {
   ms: number;
   status: number;
   postgresSuccess: number;
-  /** crm_pg_* sample lines served (the collector's families are reset when it fails). */
+  /** crm_pg_* sample lines served (the collector's families are reset when it fails), and their metric names. */
   pgSamples: number;
+  pgNames: string[];
   /** The exporter's backend was seen waiting for a lock (pg_stat_activity) while this scrape was in flight. */
   sawLockWait: boolean;
 }
@@ -369,7 +370,8 @@ async function scrapesWhilePostgresLocked(dir: string, pgUrl: string, rounds: nu
         const s = await scrape(url, timeoutS);
         inFlight = false;
         await watcher;
-        locked.push({ timeoutS, ms: s.ms, status: s.status, postgresSuccess: success(s.body), pgSamples: pgSamplesIn(s.body), sawLockWait });
+        const pgNames = [...new Set(s.body.split('\n').filter((line) => line.startsWith('crm_pg_')).map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? ''))];
+        locked.push({ timeoutS, ms: s.ms, status: s.status, postgresSuccess: success(s.body), pgSamples: pgSamplesIn(s.body), pgNames, sawLockWait });
       }
     }
 
@@ -511,9 +513,11 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
       `Before the lock: ${l.before.length} scrapes (timeout 2 s), p50 ${f2(percentile(beforeMs, 50))} ms, max ${f2(beforeMs[beforeMs.length - 1] ?? NaN)} ms, postgres success 1 in`,
       `${l.before.filter((s) => s.postgresSuccess === 1).length} / ${l.before.length}, ${l.before[l.before.length - 1]?.pgSamples ?? '?'} crm_pg_* samples served. After \`ROLLBACK\`: postgres success ${l.recovery.postgresSuccess} at scrape ${l.recovery.scrapes}, ${f2(l.recovery.seconds)} s after`,
       `the release${l.recovery.scrapes > 1 ? ' (the scrapes in between still waited for the connection that the last blocked query held until its statement_timeout)' : ''}.`,
-      'With a timeout above `postgres.timeout` (the 10 s row) the waiting query is cancelled by its statement_timeout after 5 s, so the',
-      'collector fails (one log line) before the deadline; below it, the orchestrator gives up at the deadline and the scrape is served without',
-      'the PostgreSQL families.',
+      'With a timeout above `postgres.timeout` (the 10 s row) the scrape ends before its deadline: its table query starts once the previous',
+      'scrape\'s abandoned one has released the collector\'s one connection to that database (at that query\'s statement_timeout) and is',
+      'cancelled by its own statement_timeout 5 s later, so the collector fails with an error (one log line) rather than a timeout. Below it,',
+      `the orchestrator gives up at the deadline. Either way the scrape is served without the PostgreSQL families (left while locked:`,
+      `${[...new Set(l.locked.flatMap((x) => x.pgNames))].map((n) => `\`${n}\``).join(', ') || 'none'}).`,
       '',
       `Target: every locked scrape answered within its timeout with \`crm_scrape_collector_success{collector="postgres"} 0\`, and success again after`,
       `the release: **${lockedMet ? 'met' : 'NOT met'}** (${inTime.length} / ${l.locked.length} in time, ${failedPg.length} / ${l.locked.length} with success 0, recovered: ${l.recovery.postgresSuccess === 1 ? 'yes' : 'no'}).`,
