@@ -77,6 +77,7 @@ function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}, 
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout?.resume(); // never let an unread pipe block a child; a 'data' listener added in the same tick still gets everything
   return {
     child,
     pid: child.pid as number,
