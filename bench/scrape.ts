@@ -1,7 +1,7 @@
 /**
  * bench:scrape: /metrics latency, series and database load of crm-exporter against the reference exporters.
  *
- *   npm run bench:scrape [-- --section postgres] [--scrapes 200] [--warmup 20] [--pg postgres://postgres@127.0.0.1:5432/postgres] [--write-results]
+ *   npm run bench:scrape [-- --section postgres|redis|busy] [--scrapes 200] [--warmup 20] [--pg postgres://postgres@127.0.0.1:5432/postgres] [--write-results]
  *
  * Sections (SECTIONS below) each start what they measure, return a markdown report and say whether their target
  * was met; the process exits 1 when one was not. Add a section by appending { name, run } to SECTIONS (the helpers
@@ -29,6 +29,7 @@ import { registerBuildInfo } from '../src/exporter/metrics/build-info.js';
 import { registerRuntimeMetrics } from '../src/exporter/metrics/runtime.js';
 import { createApp } from '../src/exporter/server/app.js';
 import { redisSection } from './scrape-redis.js';
+import { busySection } from './scrape-busy.js';
 
 export interface BenchOptions {
   scrapes: number;
@@ -138,7 +139,7 @@ export async function startChild(
   args: string[],
   env: NodeJS.ProcessEnv,
   readyUrl: string,
-): Promise<{ stop(): Promise<void>; stderr(): string }> {
+): Promise<{ pid: number; stop(): Promise<void>; stderr(): string }> {
   const child: ChildProcess = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -162,7 +163,7 @@ export async function startChild(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { stop, stderr: () => stderr };
+  return { pid: child.pid as number, stop, stderr: () => stderr };
 }
 
 function binaryPath(name: string): string | undefined {
@@ -366,6 +367,7 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
 export const SECTIONS: readonly BenchSection[] = [
   { name: 'postgres', run: postgresSection },
   { name: 'redis', run: redisSection },
+  { name: 'busy', run: busySection },
 ];
 
 function arg(name: string): string | undefined {
