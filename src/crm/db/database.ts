@@ -29,6 +29,12 @@ export function createDatabase(pool: pg.Pool): Database {
           const client = await timeDb(ctx, () => pool.connect());
           const tx: SqlRunner = { query: (text, params) => timeDb(ctx, () => client.query(text, params as unknown[] | undefined)) };
           let broken: Error | undefined;
+          // pg-pool listens for 'error' only while a client is idle: a connection that dies while checked out (a
+          // PostgreSQL restart mid-transaction) would otherwise be an uncaught exception that ends the service.
+          const onError = (err: Error): void => {
+            broken = err;
+          };
+          client.on('error', onError);
           try {
             await tx.query('BEGIN');
             const result = await fn(tx);
@@ -40,6 +46,7 @@ export function createDatabase(pool: pg.Pool): Database {
             });
             throw err;
           } finally {
+            client.removeListener('error', onError);
             client.release(broken);
           }
         },

@@ -17,6 +17,12 @@ export function checksum(sql: string): string {
 /** Applies the migrations not yet recorded, each in its own transaction; safe to run any number of times. */
 export async function migrate(pool: pg.Pool, list: readonly Migration[] = defaultMigrations): Promise<MigrationResult> {
   const client = await pool.connect();
+  // Checked-out clients get no 'error' listener from pg-pool; a connection lost here rejects the query in flight.
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {
@@ -51,6 +57,7 @@ export async function migrate(pool: pg.Pool, list: readonly Migration[] = defaul
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
     }
   } finally {
-    client.release();
+    client.removeListener('error', onError);
+    client.release(lost);
   }
 }
