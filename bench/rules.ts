@@ -13,14 +13,13 @@
  * its own promtool while the next is written. A private Prometheus (Debian's) then evaluates each rule set on that
  * TSDB, and prometheus_rule_group_last_duration_seconds is read per group after several evaluations.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { freePort } from './net.js';
 import { writeResultsSection } from './results-file.js';
+import { evaluate, median, ms, promVersion, repoRoot } from './rules/prometheus.js';
 
 const ROUTES = Number(process.env.BENCH_ROUTES ?? 50);
 const INSTANCES = Number(process.env.BENCH_INSTANCES ?? 4);
@@ -30,12 +29,6 @@ const JOBS = Number(process.env.BENCH_JOBS ?? 2); // promtools at a time while b
 const STEP = 60; // seconds between backfilled samples
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
 const SHARE = [0.05, 0.2, 0.45, 0.7, 0.9, 0.97, 0.992, 0.998, 0.9995, 1, 1, 1];
-
-function repoRoot(): string {
-  let root = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(root, 'package.json')) && dirname(root) !== root) root = dirname(root);
-  return root;
-}
 
 /** Requests per second of one route on one instance at time t (daily seasonality, ~1 req/s on average). */
 const OMEGA = (2 * Math.PI) / 86400;
@@ -180,58 +173,6 @@ function naiveRules(): string {
   return `groups:\n  - name: naive.slo.rules\n    interval: 1m\n    rules:\n${rules.join('\n')}\n`;
 }
 
-interface GroupCost {
-  group: string;
-  rules: number;
-  /** Seconds, per evaluation observed. */
-  durations: number[];
-}
-
-async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds: number): Promise<GroupCost[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'crm-bench-rules-prom-'));
-  const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  evaluation_interval: 15s\nrule_files:\n${ruleFiles.map((f) => `  - ${f}`).join('\n')}\n`);
-  const child = spawn(
-    'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`, '--storage.tsdb.retention.time=60d', `--web.listen-address=127.0.0.1:${port}`, '--log.level=error'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  try {
-    for (let i = 0; i < 600; i++) {
-      try {
-        if ((await fetch(`${url}/-/ready`)).ok) break;
-      } catch {
-        // starting
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const costs = new Map<string, GroupCost>();
-    const deadline = Date.now() + waitSeconds * 1000;
-    while (Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 15_000));
-      const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: unknown[]; evaluationTime: number; lastEvaluation: string }> } };
-      for (const g of body.data.groups) {
-        if (g.lastEvaluation.startsWith('0001')) continue;
-        const cost = costs.get(g.name) ?? { group: g.name, rules: g.rules.length, durations: [] };
-        if (cost.durations.at(-1) !== g.evaluationTime) cost.durations.push(g.evaluationTime);
-        costs.set(g.name, cost);
-      }
-    }
-    return [...costs.values()];
-  } finally {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-};
-const ms = (s: number): string => (s * 1000).toFixed(1);
-
 async function main(): Promise<void> {
   const root = repoRoot();
   const work = mkdtempSync(join(tmpdir(), 'crm-bench-rules-'));
@@ -281,11 +222,6 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(', ');
 
 function groupNames(files: string[]): string[] {
   return files.flatMap((file) => (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
-}
-
-function promVersion(): string {
-  const r = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
-  return /version (\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? 'unknown';
 }
 
 main().catch((err: unknown) => {
