@@ -10,8 +10,8 @@ import { main } from '../src/exporter/cli.js';
 import { CONFIG_CHECKS } from '../src/exporter/config-checks.js';
 import { loadConfigFile } from '../src/exporter/config/load.js';
 import { startExporter } from '../src/exporter/main.js';
-import { startPrivateInstance, type PrivateInstance } from './collectors/postgres-helpers.js';
-import { PrivateRedis } from './collectors/redis-server.js';
+import { startPrivateInstance, type PrivateInstance } from './helpers/postgres.js';
+import { PrivateRedis } from './helpers/redis-server.js';
 import { leaksIn, secretArbitrary, secretUrlsByKind } from './helpers/secrets.js';
 
 /*

@@ -7,8 +7,8 @@ import { renderBundle } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile, parseThresholds } from '../../src/exporter/bundle/thresholds.js';
 import { SEVERITIES } from '../../src/exporter/bundle/thresholds-schema.js';
 import { rulesOfFiles, type LoadedRule } from '../helpers/rules.js';
-import { exposedSeries } from './exposed-metrics.js';
-import { parseSelectors } from './promql-lint.js';
+import { exposedSeries } from '../helpers/exposed-metrics.js';
+import { parseSelectors } from '../helpers/promql-lint.js';
 
 /*
  * The bundle against everything it refers to: the exporter's metrics (golden expositions), the runbook, the

@@ -10,8 +10,8 @@ import { allPanels, dashboardQueries, substituteVariables } from '../../src/expo
 import { renderBundle } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
 import { requireBinary } from '../helpers/prometheus.js';
-import { exposedSeries } from './exposed-metrics.js';
-import { lintExpr, parseSelectors } from './promql-lint.js';
+import { exposedSeries } from '../helpers/exposed-metrics.js';
+import { lintExpr, parseSelectors } from '../helpers/promql-lint.js';
 
 /*
  * The dashboards as Grafana and Grafana's dashboard linter see them: the committed JSON files (what provisioning

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { substituteVariables } from '../../src/exporter/bundle/dashboards/queries.js';
-import { lintExpr, parseSelectors } from './promql-lint.js';
+import { lintExpr, parseSelectors } from '../helpers/promql-lint.js';
 
 /** The linter checks must be able to fail: each rule against a query that breaks it. */
 const COUNTERS = new Set(['crm_http_requests_total']);

@@ -6,7 +6,7 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { requireBinary } from '../helpers/prometheus.js';
 import { rulesOf } from '../helpers/rules.js';
-import { parseSelectors } from './promql-lint.js';
+import { parseSelectors } from '../helpers/promql-lint.js';
 
 /*
  * The promtool unit tests of the database alerts and recording rules (alerting/tests/postgres*.test.yml,

@@ -11,7 +11,7 @@ import {
 import { createPostgresMetrics, POSTGRES_METRIC_NAMES } from '../../src/exporter/collectors/postgres-metrics.js';
 import { parseExtensionVersion, statementsSql } from '../../src/exporter/collectors/postgres-queries.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
-import { parseExposition, select } from './postgres-helpers.js';
+import { parseExposition, select } from '../helpers/postgres.js';
 
 /*
  * The write step fed with FIXED rows (no database): the exposition must match test/golden/postgres.prom byte for

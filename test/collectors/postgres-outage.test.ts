@@ -8,7 +8,7 @@ import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { freePort } from '../helpers/net.js';
-import { eventually, parseExposition, select, sleep, startPrivateInstance, value, type PrivateInstance, type Sample } from './postgres-helpers.js';
+import { eventually, parseExposition, select, sleep, startPrivateInstance, value, type PrivateInstance, type Sample } from '../helpers/postgres.js';
 
 /*
  * Outages seen through HTTP (createApp + listen(0) + fetch): PostgreSQL down, a closed port, and a server that

@@ -5,7 +5,7 @@ import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/exporter/config/load.js';
 import { startExporter } from '../../src/exporter/main.js';
 import { isPlannableStatement, plannableStatementSql } from '../../src/exporter/parsers/statement-text.js';
-import { PLANNABLE_CASES } from '../parsers/statement-cases.js';
+import { PLANNABLE_CASES } from '../helpers/statement-cases.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
 import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
@@ -19,7 +19,7 @@ import {
   type PrivateInstance,
   type Sample,
   type TestDatabase,
-} from './postgres-helpers.js';
+} from '../helpers/postgres.js';
 
 /*
  * pg_stat_statements needs shared_preload_libraries, which the shared server does not have: these tests run a

@@ -7,7 +7,7 @@ import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrato
 import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { APPLICATION_NAME } from '../../src/exporter/sources/pg-pool.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
-import { connect, createTestDatabase, eventually, parseExposition, select, sleep, value, type Sample, type TestDatabase } from './postgres-helpers.js';
+import { connect, createTestDatabase, eventually, parseExposition, select, sleep, value, type Sample, type TestDatabase } from '../helpers/postgres.js';
 
 /*
  * The collector against the real (shared) PostgreSQL, in a database of its own. Values are compared with a direct

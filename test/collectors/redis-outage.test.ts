@@ -7,7 +7,7 @@ import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrato
 import { RedisCollector } from '../../src/exporter/collectors/redis.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
-import { PrivateRedis, startSilentListener } from './redis-server.js';
+import { PrivateRedis, startSilentListener } from '../helpers/redis-server.js';
 
 /*
  * Outages, through the real HTTP surface: a private redis-server killed and restarted on the same port, and a TCP

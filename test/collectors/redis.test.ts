@@ -15,7 +15,7 @@ import { redisConnectionOptions, RedisSource } from '../../src/exporter/sources/
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
-import { deletePrefix, directClient, PrivateRedis, SHARED_REDIS_URL, testPrefix } from './redis-server.js';
+import { deletePrefix, directClient, PrivateRedis, SHARED_REDIS_URL, testPrefix } from '../helpers/redis-server.js';
 
 function config(overrides: Partial<RedisConfig> = {}): RedisConfig {
   return { url: SHARED_REDIS_URL, timeout: 2000, key_groups: [], key_group_scan_budget: 10_000, ...overrides };

@@ -2,7 +2,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAccessLogLine } from '../../src/crm/access-log.js';
-import { eventually, readLog, startHarness, type Harness } from './helpers.js';
+import { eventually, readLog, startHarness, type Harness } from '../helpers/crm.js';
 
 const CONTRACT = ['time', 'method', 'path', 'route', 'status', 'duration_ms', 'bytes', 'db_ms', 'cache_ms', 'cache', 'lock', 'lock_wait_ms', 'request_id'];
 

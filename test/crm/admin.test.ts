@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from './helpers.js';
+import { eventually, startHarness, type Harness } from '../helpers/crm.js';
 
 const TOKEN = 'admin-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, privateRedis, startHarness, type Harness, type PrivateRedis } from './helpers.js';
+import { eventually, privateRedis, startHarness, type Harness, type PrivateRedis } from '../helpers/crm.js';
 
 let seq = 0;
 const newCustomer = async (h: Harness, age = 30): Promise<number> =>

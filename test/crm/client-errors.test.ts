@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from './helpers.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
 
 /** Whatever a client sends, a client error is a 4xx with a JSON body, never a 500 nor a log line with a stack. */
 describe('client errors', () => {

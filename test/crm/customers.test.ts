@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AGE_PAGE_SQL } from '../../src/crm/repositories/customers.js';
 import { encodeCursor } from '../../src/crm/http/validation.js';
-import { startHarness, type Harness } from './helpers.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../src/crm/rate-limit.js';
-import { startHarness, type Harness } from './helpers.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
 
 describe('TokenBucket', () => {
   it('grants the burst, then one token per 1/rate seconds, and says how long to wait', () => {

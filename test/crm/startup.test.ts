@@ -5,7 +5,7 @@ import { CrmStartError } from '../../src/crm/errors.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { main } from '../../src/crm/main.js';
 import { startCrmService } from '../../src/crm/service.js';
-import { createTestDatabase, freePort, REDIS_URL, request, startHarness, type Harness, type TestDatabase } from './helpers.js';
+import { createTestDatabase, freePort, REDIS_URL, request, startHarness, type Harness, type TestDatabase } from '../helpers/crm.js';
 
 describe('migrations', () => {
   let db: TestDatabase;

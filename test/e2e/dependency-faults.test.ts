@@ -7,8 +7,8 @@ import { promisify } from 'node:util';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
 import { startCrmService, type CrmService } from '../../src/crm/service.js';
 import { silentLogger } from '../../src/crm/log.js';
-import { startPrivateInstance, type PrivateInstance } from '../collectors/postgres-helpers.js';
-import { PrivateRedis } from '../collectors/redis-server.js';
+import { startPrivateInstance, type PrivateInstance } from '../helpers/postgres.js';
+import { PrivateRedis } from '../helpers/redis-server.js';
 import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
 import { sampleSum } from '../helpers/exposition.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { runLoad } from '../../src/loadgen/runner.js';
-import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from '../crm/helpers.js';
+import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/crm.js';
 import { startCrmChild, type CrmChild } from '../helpers/crm-child.js';
 import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
 import { sampleSum } from '../helpers/exposition.js';

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from '../crm/helpers.js';
+import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from './crm.js';
 import { freePort } from './net.js';
 import { httpOk, startProcess } from './process.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
-import { eventually, startHarness, type Harness } from '../crm/helpers.js';
+import { eventually, startHarness, type Harness } from '../helpers/crm.js';
 
 const TOKEN = 'loadgen-test-token';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPlannableStatement, redactStatement, statementLabel } from '../../src/exporter/parsers/statement-text.js';
-import { PLANNABLE_CASES } from './statement-cases.js';
+import { PLANNABLE_CASES } from '../helpers/statement-cases.js';
 
 describe('redactStatement', () => {
   it.each([

@@ -13,7 +13,7 @@ import {
   startPrivateInstance,
   type PrivateInstance,
   type TestDatabase,
-} from '../collectors/postgres-helpers.js';
+} from '../helpers/postgres.js';
 
 let db: TestDatabase;
 let other: TestDatabase;

@@ -8,7 +8,7 @@ import { startExporter, type RunningExporter } from '../../src/exporter/main.js'
 import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
 import type { SavedPosition } from '../../src/exporter/sources/tailer.js';
 import { sampleSum } from '../helpers/exposition.js';
-import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
+import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from '../helpers/tail.js';
 
 /*
  * Issue 11 B2: the positions file holds the offsets whose lines were counted in the last /metrics answer written

@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/exporter/config/load.js';
 import { startExporter } from '../../src/exporter/main.js';
 import { loadPositions, PositionsWriter, savePositions } from '../../src/exporter/sources/positions.js';
 import type { SavedPosition } from '../../src/exporter/sources/tailer.js';
-import { makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
+import { makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from '../helpers/tail.js';
 
 let dir: string;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
 import { BIRTH_SLACK_MS, type SavedPosition } from '../../src/exporter/sources/tailer.js';
-import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
+import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Appender, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from './tail-helpers.js';
+import { Appender, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor } from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;

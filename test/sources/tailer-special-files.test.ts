@@ -6,7 +6,7 @@
 import { appendFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectExactly, makeFifo, makeTempDir, RecordingSink, releaseFifoReaders, removeDir, TailerPool, waitFor, within } from './tail-helpers.js';
+import { expectExactly, makeFifo, makeTempDir, RecordingSink, releaseFifoReaders, removeDir, TailerPool, waitFor, within } from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;

@@ -8,7 +8,7 @@
 import { appendFile, mkdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor, within } from './tail-helpers.js';
+import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool, waitFor, within } from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;

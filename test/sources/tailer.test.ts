@@ -17,7 +17,7 @@ import {
   TailerPool,
   waitFor,
   writerLines,
-} from './tail-helpers.js';
+} from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;

@@ -4,7 +4,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../helpers/net.js';
+import { freePort } from './net.js';
 
 /*
  * Test support for the PostgreSQL collector: the shared server on 127.0.0.1:5432 (never reconfigured), a database

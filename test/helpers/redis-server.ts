@@ -4,7 +4,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort } from '../helpers/net.js';
+import { freePort } from './net.js';
 
 /** The shared Redis every integration test uses (read-only for server state; keys only under a random prefix). */
 export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
