@@ -14,7 +14,10 @@ const WHY = 'see docs/ARCHITECTURE.md, "What each room may import"';
 const zone = (files, ...forbidden) => ({
   files,
   rules: {
-    'no-restricted-imports': ['error', { patterns: forbidden.map(([names, what, up]) => ({ regex: into(names, up), message: `${what} (${WHY}).` })) }],
+    'no-restricted-imports': [
+      'error',
+      { patterns: forbidden.map(([names, what, up]) => ({ regex: into(names, up), message: `${what} (${WHY}).` })) },
+    ],
   },
 });
 const PROGRAMS = [['crm', 'loadgen', 'demo'], 'the exporter does not import the other programs'];
@@ -25,7 +28,22 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', URL: 'readonly', fetch: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
@@ -34,19 +52,55 @@ export default tseslint.config(
     // A relative import() would slip past no-restricted-imports; src/ has none, and keeps it so.
     files: ['src/**/*.ts'],
     rules: {
-      'no-restricted-syntax': ['error', { selector: 'ImportExpression[source.value=/^\\./]', message: `no relative dynamic import() in src/: the import zones cannot see it (${WHY}).` }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportExpression[source.value=/^\\./]',
+          message: `no relative dynamic import() in src/: the import zones cannot see it (${WHY}).`,
+        },
+      ],
     },
   },
   // The programs: the CRM and the load generator stand alone (they are what the exporter watches); demo/ composes all.
-  zone(['src/crm/**/*.ts'], [['exporter', 'loadgen', 'demo'], 'the reference CRM imports neither the exporter, the load generator nor the demo']),
-  zone(['src/loadgen/**/*.ts'], [['exporter', 'crm', 'demo'], 'the load generator imports neither the exporter, the CRM nor the demo']),
+  zone(
+    ['src/crm/**/*.ts'],
+    [
+      ['exporter', 'loadgen', 'demo'],
+      'the reference CRM imports neither the exporter, the load generator nor the demo',
+    ],
+  ),
+  zone(
+    ['src/loadgen/**/*.ts'],
+    [['exporter', 'crm', 'demo'], 'the load generator imports neither the exporter, the CRM nor the demo'],
+  ),
   // The exporter's rooms, one-way: cli -> main -> server -> collectors | metrics -> sources | parsers, all on config.
   zone(['src/exporter/*.ts'], PROGRAMS, [['cli'], 'nothing imports the CLI: it is the entry point', '\\./']),
-  zone(['src/exporter/parsers/**/*.ts'], PROGRAMS, [except(), 'parsers are pure: they import nothing internal outside parsers/']),
-  zone(['src/exporter/config/**/*.ts'], PROGRAMS, [except('errors', 'version'), 'config/ imports only errors.ts; checks that need parsers or sources live in config-checks.ts']),
-  zone(['src/exporter/sources/**/*.ts'], PROGRAMS, [except('config', 'errors', 'version'), 'sources/ (I/O) import only config/ and errors.ts']),
-  zone(['src/exporter/metrics/**/*.ts'], PROGRAMS, [except('config', 'errors', 'version', 'parsers', 'sources'), 'metrics/ import only sources/, parsers/, config/ and errors.ts']),
-  zone(['src/exporter/collectors/**/*.ts'], PROGRAMS, [except('config', 'errors', 'version', 'parsers', 'sources'), 'collectors/ import only sources/, parsers/, config/ and errors.ts']),
-  zone(['src/exporter/server/**/*.ts'], PROGRAMS, [except('config', 'errors', 'version', 'parsers', 'sources', 'metrics', 'collectors'), 'server/ imports nothing above it (main, cli, dry-build, config-checks) nor the bundle']),
-  zone(['src/exporter/bundle/**/*.ts'], PROGRAMS, [except('config', 'errors', 'version'), 'the bundle generator imports only config/ and errors.ts']),
+  zone(['src/exporter/parsers/**/*.ts'], PROGRAMS, [
+    except(),
+    'parsers are pure: they import nothing internal outside parsers/',
+  ]),
+  zone(['src/exporter/config/**/*.ts'], PROGRAMS, [
+    except('errors', 'version'),
+    'config/ imports only errors.ts; checks that need parsers or sources live in config-checks.ts',
+  ]),
+  zone(['src/exporter/sources/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version'),
+    'sources/ (I/O) import only config/ and errors.ts',
+  ]),
+  zone(['src/exporter/metrics/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version', 'parsers', 'sources'),
+    'metrics/ import only sources/, parsers/, config/ and errors.ts',
+  ]),
+  zone(['src/exporter/collectors/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version', 'parsers', 'sources'),
+    'collectors/ import only sources/, parsers/, config/ and errors.ts',
+  ]),
+  zone(['src/exporter/server/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version', 'parsers', 'sources', 'metrics', 'collectors'),
+    'server/ imports nothing above it (main, cli, dry-build, config-checks) nor the bundle',
+  ]),
+  zone(['src/exporter/bundle/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version'),
+    'the bundle generator imports only config/ and errors.ts',
+  ]),
 );

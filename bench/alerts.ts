@@ -34,7 +34,9 @@ const root = repoRoot();
  * instead of 30d. Every alert and every window an alert reads is as shipped.
  */
 function ourRules(dir: string): string[] {
-  const document = yaml.load(readFileSync(join(root, 'alerting/thresholds.yaml'), 'utf8')) as { slo: { period: string } };
+  const document = yaml.load(readFileSync(join(root, 'alerting/thresholds.yaml'), 'utf8')) as {
+    slo: { period: string };
+  };
   document.slo.period = '3d';
   const files: string[] = [];
   for (const [path, content] of renderBundle(parseThresholds(document))) {
@@ -67,20 +69,33 @@ const SCENARIOS: Scenario[] = [
   { name: 'healthy weeks (no fault)' },
   { name: 'zero traffic at night (no fault)', quietNights: true },
   { name: 'error burst: 30 % 5xx for 20 min', fault: { kind: 'error-burst', start: TUESDAY_10AM, minutes: 20 } },
-  { name: 'latency regression: a fifth of requests ~1 s for 1 h', fault: { kind: 'latency', start: TUESDAY_10AM, minutes: 60 } },
-  { name: 'traffic drop to 30 % at 10 a.m. for 2 h', fault: { kind: 'traffic-drop', start: TUESDAY_10AM, minutes: 120 } },
+  {
+    name: 'latency regression: a fifth of requests ~1 s for 1 h',
+    fault: { kind: 'latency', start: TUESDAY_10AM, minutes: 60 },
+  },
+  {
+    name: 'traffic drop to 30 % at 10 a.m. for 2 h',
+    fault: { kind: 'traffic-drop', start: TUESDAY_10AM, minutes: 120 },
+  },
   { name: 'PostgreSQL down for 15 min', fault: { kind: 'postgres-down', start: TUESDAY_10AM, minutes: 15 } },
 ];
 
 const isNotify = (e: AlertEvent): boolean => e.severity === 'critical' || e.severity === 'warning';
 
 /** Minutes from the fault's start to the first alert of `severity` (undefined: missed), with its name. */
-function firstAlert(events: AlertEvent[], faultStart: number, severity: string): { minutes: number; alertname: string } | undefined {
-  const hit = events.filter((e) => e.value >= faultStart * 60 && e.severity === severity).sort((x, y) => x.value - y.value)[0];
+function firstAlert(
+  events: AlertEvent[],
+  faultStart: number,
+  severity: string,
+): { minutes: number; alertname: string } | undefined {
+  const hit = events
+    .filter((e) => e.value >= faultStart * 60 && e.severity === severity)
+    .sort((x, y) => x.value - y.value)[0];
   return hit ? { minutes: Math.round((hit.value - faultStart * 60) / 60), alertname: hit.alertname } : undefined;
 }
 
-const describeFirst = (hit: { minutes: number; alertname: string } | undefined): string => (hit ? `${hit.minutes} min (${hit.alertname})` : 'missed');
+const describeFirst = (hit: { minutes: number; alertname: string } | undefined): string =>
+  hit ? `${hit.minutes} min (${hit.alertname})` : 'missed';
 
 function describeFalse(events: AlertEvent[]): string {
   const notify = events.filter(isNotify);
@@ -121,7 +136,8 @@ function goals(outcomes: Outcome[]): string[] {
     const ok = count('slower') === 0 && count('faster') > 0;
     return `${met(ok)}: faster on ${count('faster')} of ${comparisons.length} faults, ${count('tie')} tied, ${count('slower')} slower (${comparisons.map((c) => c.text).join('; ')})`;
   };
-  const falseOf = (set: string): number => outcomes.filter((o) => o.set === set).reduce((n, o) => n + o.falseAlerts.reduce((m, e) => m + e.value, 0), 0);
+  const falseOf = (set: string): number =>
+    outcomes.filter((o) => o.set === set).reduce((n, o) => n + o.falseAlerts.reduce((m, e) => m + e.value, 0), 0);
   return [
     `- Zero false pages: ${met(falsePages.length === 0)} (ours: ${falsePages.length} false pages, ${falseTickets.length} false tickets over all scenarios).`,
     `- Every fault detected: ${met(missed.length === 0)}${missed.length ? ` (missed: ${missed.map((o) => o.scenario.name).join('; ')})` : ''}.`,
@@ -135,14 +151,16 @@ const NOTES = [
   'Reading them: the PostgreSQL tie is at the floor of this replay: ours and static read the same gauge with the same',
   '`for: 1m` (ours also pages on the burn rate at that step), and a `for: 1m` cannot fire before the second 2-minute step.',
   'static-short is quicker on the three faults a threshold sees because it waits 0-2 minutes where ours waits for 5-minute',
-  'windows (and for the burn rate\'s 1h window to hold 2 % of the budget). It is not noisier than static here only because',
+  "windows (and for the burn rate's 1h window to hold 2 % of the budget). It is not noisier than static here only because",
   'the simulation has no minute-long blips (a restart, one failed scrape), which are what such short windows page on; that',
-  'cost is not measured. The simulated counters include minute m\'s requests in the sample at m, so every set sees a fault',
+  "cost is not measured. The simulated counters include minute m's requests in the sample at m, so every set sees a fault",
   'at its first minute (hence "0 min" for a `for: 0m` rule); the comparison between sets is unaffected.',
 ];
 
 function row(o: Outcome): string {
-  const detection = o.scenario.fault ? { page: describeFirst(o.page), ticket: describeFirst(o.ticket) } : { page: '–', ticket: '–' };
+  const detection = o.scenario.fault
+    ? { page: describeFirst(o.page), ticket: describeFirst(o.ticket) }
+    : { page: '–', ticket: '–' };
   return `| ${o.scenario.name} | ${o.set} | ${detection.page} | ${detection.ticket} | ${describeFalse(o.falseAlerts)} |`;
 }
 
@@ -165,40 +183,43 @@ async function main(): Promise<void> {
   // BENCH_SCENARIOS and BENCH_SETS (regexes over the names) run a subset while iterating; --write-results refuses one.
   const only = process.env.BENCH_SCENARIOS ? new RegExp(process.env.BENCH_SCENARIOS) : undefined;
   const sets = process.env.BENCH_SETS ? new RegExp(process.env.BENCH_SETS) : undefined;
-  if ((only || sets) && process.argv.includes('--write-results')) throw new Error('BENCH_SCENARIOS/BENCH_SETS run a subset: not written to RESULTS.md');
+  if ((only || sets) && process.argv.includes('--write-results'))
+    throw new Error('BENCH_SCENARIOS/BENCH_SETS run a subset: not written to RESULTS.md');
   const jobs = SCENARIOS.filter((s) => !only || only.test(s.name)).flatMap((scenario) =>
-    Object.entries(RULE_SETS).filter(([set]) => !sets || sets.test(set)).map(([set, files]) => async (): Promise<Outcome> => {
-      const minutes = simulate(END, { seed: 42, quietNights: scenario.quietNights, fault: scenario.fault });
-      const from = scenario.fault?.start ?? END - 1;
-      const t0 = Date.now();
-      const result = await replay(files, minutes, from);
-      const outcome: Outcome = {
-        scenario,
-        set,
-        page: scenario.fault ? firstAlert(result.firstFiring, scenario.fault.start, 'critical') : undefined,
-        ticket: scenario.fault ? firstAlert(result.firstFiring, scenario.fault.start, 'warning') : undefined,
-        falseAlerts: result.episodesBefore.filter(isNotify),
-      };
-      process.stderr.write(`${row(outcome)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-      return outcome;
-    }),
+    Object.entries(RULE_SETS)
+      .filter(([set]) => !sets || sets.test(set))
+      .map(([set, files]) => async (): Promise<Outcome> => {
+        const minutes = simulate(END, { seed: 42, quietNights: scenario.quietNights, fault: scenario.fault });
+        const from = scenario.fault?.start ?? END - 1;
+        const t0 = Date.now();
+        const result = await replay(files, minutes, from);
+        const outcome: Outcome = {
+          scenario,
+          set,
+          page: scenario.fault ? firstAlert(result.firstFiring, scenario.fault.start, 'critical') : undefined,
+          ticket: scenario.fault ? firstAlert(result.firstFiring, scenario.fault.start, 'warning') : undefined,
+          falseAlerts: result.episodesBefore.filter(isNotify),
+        };
+        process.stderr.write(`${row(outcome)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+        return outcome;
+      }),
   );
   const outcomes = await pool(jobs, Number(process.env.BENCH_JOBS ?? 2));
   const body = [
     `Command: \`npm run bench:alerts -- --write-results\` (${new Date().toISOString().slice(0, 10)}, promtool ${promtoolVersion()}, ${((Date.now() - started) / 1000).toFixed(0)} s).`,
     'Simulated service: 40 req/s at the weekday peak, 3 at night (0 in the quiet-night scenario), weekends at 40 %, ±10 % noise',
     'per minute, 0.02 % errors, p95 ~ 120 ms; three healthy weeks, then a Tuesday whose fault starts at 10:00. Replayed once a',
-    'simulated minute (series) and evaluated every 2 simulated minutes through `promtool test rules` (no wall clock; promtool\'s',
+    "simulated minute (series) and evaluated every 2 simulated minutes through `promtool test rules` (no wall clock; promtool's",
     'test engine caps a query at 10,000 samples, and the weekly roll-up our baselines read holds 10,081 at a 1-minute',
     'evaluation, so detection times have a 2-minute resolution for both rule sets: a `for: 1m` fires 2 minutes after its',
     'condition turns true, not 1). At each step the recording groups are evaluated first, then the alert groups',
-    '(`group_eval_order`; promtool\'s default is the random order of a Go map, which made an alert read a recorded value one',
+    "(`group_eval_order`; promtool's default is the random order of a Go map, which made an alert read a recorded value one",
     'step late in some runs). "ours" = the rules rendered from the shipped alerting/thresholds.yaml with slo.period 3d instead',
     'of 30d (the budget-remaining rule, which no alert reads, would exceed that cap); "static" = bench/alerts/static-rules.yml,',
     'thresholds and `for` windows of the kind most public rule sets and templates ship (5xx ratio over 5m for 5m, p95 for 10m,',
     'PostgreSQL down for 1m); "static-short" = bench/alerts/static-short-rules.yml, the same expressions and thresholds with the',
-    'shorter windows and `for` of awesome-prometheus-alerts\' own entries (5xx over 1m for 1m, p95 over 2m for 2m, down for 0m).',
-    'Detection = minutes from the fault\'s start to the first page (critical) or ticket (warning). False alerts = page or ticket',
+    "shorter windows and `for` of awesome-prometheus-alerts' own entries (5xx over 1m for 1m, p95 over 2m for 2m, down for 0m).",
+    "Detection = minutes from the fault's start to the first page (critical) or ticket (warning). False alerts = page or ticket",
     'episodes that began before the fault (the whole run when there is none), with their names and counts.',
     '',
     '| scenario | rules | first page | first ticket | false alerts |',
@@ -211,7 +232,8 @@ async function main(): Promise<void> {
     ...NOTES,
   ].join('\n');
   process.stdout.write(`${body}\n`);
-  if (process.argv.includes('--write-results')) process.stderr.write(`wrote ${writeResultsSection('bench:alerts', body)}\n`);
+  if (process.argv.includes('--write-results'))
+    process.stderr.write(`wrote ${writeResultsSection('bench:alerts', body)}\n`);
 }
 
 function promtoolVersion(): string {

@@ -45,7 +45,6 @@ interface CaseResult {
   hitRatio: number | undefined;
 }
 
-
 async function readLog(path: string): Promise<AccessLogEntry[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
   return text
@@ -95,17 +94,30 @@ async function main(): Promise<void> {
     say(`seeding ${CUSTOMERS} customers into ${dbName}`);
     const seeded = await seed(pool, { customers: CUSTOMERS, users: 0 });
     say(`seeded in ${(seeded.ms / 1000).toFixed(2)} s`);
-    const { rows: idRows } = await pool.query<{ id: string }>('SELECT id FROM customers ORDER BY random() LIMIT $1', [HOT_IDS]);
+    const { rows: idRows } = await pool.query<{ id: string }>('SELECT id FROM customers ORDER BY random() LIMIT $1', [
+      HOT_IDS,
+    ]);
     const ids = idRows.map((r) => Number(r.id));
 
     const port = await freePort();
     child = spawn(process.execPath, [join(repoRoot, 'bin/crm-service.js'), 'serve'], {
-      env: { ...process.env, DATABASE_URL: dbUrl.toString(), REDIS_URL, PORT: String(port), ACCESS_LOG: logPath, REDIS_PREFIX: prefix, CRM_ADMIN_TOKEN: token },
+      env: {
+        ...process.env,
+        DATABASE_URL: dbUrl.toString(),
+        REDIS_URL,
+        PORT: String(port),
+        ACCESS_LOG: logPath,
+        REDIS_PREFIX: prefix,
+        CRM_ADMIN_TOKEN: token,
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 200 || child.exitCode !== null) throw new Error('the service did not become ready');
       await sleep(50);
@@ -131,20 +143,27 @@ async function main(): Promise<void> {
       results.push({
         name,
         summary,
-        serverP50: percentile(lines.map((l) => l.duration_ms), 0.5),
+        serverP50: percentile(
+          lines.map((l) => l.duration_ms),
+          0.5,
+        ),
         dbMs: mean(lines.map((l) => l.db_ms)),
         cacheMs: cacheLines.length > 0 ? mean(lines.map((l) => l.cache_ms ?? 0)) : undefined,
-        hitRatio: cacheLines.length > 0 ? cacheLines.filter((l) => l.cache === 'hit').length / cacheLines.length : undefined,
+        hitRatio:
+          cacheLines.length > 0 ? cacheLines.filter((l) => l.cache === 'hit').length / cacheLines.length : undefined,
       });
       const l = summary.load;
-      say(`  ${l.rps.toFixed(0)} req/s  p50 ${l.latency.p50} ms  p95 ${l.latency.p95} ms  p99 ${l.latency.p99} ms  (statuses ${JSON.stringify(summary.byStatus)})`);
+      say(
+        `  ${l.rps.toFixed(0)} req/s  p50 ${l.latency.p50} ms  p95 ${l.latency.p95} ms  p99 ${l.latency.p99} ms  (statuses ${JSON.stringify(summary.byStatus)})`,
+      );
     };
 
     // Touch every id once so the cache-on case measures hits, not the warm-up's misses.
     const queue = [...ids];
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
-        for (let id = queue.pop(); id !== undefined; id = queue.pop()) await fetch(`${url}/api/customers/${id}`).then((r) => r.arrayBuffer());
+        for (let id = queue.pop(); id !== undefined; id = queue.pop())
+          await fetch(`${url}/api/customers/${id}`).then((r) => r.arrayBuffer());
       }),
     );
     await measure('GET /api/customers/:id, cache on', { getCustomer: 1 });
@@ -163,7 +182,8 @@ async function main(): Promise<void> {
     const versions = await pool.query<{ server_version: string }>('SHOW server_version');
     const redisVersion = /redis_version:(\S+)/.exec(await redis.info('server'))?.[1] ?? '?';
     const [cached, uncached, indexed, unindexed] = results as [CaseResult, CaseResult, CaseResult, CaseResult];
-    const speedup = (a: CaseResult, b: CaseResult): string => `${(b.summary.load.latency.p50 / a.summary.load.latency.p50).toFixed(2)}× lower p50, ${(a.summary.load.rps / b.summary.load.rps).toFixed(2)}× the throughput`;
+    const speedup = (a: CaseResult, b: CaseResult): string =>
+      `${(b.summary.load.latency.p50 / a.summary.load.latency.p50).toFixed(2)}× lower p50, ${(a.summary.load.rps / b.summary.load.rps).toFixed(2)}× the throughput`;
     const f = (x: number | undefined, digits = 2): string => (x === undefined ? '–' : x.toFixed(digits));
     const section = [
       `Command: \`npm run bench:crm\` (= \`npm run build && node dist/bench/crm.js\`; BENCH_CUSTOMERS=${CUSTOMERS} BENCH_SECONDS=${SECONDS} BENCH_CONCURRENCY=${CONCURRENCY}).`,
@@ -195,7 +215,8 @@ async function main(): Promise<void> {
     ].join('\n');
     writeResultsSection('bench:crm', section);
     process.stdout.write(`## bench:crm\n\n${section}\n`);
-    if (!/Index (Only )?Scan using customers_age_idx|Bitmap Index Scan on customers_age_idx/.test(planWith)) throw new Error('EXPLAIN does not use customers_age_idx');
+    if (!/Index (Only )?Scan using customers_age_idx|Bitmap Index Scan on customers_age_idx/.test(planWith))
+      throw new Error('EXPLAIN does not use customers_age_idx');
     if (!(cached.summary.load.latency.p50 < uncached.summary.load.latency.p50)) {
       say('the cached read was NOT faster than the uncached one');
       process.exitCode = 1;

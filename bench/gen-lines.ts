@@ -6,7 +6,8 @@
 
 import { openSync, writeSync, closeSync } from 'node:fs';
 
-export const NGINX_BENCH_FORMAT = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
+export const NGINX_BENCH_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
 
 /** mulberry32 */
 export function prng(seed: number): () => number {
@@ -37,16 +38,25 @@ interface Req {
 /** n random hex digits, eight per random number. */
 const hex = (rnd: () => number, n: number): string => {
   let s = '';
-  while (s.length < n) s += Math.floor(rnd() * 0x100000000).toString(16).padStart(8, '0');
+  while (s.length < n)
+    s += Math.floor(rnd() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0');
   return s.slice(0, n);
 };
-const uuid = (rnd: () => number): string => `${hex(rnd, 8)}-${hex(rnd, 4)}-4${hex(rnd, 3)}-a${hex(rnd, 3)}-${hex(rnd, 12)}`;
+const uuid = (rnd: () => number): string =>
+  `${hex(rnd, 8)}-${hex(rnd, 4)}-4${hex(rnd, 3)}-a${hex(rnd, 3)}-${hex(rnd, 12)}`;
 
 function request(rnd: () => number): Req {
   const r = rnd();
   const id = 1 + Math.floor(rnd() * 50_000);
   if (r < 0.3) return { method: 'GET', path: `/api/customers/${id}`, route: '/api/customers/:id' };
-  if (r < 0.42) return { method: 'GET', path: `/api/customers?page=${1 + Math.floor(rnd() * 40)}&limit=50`, route: '/api/customers' };
+  if (r < 0.42)
+    return {
+      method: 'GET',
+      path: `/api/customers?page=${1 + Math.floor(rnd() * 40)}&limit=50`,
+      route: '/api/customers',
+    };
   if (r < 0.47) return { method: 'POST', path: '/api/customers', route: '/api/customers' };
   if (r < 0.53) return { method: 'PUT', path: `/api/customers/${id}`, route: '/api/customers/:id' };
   if (r < 0.63) return { method: 'GET', path: `/api/customers/${id}/notes`, route: '/api/customers/:id/notes' };
@@ -112,7 +122,8 @@ export function* jsonLines(count: number, seed = 2): Generator<string> {
     let line =
       `{"time":"${ts}","method":"${q.method}","path":"${q.path}","route":"${q.route}","status":${st},"duration_ms":${ms.toFixed(3)},` +
       `"bytes":${Math.floor(rnd() * 20000)},"db_ms":${db.toFixed(3)},"cache_ms":${cache.toFixed(3)},"cache":"${caches[i % caches.length] as string}","request_id":"${hex(rnd, 32)}"`;
-    if (q.method !== 'GET' && i % 3 === 0) line += `,"lock":"${locks[i % locks.length] as string}","lock_wait_ms":${(rnd() * 5).toFixed(3)}`;
+    if (q.method !== 'GET' && i % 3 === 0)
+      line += `,"lock":"${locks[i % locks.length] as string}","lock_wait_ms":${(rnd() * 5).toFixed(3)}`;
     yield `${line}}`;
   }
 }

@@ -172,12 +172,24 @@ async function childRaw(format: Format, file: string): Promise<ReaderResult> {
   await fh.close();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  return { reader: 'raw', format, lines: count, seconds, linesPerSecond: count / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peakRssMiB() };
+  return {
+    reader: 'raw',
+    format,
+    lines: count,
+    seconds,
+    linesPerSecond: count / seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    peakRssMiB: peakRssMiB(),
+  };
 }
 
 async function childTailFile(format: Format, file: string, lines: number): Promise<ReaderResult> {
   const require = createRequire(import.meta.url);
-  type TailCtor = new (file: string, opts: Record<string, unknown>, cb?: (line: string) => void) => { start(): void; stop(): Promise<void>; on(ev: string, cb: (arg: unknown) => void): void };
+  type TailCtor = new (
+    file: string,
+    opts: Record<string, unknown>,
+    cb?: (line: string) => void,
+  ) => { start(): void; stop(): Promise<void>; on(ev: string, cb: (arg: unknown) => void): void };
   const Tail = require('tail-file') as TailCtor;
   return new Promise((resolve) => {
     let count = 0;
@@ -188,11 +200,21 @@ async function childTailFile(format: Format, file: string, lines: number): Promi
       if (count === lines) {
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const cpu = process.cpuUsage(cpu0);
-        resolve({ reader: 'tail-file', format, lines: count, seconds, linesPerSecond: count / seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, peakRssMiB: peakRssMiB() });
+        resolve({
+          reader: 'tail-file',
+          format,
+          lines: count,
+          seconds,
+          linesPerSecond: count / seconds,
+          cpuSeconds: (cpu.user + cpu.system) / 1e6,
+          peakRssMiB: peakRssMiB(),
+        });
         void tail.stop();
       }
     });
-    tail.on('error', (err) => resolve({ reader: 'tail-file', format, lines: count, seconds: 0, linesPerSecond: 0, error: String(err) }));
+    tail.on('error', (err) =>
+      resolve({ reader: 'tail-file', format, lines: count, seconds: 0, linesPerSecond: 0, error: String(err) }),
+    );
     tail.start();
   });
 }
@@ -275,14 +297,35 @@ function runMtail(format: Format, file: string, dir: string, lines: number): Rea
   spawnSync('mkdir', ['-p', progDir]);
   writeFileSync(join(progDir, `${format}.mtail`), MTAIL_PROGRAMS[format]);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-v', 'mtail', '--one_shot', '--one_shot_format', 'prometheus', '--progs', progDir, '--logs', file, '--logtostderr'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * MiB,
-  });
+  const r = spawnSync(
+    '/usr/bin/time',
+    [
+      '-v',
+      'mtail',
+      '--one_shot',
+      '--one_shot_format',
+      'prometheus',
+      '--progs',
+      progDir,
+      '--logs',
+      file,
+      '--logtostderr',
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 256 * MiB,
+    },
+  );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const out = r.stdout ?? '';
-  const counted = [...out.matchAll(/^crm_log_lines_total(?:\{[^}]*\})? (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
-  const requests = [...out.matchAll(/^crm_http_requests_total\{[^}]*\} (\S+)$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+  const counted = [...out.matchAll(/^crm_log_lines_total(?:\{[^}]*\})? (\S+)$/gm)].reduce(
+    (s, m) => s + Number(m[1]),
+    0,
+  );
+  const requests = [...out.matchAll(/^crm_http_requests_total\{[^}]*\} (\S+)$/gm)].reduce(
+    (s, m) => s + Number(m[1]),
+    0,
+  );
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
   const user = /User time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
   const sys = /System time \(seconds\): ([\d.]+)/.exec(r.stderr ?? '');
@@ -296,7 +339,8 @@ function runMtail(format: Format, file: string, dir: string, lines: number): Rea
     cpuSeconds: user && sys ? Number(user[1]) + Number(sys[1]) : undefined,
     requestsCounted: requests,
   };
-  if (r.status !== 0 || counted !== lines) result.error = `mtail exit ${String(r.status)}, counted ${counted} of ${lines} lines: ${(r.stderr ?? '').split('\n').slice(-5).join(' ')}`;
+  if (r.status !== 0 || counted !== lines)
+    result.error = `mtail exit ${String(r.status)}, counted ${counted} of ${lines} lines: ${(r.stderr ?? '').split('\n').slice(-5).join(' ')}`;
   return result;
 }
 
@@ -307,7 +351,9 @@ const self = fileURLToPath(import.meta.url);
 function child(args: string[]): ChildProcess {
   // BENCH_NODE_ARGS: extra node flags for the children (e.g. --cpu-prof) when investigating a result
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, ['--expose-gc', ...extra, self, '--child', ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return spawn(process.execPath, ['--expose-gc', ...extra, self, '--child', ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 function waitResult(cp: ChildProcess): Promise<ReaderResult> {
@@ -355,20 +401,33 @@ async function runOursLive(format: Format, data: string, dir: string, lines: num
   return { ...r, writerSeconds };
 }
 
-const fmt = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n: number | undefined, digits = 0): string =>
+  n === undefined || !Number.isFinite(n)
+    ? '–'
+    : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function markdown(results: ReaderResult[], lines: number, command: string, genSeconds: Record<string, number>, sizes: Record<string, number>): string {
+function markdown(
+  results: ReaderResult[],
+  lines: number,
+  command: string,
+  genSeconds: Record<string, number>,
+  sizes: Record<string, number>,
+): string {
   const out: string[] = [];
-  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   out.push(`Command: \`${command}\``);
   out.push('');
-  out.push(`${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · load average at the end ${load} · ${fmt(lines)} lines per format`);
+  out.push(
+    `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · load average at the end ${load} · ${fmt(lines)} lines per format`,
+  );
   out.push('');
   out.push(
     'How: each reader is its own child process. **ours** = `createLogPipeline` (real FileTailer, start_at beginning, the full metric set) ' +
       'on the complete file, like the other readers: the clock runs from `pipeline.start()` to the moment the pipeline has counted the ' +
       'last line (process start-up excluded); event-loop delay is `monitorEventLoopDelay` (1 ms resolution) over that window; peak RSS ' +
-      'is the child\'s VmHWM (whole life, start-up included); the scrape at the end must show exactly N requests. **ours-live** = the ' +
+      "is the child's VmHWM (whole life, start-up included); the scrape at the end must show exactly N requests. **ours-live** = the " +
       'same pipeline tailing an empty file while the parent appends the lines in 4 MiB writes, clock from the first write: it cannot ' +
       'be faster than the writer, whose own time is in its notes. ' +
       '**raw** = one reused 256 KiB buffer over the same bytes, newline count with `Buffer.indexOf` (the floor). **tail-file** = the npm ' +
@@ -390,9 +449,11 @@ function markdown(results: ReaderResult[], lines: number, command: string, genSe
     out.push('|---|---:|---:|---:|---:|---:|---|');
     for (const r of rows) {
       const notes: string[] = [];
-      if (r.reader === 'ours' || r.reader === 'ours-live') notes.push(`scrape ${fmt(r.scrapeMs, 1)} ms, requests counted ${fmt(r.requestsCounted)}`);
+      if (r.reader === 'ours' || r.reader === 'ours-live')
+        notes.push(`scrape ${fmt(r.scrapeMs, 1)} ms, requests counted ${fmt(r.requestsCounted)}`);
       if (r.writerSeconds !== undefined) notes.push(`the writer's appends took ${fmt(r.writerSeconds, 3)} s`);
-      if (r.reader === 'mtail' && r.requestsCounted !== undefined) notes.push(`requests counted ${fmt(r.requestsCounted)}`);
+      if (r.reader === 'mtail' && r.requestsCounted !== undefined)
+        notes.push(`requests counted ${fmt(r.requestsCounted)}`);
       if (r.error) notes.push(`**${r.error}**`);
       out.push(
         `| ${r.reader} | ${fmt(r.linesPerSecond)} | ${fmt(r.seconds, 3)} | ${fmt(r.cpuSeconds, 2)} | ${fmt(r.peakRssMiB, 1)} | ${r.loopDelayP99Ms === undefined ? '–' : `${fmt(r.loopDelayP99Ms, 2)} / ${fmt(r.loopDelayMaxMs, 2)}`} | ${notes.join('; ')} |`,
@@ -407,7 +468,9 @@ function markdown(results: ReaderResult[], lines: number, command: string, genSe
           : 'mtail: not measured',
         `peak RSS ≤ ${TARGETS.peakRssMiB} MiB: ${(ours.peakRssMiB ?? Infinity) <= TARGETS.peakRssMiB ? 'yes' : '**no**'} (${fmt(ours.peakRssMiB, 1)})`,
         `loop delay p99 ≤ ${TARGETS.loopDelayP99Ms} ms: ${(ours.loopDelayP99Ms ?? Infinity) <= TARGETS.loopDelayP99Ms ? 'yes' : '**no**'} (${fmt(ours.loopDelayP99Ms, 2)})`,
-        raw ? `ratio to raw baseline: ${fmt(ours.linesPerSecond / raw.linesPerSecond, 3)} (raw ${fmt(raw.linesPerSecond)} lines/s)` : 'raw: not measured',
+        raw
+          ? `ratio to raw baseline: ${fmt(ours.linesPerSecond / raw.linesPerSecond, 3)} (raw ${fmt(raw.linesPerSecond)} lines/s)`
+          : 'raw: not measured',
         `exact: ${ours.requestsCounted === lines && ours.lines === lines ? 'yes' : '**no**'} (lines ${fmt(ours.lines)}, requests ${fmt(ours.requestsCounted)})`,
         live
           ? `live append: ${fmt(live.linesPerSecond)} lines/s, exact ${live.requestsCounted === lines && live.lines === lines ? 'yes' : '**no**'}, ` +
@@ -443,7 +506,9 @@ async function parent(): Promise<void> {
         try {
           const r = await run();
           results.push(r);
-          process.stderr.write(`${Math.round(r.linesPerSecond).toLocaleString('en-US')} lines/s${r.error ? ` (${r.error})` : ''}\n`);
+          process.stderr.write(
+            `${Math.round(r.linesPerSecond).toLocaleString('en-US')} lines/s${r.error ? ` (${r.error})` : ''}\n`,
+          );
         } catch (err) {
           process.stderr.write(`failed: ${String(err)}\n`);
           results.push({ reader: name as Reader, format, lines: 0, seconds: 0, linesPerSecond: 0, error: String(err) });
@@ -452,7 +517,8 @@ async function parent(): Promise<void> {
       await step('ours', () => waitResult(child(['ours', format, data, String(lines)])));
       await step('ours-live', () => runOursLive(format, data, dir, lines));
       await step('raw', () => waitResult(child(['raw', format, data, String(lines)])));
-      if (!hasFlag('--no-tail-file')) await step('tail-file', () => waitResult(child(['tail-file', format, data, String(lines)])));
+      if (!hasFlag('--no-tail-file'))
+        await step('tail-file', () => waitResult(child(['tail-file', format, data, String(lines)])));
       if (mtailInstalled) await step('mtail', () => runMtail(format, data, dir, lines));
       else process.stderr.write(`${format}: mtail not installed or --no-mtail: skipped\n`);
     }

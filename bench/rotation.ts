@@ -16,7 +16,19 @@
  * settled when its count equals the lines written, or has not moved for 5 s (at most 60 s after the writer stops).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,7 +114,9 @@ async function startOurs(dir: string, log: string): Promise<Reader> {
       logs: [{ name: 'rotation', path: log, format: 'nginx', log_format: NGINX_BENCH_FORMAT, start_at: 'beginning' }],
     }),
   );
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/crm-exporter.js'), '--config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/crm-exporter.js'), '--config', config], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForUrl(`http://127.0.0.1:${port}/healthz`, child, 'crm-exporter');
   return {
     name: 'crm-exporter',
@@ -116,7 +130,11 @@ async function startMtail(dir: string, log: string): Promise<Reader> {
   mkdirSync(progs, { recursive: true });
   writeFileSync(join(progs, 'lines.mtail'), 'counter crm_log_lines_total\n/$/ {\n  crm_log_lines_total++\n}\n');
   const port = await freePort();
-  const child = spawn('mtail', ['--progs', progs, '--logs', log, '--address', '127.0.0.1', '--port', String(port), '--logtostderr'], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(
+    'mtail',
+    ['--progs', progs, '--logs', log, '--address', '127.0.0.1', '--port', String(port), '--logtostderr'],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  );
   await waitForUrl(`http://127.0.0.1:${port}/metrics`, child, 'mtail');
   return {
     name: 'mtail',
@@ -126,7 +144,11 @@ async function startMtail(dir: string, log: string): Promise<Reader> {
 }
 
 /** Appends lines at `rate` per second for `seconds`, rotating as `scenario` says; returns lines written and rotations. */
-async function writeWithRotation(log: string, scenario: Scenario, o: Options): Promise<{ written: number; rotations: number }> {
+async function writeWithRotation(
+  log: string,
+  scenario: Scenario,
+  o: Options,
+): Promise<{ written: number; rotations: number }> {
   const total = Math.round(o.rate * o.seconds);
   const lines = nginxLines(total, 7);
   const batch = Math.max(1, Math.round(o.rate / 100));
@@ -211,14 +233,16 @@ function markdown(results: ScenarioResult[], o: Options, command: string, mtailN
   const out = [
     `Command: \`${command}\``,
     '',
-    `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? '?'} · load average at the end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '',
     `How: both readers tail the same nginx access log from its creation, with their default settings (ours: \`crm-exporter --config\`, ` +
       `poll fallback 1 s; mtail as a daemon${mtailNote}). The writer appends ${fmt(o.rate)} lines/s in 10 ms batches for ${o.seconds} s and ` +
       `rotates every ${o.rotateEveryMs} ms: **rename** = access.log -> access.log.1 (the older .1 removed), writing on to the renamed ` +
       `file for ${o.reopenAfterMs} ms before opening a new access.log (nginx before USR1); **copytruncate** = copy to access.log.1, then ` +
       'truncate, the writer continuing at once with O_APPEND (no line is lost from the files: copy and truncation fall between two ' +
-      'writes). Counts are `crm_log_lines_total` from each reader\'s /metrics once it has settled (equal to the lines written, or ' +
+      "writes). Counts are `crm_log_lines_total` from each reader's /metrics once it has settled (equal to the lines written, or " +
       'unchanged for 5 s).',
     '',
     '| scenario | rotations | lines written | reader | lines counted | lost | duplicated | settled after the writer stopped |',
@@ -228,10 +252,14 @@ function markdown(results: ScenarioResult[], o: Options, command: string, mtailN
     for (const x of r.readers) {
       const lost = Math.max(0, r.written - x.counted);
       const dup = Math.max(0, x.counted - r.written);
-      out.push(`| ${r.scenario} | ${r.rotations} | ${fmt(r.written)} | ${x.name} | ${fmt(x.counted)} | ${lost === 0 ? '0' : `**${fmt(lost)}**`} | ${dup === 0 ? '0' : `**${fmt(dup)}**`} | ${fmt(x.settledAfterMs)} ms |`);
+      out.push(
+        `| ${r.scenario} | ${r.rotations} | ${fmt(r.written)} | ${x.name} | ${fmt(x.counted)} | ${lost === 0 ? '0' : `**${fmt(lost)}**`} | ${dup === 0 ? '0' : `**${fmt(dup)}**`} | ${fmt(x.settledAfterMs)} ms |`,
+      );
     }
   }
-  const ours = results.flatMap((r) => r.readers.filter((x) => x.name === 'crm-exporter').map((x) => x.counted === r.written));
+  const ours = results.flatMap((r) =>
+    r.readers.filter((x) => x.name === 'crm-exporter').map((x) => x.counted === r.written),
+  );
   out.push('', `crm-exporter exact in every scenario: ${ours.every(Boolean) ? 'yes' : '**no**'}.`);
   return out.join('\n');
 }
@@ -244,7 +272,9 @@ async function main(): Promise<void> {
     reopenAfterMs: Number(argValue('--reopen-after') ?? 200),
   };
   const mtail = spawnSync('sh', ['-c', 'command -v mtail']).status === 0;
-  const version = mtail ? (spawnSync('mtail', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '').trim() : '';
+  const version = mtail
+    ? (spawnSync('mtail', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '').trim()
+    : '';
   if (!mtail) process.stderr.write('mtail not installed: only crm-exporter is measured\n');
   const results: ScenarioResult[] = [];
   for (const scenario of ['rename', 'copytruncate'] as const) {

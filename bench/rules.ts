@@ -14,7 +14,17 @@
  * TSDB, and prometheus_rule_group_last_duration_seconds is read per group after several evaluations.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -34,7 +44,8 @@ const SHARE = [0.05, 0.2, 0.45, 0.7, 0.9, 0.97, 0.992, 0.998, 0.9995, 1, 1, 1];
 const OMEGA = (2 * Math.PI) / 86400;
 const rps = (t: number): number => 1 + 0.8 * Math.sin(OMEGA * t);
 /** Requests of one route on one instance from `from` to t: the integral of rps, so any window can be written alone. */
-const requestsBetween = (from: number, t: number): number => t - from + (0.8 / OMEGA) * (Math.cos(OMEGA * from) - Math.cos(OMEGA * t));
+const requestsBetween = (from: number, t: number): number =>
+  t - from + (0.8 / OMEGA) * (Math.cos(OMEGA * from) - Math.cos(OMEGA * t));
 
 /**
  * Blocks of 54h: what Prometheus itself compacts to when retention is 60 days (its largest block is a tenth of the
@@ -68,7 +79,8 @@ async function writeBlockFile(file: string, start: number, end: number, from: nu
   const last = Math.min(end, to - 1);
   const target = (i: number): string => `job="crm-exporter",instance="crm-${i}:9464",log="crm"`;
   const counter = async (name: string, labels: string, share: number, since: number): Promise<void> => {
-    for (let t = Math.max(first, since); t <= last; t += STEP) await write(`${name}{${labels}} ${(share * requestsBetween(start, t)).toFixed(2)} ${t}\n`);
+    for (let t = Math.max(first, since); t <= last; t += STEP)
+      await write(`${name}{${labels}} ${(share * requestsBetween(start, t)).toFixed(2)} ${t}\n`);
   };
   const recentFrom = end - 2 * 3600;
   for (const [status, share] of [
@@ -76,7 +88,13 @@ async function writeBlockFile(file: string, start: number, end: number, from: nu
     ['500', 0.001],
   ] as const) {
     for (let i = 0; i < INSTANCES; i++) {
-      for (let r = 0; r < ROUTES; r++) await counter('crm_http_requests_total', `${target(i)},method="GET",route="/r${r}",status="${status}"`, share, start);
+      for (let r = 0; r < ROUTES; r++)
+        await counter(
+          'crm_http_requests_total',
+          `${target(i)},method="GET",route="/r${r}",status="${status}"`,
+          share,
+          start,
+        );
     }
   }
   for (let b = 0; b < BUCKETS.length; b++) {
@@ -84,11 +102,18 @@ async function writeBlockFile(file: string, start: number, end: number, from: nu
     const since = BUCKETS[b] === '0.5' ? start : recentFrom;
     for (let i = 0; i < INSTANCES; i++) {
       for (let r = 0; r < ROUTES; r++) {
-        await counter('crm_http_request_duration_seconds_bucket', `${target(i)},method="GET",route="/r${r}",le="${BUCKETS[b]}"`, SHARE[b] as number, since);
+        await counter(
+          'crm_http_request_duration_seconds_bucket',
+          `${target(i)},method="GET",route="/r${r}",le="${BUCKETS[b]}"`,
+          SHARE[b] as number,
+          since,
+        );
       }
     }
   }
-  for (let i = 0; i < INSTANCES; i++) for (let r = 0; r < ROUTES; r++) await counter('crm_http_request_duration_seconds_count', `${target(i)},method="GET",route="/r${r}"`, 1, start);
+  for (let i = 0; i < INSTANCES; i++)
+    for (let r = 0; r < ROUTES; r++)
+      await counter('crm_http_request_duration_seconds_count', `${target(i)},method="GET",route="/r${r}"`, 1, start);
   // The job-level series our rules record and read over days, at the rate Prometheus records them (once a minute
   // here, like the slow groups; the 5-minute series are recorded at the global interval in production).
   const total = ROUTES * INSTANCES;
@@ -123,7 +148,9 @@ function run(command: string, args: string[]): Promise<void> {
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -131,10 +158,16 @@ function run(command: string, args: string[]): Promise<void> {
  * Backfills DAYS days ending at `end` into `dataDir`, one OpenMetrics file and one promtool per 54h block, with up
  * to `jobs` promtools at a time while the next files are written. Returns the number of samples.
  */
-async function backfill(work: string, dataDir: string, end: number, jobs: number): Promise<{ samples: number; bytes: number }> {
+async function backfill(
+  work: string,
+  dataDir: string,
+  end: number,
+  jobs: number,
+): Promise<{ samples: number; bytes: number }> {
   const start = end - DAYS * 86400;
   const windows: Array<[number, number]> = [];
-  for (let from = Math.floor(start / BLOCK_SECONDS) * BLOCK_SECONDS; from <= end; from += BLOCK_SECONDS) windows.push([from, from + BLOCK_SECONDS]);
+  for (let from = Math.floor(start / BLOCK_SECONDS) * BLOCK_SECONDS; from <= end; from += BLOCK_SECONDS)
+    windows.push([from, from + BLOCK_SECONDS]);
   mkdirSync(dataDir, { recursive: true });
   let samples = 0;
   let bytes = 0;
@@ -145,7 +178,15 @@ async function backfill(work: string, dataDir: string, end: number, jobs: number
     bytes += statSync(file).size;
     while (running.size >= jobs) await Promise.race(running);
     const out = join(work, `blocks-${k}`);
-    const job = run('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', `--max-block-duration=${BLOCK_SECONDS}s`, file, out]).then(() => {
+    const job = run('promtool', [
+      'tsdb',
+      'create-blocks-from',
+      'openmetrics',
+      '--quiet',
+      `--max-block-duration=${BLOCK_SECONDS}s`,
+      file,
+      out,
+    ]).then(() => {
       rmSync(file);
       for (const block of readdirSync(out)) renameSync(join(out, block), join(dataDir, block));
       rmSync(out, { recursive: true, force: true });
@@ -181,16 +222,26 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const { samples, bytes } = await backfill(work, join(work, 'data'), end, JOBS);
     const backfillSeconds = (Date.now() - t0) / 1000;
-    process.stderr.write(`backfilled ${samples} samples (${(bytes / 1e9).toFixed(2)} GB of OpenMetrics) in ${backfillSeconds.toFixed(0)} s\n`);
+    process.stderr.write(
+      `backfilled ${samples} samples (${(bytes / 1e9).toFixed(2)} GB of OpenMetrics) in ${backfillSeconds.toFixed(0)} s\n`,
+    );
     writeFileSync(join(work, 'naive.rules.yml'), naiveRules());
-    const ourFiles = [join(root, 'alerting/rules/crm-recording.rules.yml'), join(root, 'alerting/rules/crm-alerts.rules.yml')];
+    const ourFiles = [
+      join(root, 'alerting/rules/crm-recording.rules.yml'),
+      join(root, 'alerting/rules/crm-alerts.rules.yml'),
+    ];
     const loads = [load()];
     const ours = await evaluate(join(work, 'data'), ourFiles, WAIT_S);
     loads.push(load());
     const naive = await evaluate(join(work, 'data'), [join(work, 'naive.rules.yml')], WAIT_S);
     loads.push(load());
-    const rows = [...ours, ...naive].map((g) => `| ${g.group} | ${g.rules} | ${g.durations.length} | ${ms(median(g.durations))} | ${ms(Math.max(...g.durations))} |`);
-    const sloOurs = ours.filter((g) => g.group.startsWith('crm-exporter.slo')).reduce((s, g) => s + median(g.durations), 0);
+    const rows = [...ours, ...naive].map(
+      (g) =>
+        `| ${g.group} | ${g.rules} | ${g.durations.length} | ${ms(median(g.durations))} | ${ms(Math.max(...g.durations))} |`,
+    );
+    const sloOurs = ours
+      .filter((g) => g.group.startsWith('crm-exporter.slo'))
+      .reduce((s, g) => s + median(g.durations), 0);
     const sloNaive = naive.reduce((s, g) => s + median(g.durations), 0);
     const worst = Math.max(...ours.map((g) => Math.max(...g.durations)));
     const unseen = groupNames(ourFiles).filter((name) => !ours.some((g) => g.group === name));
@@ -211,17 +262,23 @@ async function main(): Promise<void> {
       `- >= 10x cheaper than the naive form: ${met(sloNaive / sloOurs >= 10)} (${(sloNaive / sloOurs).toFixed(1)}x).`,
     ].join('\n');
     process.stdout.write(`${body}\n`);
-    if (process.argv.includes('--write-results')) process.stderr.write(`wrote ${writeResultsSection('bench:rules', body)}\n`);
+    if (process.argv.includes('--write-results'))
+      process.stderr.write(`wrote ${writeResultsSection('bench:rules', body)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 /** The load averages as uptime prints them. */
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(', ');
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
 
 function groupNames(files: string[]): string[] {
-  return files.flatMap((file) => (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name));
+  return files.flatMap((file) =>
+    (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string }> }).groups.map((g) => g.name),
+  );
 }
 
 main().catch((err: unknown) => {

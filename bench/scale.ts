@@ -47,7 +47,17 @@ const PHASES = [
   ['db', 0.015],
   ['cache', 0.001],
 ] as const;
-const PARSE_ERROR_REASONS = ['empty_line', 'line_too_long', 'binary', 'invalid_json', 'format_mismatch', 'missing_field', 'invalid_status', 'invalid_duration', 'invalid_bytes'];
+const PARSE_ERROR_REASONS = [
+  'empty_line',
+  'line_too_long',
+  'binary',
+  'invalid_json',
+  'format_mismatch',
+  'missing_field',
+  'invalid_status',
+  'invalid_duration',
+  'invalid_bytes',
+];
 const CLUSTER = 'bench';
 const BASE_PODS = 100;
 
@@ -64,7 +74,14 @@ class Lines {
   constructor(file: string) {
     this.out = createWriteStream(file);
   }
-  async series(name: string, labels: string, from: number, to: number, step: number, value: (t: number) => number): Promise<void> {
+  async series(
+    name: string,
+    labels: string,
+    from: number,
+    to: number,
+    step: number,
+    value: (t: number) => number,
+  ): Promise<void> {
     for (let t = from; t <= to; t += step) {
       const line = `${name}{${labels}} ${value(t)} ${t}\n`;
       this.chunk.push(line);
@@ -99,29 +116,84 @@ async function writeRaw(file: string, pods: number, end: number): Promise<number
   const counter = (rate: number) => (t: number) => round(rate * (t - origin));
   const method = (r: number): string => (r % 3 === 0 ? 'POST' : 'GET');
   const eachRoute = async (fn: (p: number, r: number, labels: string) => Promise<void>): Promise<void> => {
-    for (let p = 0; p < pods; p++) for (let r = 0; r < ROUTES; r++) await fn(p, r, `${target(p)},log="crm",route="/api/r${r}"`);
+    for (let p = 0; p < pods; p++)
+      for (let r = 0; r < ROUTES; r++) await fn(p, r, `${target(p)},log="crm",route="/api/r${r}"`);
   };
   for (const [status, share] of STATUSES) {
-    await eachRoute((_p, r, l) => out.series('crm_http_requests_total', `${l},method="${method(r)}",status="${status}"`, from, end, SCRAPE_S, counter(routeRps(r) * share)));
+    await eachRoute((_p, r, l) =>
+      out.series(
+        'crm_http_requests_total',
+        `${l},method="${method(r)}",status="${status}"`,
+        from,
+        end,
+        SCRAPE_S,
+        counter(routeRps(r) * share),
+      ),
+    );
   }
   for (let b = 0; b < BUCKETS.length; b++) {
-    await eachRoute((_p, r, l) => out.series('crm_http_request_duration_seconds_bucket', `${l},method="${method(r)}",le="${BUCKETS[b]}"`, from, end, SCRAPE_S, counter(routeRps(r) * (SHARE[b] as number))));
+    await eachRoute((_p, r, l) =>
+      out.series(
+        'crm_http_request_duration_seconds_bucket',
+        `${l},method="${method(r)}",le="${BUCKETS[b]}"`,
+        from,
+        end,
+        SCRAPE_S,
+        counter(routeRps(r) * (SHARE[b] as number)),
+      ),
+    );
   }
-  await eachRoute((_p, r, l) => out.series('crm_http_request_duration_seconds_count', `${l},method="${method(r)}"`, from, end, SCRAPE_S, counter(routeRps(r))));
+  await eachRoute((_p, r, l) =>
+    out.series(
+      'crm_http_request_duration_seconds_count',
+      `${l},method="${method(r)}"`,
+      from,
+      end,
+      SCRAPE_S,
+      counter(routeRps(r)),
+    ),
+  );
   for (const [phase, seconds] of PHASES) {
-    await eachRoute((_p, r, l) => out.series('crm_http_request_phase_seconds_total', `${l},phase="${phase}"`, from, end, SCRAPE_S, counter(routeRps(r) * seconds)));
+    await eachRoute((_p, r, l) =>
+      out.series(
+        'crm_http_request_phase_seconds_total',
+        `${l},phase="${phase}"`,
+        from,
+        end,
+        SCRAPE_S,
+        counter(routeRps(r) * seconds),
+      ),
+    );
   }
   for (const [result, share] of [
     ['hit', 0.9],
     ['miss', 0.1],
   ] as const) {
-    await eachRoute((_p, r, l) => out.series('crm_cache_lookups_total', `${l},result="${result}"`, from, end, SCRAPE_S, counter(routeRps(r) * share)));
+    await eachRoute((_p, r, l) =>
+      out.series(
+        'crm_cache_lookups_total',
+        `${l},result="${result}"`,
+        from,
+        end,
+        SCRAPE_S,
+        counter(routeRps(r) * share),
+      ),
+    );
   }
   for (const [result, share] of [
     ['acquired', 0.199],
     ['contended', 0.001],
   ] as const) {
-    await eachRoute((_p, r, l) => out.series('crm_lock_acquisitions_total', `${l},result="${result}"`, from, end, SCRAPE_S, counter(routeRps(r) * share)));
+    await eachRoute((_p, r, l) =>
+      out.series(
+        'crm_lock_acquisitions_total',
+        `${l},result="${result}"`,
+        from,
+        end,
+        SCRAPE_S,
+        counter(routeRps(r) * share),
+      ),
+    );
   }
   let podRps = 0;
   for (let r = 0; r < ROUTES; r++) podRps += routeRps(r);
@@ -134,7 +206,8 @@ async function writeRaw(file: string, pods: number, end: number): Promise<number
   await perPod('process_start_time_seconds', '', () => origin);
   await perPod('crm_log_lines_total', ',log="crm"', counter(podRps));
   await perPod('crm_log_last_read_timestamp_seconds', ',log="crm"', (t) => t);
-  for (const reason of PARSE_ERROR_REASONS) await perPod('crm_log_parse_errors_total', `,log="crm",reason="${reason}"`, () => 0);
+  for (const reason of PARSE_ERROR_REASONS)
+    await perPod('crm_log_parse_errors_total', `,log="crm",reason="${reason}"`, () => 0);
   await perPod('crm_log_routes_overflow_total', ',log="crm"', () => 0, end - OVERFLOW_S);
 
   await out.close();
@@ -159,7 +232,9 @@ async function writeHistory(file: string, end: number): Promise<number> {
   const recent = end - 7 * 3600;
   const recorded = async (name: string, labels: string, value: (t: number) => number): Promise<void> => {
     const fine = name.endsWith(':rate5m');
-    await out.series(name, labels, end - DAYS * 86400, fine ? recent - RECORDED_STEP : end, RECORDED_STEP, (t) => round(value(t)));
+    await out.series(name, labels, end - DAYS * 86400, fine ? recent - RECORDED_STEP : end, RECORDED_STEP, (t) =>
+      round(value(t)),
+    );
     if (fine) await out.series(name, labels, recent, end, EVAL_S, (t) => round(value(t)));
   };
   await recorded('job_log:crm_http_requests:rate5m', job, (t) => total * day(t));
@@ -210,13 +285,21 @@ function metricValues(text: string, name: string): Array<{ labels: string; value
 /** Blocks from an OpenMetrics file into `dir` (added to what is there); seconds taken. */
 function createBlocks(input: string, dir: string): number {
   const t0 = Date.now();
-  const made = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', input, dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const made = spawnSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', input, dir], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   if (made.status !== 0) throw new Error(`promtool create-blocks-from failed: ${made.stderr}`);
   rmSync(input);
   return (Date.now() - t0) / 1000;
 }
 
-async function runSize(root: string, history: string, pods: number, rates: { write: number; promtool: number }): Promise<SizeResult> {
+async function runSize(
+  root: string,
+  history: string,
+  pods: number,
+  rates: { write: number; promtool: number },
+): Promise<SizeResult> {
   const work = mkdtempSync(join(tmpdir(), `crm-bench-scale-${pods}-`));
   try {
     const expected = pods * (ROUTES * PER_ROUTE + PER_POD_FIXED) * (RAW_S / SCRAPE_S + 1);
@@ -229,7 +312,9 @@ async function runSize(root: string, history: string, pods: number, rates: { wri
     const fileGB = statSync(input).size / 1e9;
     cpSync(history, join(work, 'data'), { recursive: true });
     const promtoolS = createBlocks(input, join(work, 'data'));
-    process.stderr.write(`${pods} pods: ${samples.toLocaleString('en-US')} samples, ${fileGB.toFixed(2)} GB written in ${writeS.toFixed(0)} s, blocks in ${promtoolS.toFixed(0)} s; E - now = ${(end - Date.now() / 1000).toFixed(0)} s\n`);
+    process.stderr.write(
+      `${pods} pods: ${samples.toLocaleString('en-US')} samples, ${fileGB.toFixed(2)} GB written in ${writeS.toFixed(0)} s, blocks in ${promtoolS.toFixed(0)} s; E - now = ${(end - Date.now() / 1000).toFixed(0)} s\n`,
+    );
     rates.write = samples / writeS;
     rates.promtool = samples / promtoolS;
     // Per group, each evaluation after E: its start (prometheus_rule_group_last_evaluation_timestamp_seconds) and
@@ -246,7 +331,12 @@ async function runSize(root: string, history: string, pods: number, rates: { wri
       args: ['--storage.tsdb.max-block-duration=2h'],
       onPoll: async (url) => {
         const text = await (await fetch(`${url}/metrics`)).text();
-        const started = new Map(metricValues(text, 'prometheus_rule_group_last_evaluation_timestamp_seconds').map(({ labels, value }) => [groupOf(labels), value]));
+        const started = new Map(
+          metricValues(text, 'prometheus_rule_group_last_evaluation_timestamp_seconds').map(({ labels, value }) => [
+            groupOf(labels),
+            value,
+          ]),
+        );
         for (const { labels, value } of metricValues(text, 'prometheus_rule_group_last_duration_seconds')) {
           const group = groupOf(labels);
           const at = started.get(group) ?? 0;
@@ -257,24 +347,52 @@ async function runSize(root: string, history: string, pods: number, rates: { wri
         }
         for (const { value } of metricValues(text, 'process_resident_memory_bytes')) peakRss = Math.max(peakRss, value);
         if (process.env.BENCH_DEBUG) {
-          const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: Array<{ name: string; evaluationTime: number; query: string }> }> } };
+          const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as {
+            data: {
+              groups: Array<{ name: string; rules: Array<{ name: string; evaluationTime: number; query: string }> }>;
+            };
+          };
           for (const g of body.data.groups) {
             if (g.name !== 'crm-exporter.service.rules') continue;
-            for (const r of [...g.rules].sort((a, b) => b.evaluationTime - a.evaluationTime).slice(0, 4)) process.stderr.write(`    ${ms(r.evaluationTime)} ${r.name} ${r.query.slice(0, 100)}\n`);
+            for (const r of [...g.rules].sort((a, b) => b.evaluationTime - a.evaluationTime).slice(0, 4))
+              process.stderr.write(`    ${ms(r.evaluationTime)} ${r.name} ${r.query.slice(0, 100)}\n`);
           }
         }
-        if (process.env.BENCH_DEBUG) process.stderr.write(`  compactions ${metricValues(text, 'prometheus_tsdb_compactions_total').map((v) => v.value).join(',')} blocks ${metricValues(text, 'prometheus_tsdb_blocks_loaded').map((v) => v.value).join(',')}\n`);
+        if (process.env.BENCH_DEBUG)
+          process.stderr.write(
+            `  compactions ${metricValues(text, 'prometheus_tsdb_compactions_total')
+              .map((v) => v.value)
+              .join(',')} blocks ${metricValues(text, 'prometheus_tsdb_blocks_loaded')
+              .map((v) => v.value)
+              .join(',')}\n`,
+          );
       },
     });
     const groups = new Map<string, { rules: number; evaluations: number; median: number; max: number }>();
     for (const cost of costs.sort((a, b) => a.group.localeCompare(b.group))) {
       const values = [...(evaluations.get(cost.group)?.values() ?? [])];
-      groups.set(cost.group, { rules: cost.rules, evaluations: values.length, median: median(values), max: Math.max(...values) });
+      groups.set(cost.group, {
+        rules: cost.rules,
+        evaluations: values.length,
+        median: median(values),
+        max: Math.max(...values),
+      });
       process.stderr.write(`  ${cost.group}: ${values.map((v) => ms(v)).join(' ')} ms\n`);
     }
     const service = [...(evaluations.get('crm-exporter.service.rules')?.keys() ?? [])];
-    const fill = (at: number): number => Math.min(300 / SCRAPE_S, Math.max(0, Math.floor((end - (at - 300)) / SCRAPE_S)));
-    return { pods, series: pods * (ROUTES * PER_ROUTE + PER_POD_FIXED), samples, fileGB, writeS, promtoolS, groups, windowSamples: [fill(Math.min(...service)), fill(Math.max(...service))], peakRssMiB: peakRss / 2 ** 20 };
+    const fill = (at: number): number =>
+      Math.min(300 / SCRAPE_S, Math.max(0, Math.floor((end - (at - 300)) / SCRAPE_S)));
+    return {
+      pods,
+      series: pods * (ROUTES * PER_ROUTE + PER_POD_FIXED),
+      samples,
+      fileGB,
+      writeS,
+      promtoolS,
+      groups,
+      windowSamples: [fill(Math.min(...service)), fill(Math.max(...service))],
+      peakRssMiB: peakRss / 2 ** 20,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -290,7 +408,9 @@ async function main(): Promise<void> {
     const input = join(work, 'history.om');
     historySamples = await writeHistory(input, Math.floor(Date.now() / 1000));
     const seconds = createBlocks(input, join(work, 'data'));
-    process.stderr.write(`history: ${historySamples.toLocaleString('en-US')} samples over ${DAYS} days, blocks in ${seconds.toFixed(0)} s\n`);
+    process.stderr.write(
+      `history: ${historySamples.toLocaleString('en-US')} samples over ${DAYS} days, blocks in ${seconds.toFixed(0)} s\n`,
+    );
     for (const pods of PODS) results.push(await runSize(root, join(work, 'data'), pods, rates));
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -301,8 +421,13 @@ async function main(): Promise<void> {
     const v = r.groups.get(g);
     return v && v.evaluations > 0 ? ms(v.median) : '-';
   };
-  const perRound = (r: SizeResult): number => [...r.groups.values()].reduce((s, g) => s + (g.evaluations > 0 ? g.median : 0), 0);
-  const long = (r: SizeResult): number => ['crm-exporter.slo-long.rules', 'crm-exporter.baseline.rules'].reduce((s, g) => s + (r.groups.get(g)?.median ?? 0), 0);
+  const perRound = (r: SizeResult): number =>
+    [...r.groups.values()].reduce((s, g) => s + (g.evaluations > 0 ? g.median : 0), 0);
+  const long = (r: SizeResult): number =>
+    ['crm-exporter.slo-long.rules', 'crm-exporter.baseline.rules'].reduce(
+      (s, g) => s + (r.groups.get(g)?.median ?? 0),
+      0,
+    );
   const rows = [
     `| pods | ${results.map((r) => r.pods.toLocaleString('en-US')).join(' | ')} |`,
     `| --- | ${results.map(() => '---:').join(' | ')} |`,
@@ -318,12 +443,13 @@ async function main(): Promise<void> {
   ];
   const body = [
     `Command: \`npm run bench:scale -- --write-results\` (${new Date().toISOString().slice(0, 10)}; ${ROUTES} routes per pod, ${ROUTES * PER_ROUTE + PER_POD_FIXED} series per pod read by the rules, ${SCRAPE_S} s scrape interval, raw series for the last ${RAW_S / 60} min, job-level recorded series for ${DAYS} days once a minute (the 5-minute ones every 15 s for the last 7 h), ${historySamples.toLocaleString('en-US')} samples; shipped rules evaluated every 15 s for ${WAIT_S} s; Prometheus ${promVersion()}).`,
-    'Per group: median of prometheus_rule_group_last_duration_seconds over the evaluations after the backfill\'s end (groups with `interval: 1m` are seen once or twice).',
+    "Per group: median of prometheus_rule_group_last_duration_seconds over the evaluations after the backfill's end (groups with `interval: 1m` are seen once or twice).",
     '',
     ...rows,
   ].join('\n');
   process.stdout.write(`${body}\n`);
-  if (process.argv.includes('--write-results')) process.stderr.write(`wrote ${writeResultsSection('bench:scale', body)}\n`);
+  if (process.argv.includes('--write-results'))
+    process.stderr.write(`wrote ${writeResultsSection('bench:scale', body)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -109,7 +109,13 @@ async function scrape(url: string, timeoutS = 10, pid?: number): Promise<Scrape>
 }
 
 /** `n` scrapes started every `intervalMs` (the next at once when one took longer); `each` sees every one. */
-async function scrapeEvery(url: string, pid: number, n: number, intervalMs: number, each: (s: Scrape) => void = () => undefined): Promise<Scrape[]> {
+async function scrapeEvery(
+  url: string,
+  pid: number,
+  n: number,
+  intervalMs: number,
+  each: (s: Scrape) => void = () => undefined,
+): Promise<Scrape[]> {
   const out: Scrape[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
@@ -133,7 +139,13 @@ interface Latency {
 
 function latencyOf(values: readonly number[]): Latency {
   const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }
 
 const latency = (scrapes: readonly Scrape[]): Latency => latencyOf(scrapes.map((s) => s.ms));
@@ -150,10 +162,21 @@ interface TailBreakdown {
 function tailBreakdown(scrapes: readonly Scrape[]): TailBreakdown {
   const slowest = [...scrapes].sort((a, b) => b.ms - a.ms).slice(0, Math.max(1, Math.ceil(scrapes.length / 20)));
   const avg = (f: (s: Scrape) => number): number => slowest.reduce((a, s) => a + f(s), 0) / slowest.length;
-  return { n: slowest.length, ms: avg((s) => s.ms), exporterWait: avg((s) => s.exporterWaitMs), exporterCpu: avg((s) => s.exporterCpuMs), clientWait: avg((s) => s.clientWaitMs) };
+  return {
+    n: slowest.length,
+    ms: avg((s) => s.ms),
+    exporterWait: avg((s) => s.exporterWaitMs),
+    exporterCpu: avg((s) => s.exporterCpuMs),
+    clientWait: avg((s) => s.clientWaitMs),
+  };
 }
 
-async function startExporter(dir: string, name: string, extra: Record<string, unknown>, log: string): Promise<{ url: string; pid: number; stop(): Promise<void>; stderr(): string }> {
+async function startExporter(
+  dir: string,
+  name: string,
+  extra: Record<string, unknown>,
+  log: string,
+): Promise<{ url: string; pid: number; stop(): Promise<void>; stderr(): string }> {
   const port = await freePort();
   const config = join(dir, `${name}.json`);
   await writeFile(
@@ -167,7 +190,12 @@ async function startExporter(dir: string, name: string, extra: Record<string, un
   );
   // BENCH_EXPORTER_NODE_ARGS: Node.js flags for the exporter processes, for diagnosis (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
   const nodeArgs = (process.env.BENCH_EXPORTER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const child = await startChild(process.execPath, [...nodeArgs, EXPORTER_BIN, '--config', config], {}, `http://127.0.0.1:${port}/healthz`);
+  const child = await startChild(
+    process.execPath,
+    [...nodeArgs, EXPORTER_BIN, '--config', config],
+    {},
+    `http://127.0.0.1:${port}/healthz`,
+  );
   return { url: `http://127.0.0.1:${port}/metrics`, ...child };
 }
 
@@ -202,7 +230,13 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
     const idle = await scrapeEvery(exporter.url, exporter.pid, scrapes, intervalMs);
 
     const shared = new BigInt64Array(new SharedArrayBuffer(SHARED_SLOTS * 8));
-    const data: WriterData = { log, shared: shared.buffer as SharedArrayBuffer, distinctLines: 200_000, maxBacklogBytes: MAX_BACKLOG_BYTES, rotateBytes: ROTATE_BYTES };
+    const data: WriterData = {
+      log,
+      shared: shared.buffer as SharedArrayBuffer,
+      distinctLines: 200_000,
+      maxBacklogBytes: MAX_BACKLOG_BYTES,
+      rotateBytes: ROTATE_BYTES,
+    };
     worker = new Worker(new URL('./busy-writer.js', import.meta.url), { workerData: data });
     const done = new Promise<WriterResult>((resolve, reject) => {
       worker?.once('message', resolve);
@@ -258,7 +292,8 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
     const lastBusy = busy[busy.length - 1] as Scrape;
     const seconds = (lastBusy.at - first.at) / 1000;
     const delta = (name: string): number => sample(lastBusy.body, name) - sample(first.body, name);
-    const lagMax = (list: Scrape[]): number => Math.max(...list.map((s) => sample(s.body, 'nodejs_eventloop_lag_max_seconds') * 1000));
+    const lagMax = (list: Scrape[]): number =>
+      Math.max(...list.map((s) => sample(s.body, 'nodejs_eventloop_lag_max_seconds') * 1000));
     const c0 = contended[0] as Scrape;
     const c1 = contended[contended.length - 1] as Scrape;
     const cSeconds = (c1.at - c0.at) / 1000;
@@ -269,7 +304,8 @@ async function scrapesWhileBusy(dir: string, scrapes: number, intervalMs: number
       contended: {
         latency: latency(contended),
         linesPerSecond: (sample(c1.body, 'crm_log_lines_total') - sample(c0.body, 'crm_log_lines_total')) / cSeconds,
-        exporterCores: (sample(c1.body, 'process_cpu_seconds_total') - sample(c0.body, 'process_cpu_seconds_total')) / cSeconds,
+        exporterCores:
+          (sample(c1.body, 'process_cpu_seconds_total') - sample(c0.body, 'process_cpu_seconds_total')) / cSeconds,
         loopLagMaxMs: lagMax(contended),
         starved: contendedStarved,
       },
@@ -370,8 +406,23 @@ async function scrapesWhilePostgresLocked(dir: string, pgUrl: string, rounds: nu
         const s = await scrape(url, timeoutS);
         inFlight = false;
         await watcher;
-        const pgNames = [...new Set(s.body.split('\n').filter((line) => line.startsWith('crm_pg_')).map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? ''))];
-        locked.push({ timeoutS, ms: s.ms, status: s.status, postgresSuccess: success(s.body), pgSamples: pgSamplesIn(s.body), pgNames, sawLockWait });
+        const pgNames = [
+          ...new Set(
+            s.body
+              .split('\n')
+              .filter((line) => line.startsWith('crm_pg_'))
+              .map((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? ''),
+          ),
+        ];
+        locked.push({
+          timeoutS,
+          ms: s.ms,
+          status: s.status,
+          postgresSuccess: success(s.body),
+          pgSamples: pgSamplesIn(s.body),
+          pgNames,
+          sawLockWait,
+        });
       }
     }
 
@@ -388,7 +439,9 @@ async function scrapesWhilePostgresLocked(dir: string, pgUrl: string, rounds: nu
   } finally {
     await locker?.end().catch(() => undefined);
     await exporter?.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err: Error) => process.stderr.write(`drop ${database}: ${err.message}\n`));
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+      .catch((err: Error) => process.stderr.write(`drop ${database}: ${err.message}\n`));
     await admin.end();
   }
 }
@@ -414,24 +467,32 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
   const intervalMs = Number(arg('--busy-interval') ?? 100);
   const rounds = Number(arg('--locked-rounds') ?? 3);
   const dir = await mkdtemp(join(tmpdir(), 'crm-bench-scrape-busy-'));
-  const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadStart = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const psiStart = cpuPressure();
   try {
     process.stderr.write('busy: scrapes while ingesting ...\n');
     const b = await scrapesWhileBusy(dir, scrapes, intervalMs);
-    const loadMid = loadavg().map((l) => l.toFixed(2)).join(' ');
+    const loadMid = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
     const psiMid = cpuPressure();
     process.stderr.write('busy: scrapes while PostgreSQL is locked ...\n');
     const l = await scrapesWhilePostgresLocked(dir, options.pgUrl, rounds);
-    const loadEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
+    const loadEnd = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
 
     const exact = b.counted === b.written.lines;
     const busyMet = b.busy.p99 <= BUSY_TARGET_P99_MS;
     const inTime = l.locked.filter((s) => s.status === 200 && s.ms < s.timeoutS * 1000);
     const failedPg = l.locked.filter((s) => s.postgresSuccess === 0);
-    const lockedMet = inTime.length === l.locked.length && failedPg.length === l.locked.length && l.recovery.postgresSuccess === 1;
+    const lockedMet =
+      inTime.length === l.locked.length && failedPg.length === l.locked.length && l.recovery.postgresSuccess === 1;
     const command = `npm run bench:scrape -- ${process.argv.slice(2).join(' ')}`.trim();
-    const row = (name: string, x: Latency, extra: string): string => `| ${name} | ${x.n} | ${f2(x.p50)} | ${f2(x.p95)} | ${f2(x.p99)} | ${f2(x.max)} | ${extra} |`;
+    const row = (name: string, x: Latency, extra: string): string =>
+      `| ${name} | ${x.n} | ${f2(x.p50)} | ${f2(x.p95)} | ${f2(x.p99)} | ${f2(x.max)} | ${extra} |`;
     const byTimeout = LOCKED_TIMEOUTS_S.map((t) => {
       const list = l.locked.filter((s) => s.timeoutS === t);
       const ms = list.map((s) => s.ms);
@@ -471,10 +532,10 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
       'for the CPUs: what a saturated machine does to the scrape of an exporter that is itself CPU-bound (informational; the target is judged',
       'on the "busy" row).',
       '',
-      'Where the time of the slowest 5 % of each phase\'s scrapes went (means over those scrapes, ms), from `/proc/<pid>/task/<pid>/schedstat`',
-      'of the exporter\'s main thread (where its event loop runs: render and ingest slices alike) and of the bench\'s main thread (the scrape',
+      "Where the time of the slowest 5 % of each phase's scrapes went (means over those scrapes, ms), from `/proc/<pid>/task/<pid>/schedstat`",
+      "of the exporter's main thread (where its event loop runs: render and ingest slices alike) and of the bench's main thread (the scrape",
       'client), read just before and after each scrape. "Waiting for a CPU" is time the thread was runnable but not running: the machine\'s',
-      'other work decided it, not the exporter. The window is the client\'s (its own delays widen it) and the kernel updates these counters',
+      "other work decided it, not the exporter. The window is the client's (its own delays widen it) and the kernel updates these counters",
       'when a thread is switched, so the columns do not add up to the latency: they say which part dominates.',
       '',
       '| phase | scrapes | latency | exporter waiting for a CPU | exporter on a CPU | bench client waiting for a CPU |',
@@ -485,7 +546,10 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
           ['busy', b.tails.busy],
           [`busy + ${cpus().length} busy loops`, b.tails.contended],
         ] as const
-      ).map(([name, t]) => `| ${name} | ${t.n} | ${f2(t.ms)} | ${f2(t.exporterWait)} | ${f2(t.exporterCpu)} | ${f2(t.clientWait)} |`),
+      ).map(
+        ([name, t]) =>
+          `| ${name} | ${t.n} | ${f2(t.ms)} | ${f2(t.exporterWait)} | ${f2(t.exporterCpu)} | ${f2(t.clientWait)} |`,
+      ),
       '',
       `Busy / idle: p50 ${f2(b.busy.p50 / b.idle.p50)}×, p99 ${f2(b.busy.p99 / b.idle.p99)}×. Event-loop lag is the exporter's own`,
       '`nodejs_eventloop_lag_max_seconds` (prom-client, reset at every scrape), max over the phase. "starved": the writer was not ahead of what the',
@@ -500,9 +564,9 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
       'A second exporter process: the same log source (idle) plus `postgres: { url: <db>, databases: [<db>] }` (defaults otherwise:',
       '`postgres.timeout` 5 s = statement_timeout, scrape margin 500 ms) on a database the bench creates (`crm_bench_busy_*`, one 10,000-row',
       'table, dropped afterwards). Another session runs `BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE` and keeps the transaction',
-      'open. pg_stat_user_tables itself takes no lock, but `pg_table_size(relid)` in the collector\'s table query opens each table with an',
+      "open. pg_stat_user_tables itself takes no lock, but `pg_table_size(relid)` in the collector's table query opens each table with an",
       'ACCESS SHARE lock, so that query waits behind the lock (and, per database, holds the one connection the collector has there, so',
-      'the next scrape\'s queries wait for it). During each scrape a watcher polls pg_stat_activity for an `application_name = crm-exporter`',
+      "the next scrape's queries wait for it). During each scrape a watcher polls pg_stat_activity for an `application_name = crm-exporter`",
       `backend with \`wait_event_type = Lock\`; the waiting query seen: \`${l.waitingQuery.slice(0, 90)}${l.waitingQuery.length > 90 ? ' …' : ''}\`.`,
       `Scrapes in turn with \`X-Prometheus-Scrape-Timeout-Seconds\` ${LOCKED_TIMEOUTS_S.join(', ')} (${rounds} rounds); the exporter's deadline is that minus the margin.`,
       '',
@@ -514,7 +578,7 @@ export async function busySection(options: BenchOptions): Promise<SectionResult>
       `${l.before.filter((s) => s.postgresSuccess === 1).length} / ${l.before.length}, ${l.before[l.before.length - 1]?.pgSamples ?? '?'} crm_pg_* samples served. After \`ROLLBACK\`: postgres success ${l.recovery.postgresSuccess} at scrape ${l.recovery.scrapes}, ${f2(l.recovery.seconds)} s after`,
       `the release${l.recovery.scrapes > 1 ? ' (the scrapes in between still waited for the connection that the last blocked query held until its statement_timeout)' : ''}.`,
       'With a timeout above `postgres.timeout` (the 10 s row) the scrape ends before its deadline: its table query starts once the previous',
-      'scrape\'s abandoned one has released the collector\'s one connection to that database (at that query\'s statement_timeout) and is',
+      "scrape's abandoned one has released the collector's one connection to that database (at that query's statement_timeout) and is",
       'cancelled by its own statement_timeout 5 s later, so the collector fails with an error (one log line) rather than a timeout. Below it,',
       `the orchestrator gives up at the deadline. Either way the scrape is served without the PostgreSQL families (left while locked:`,
       `${[...new Set(l.locked.flatMap((x) => x.pgNames))].map((n) => `\`${n}\``).join(', ') || 'none'}).`,

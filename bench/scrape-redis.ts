@@ -21,7 +21,15 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { parseConfig } from '../src/exporter/config/load.js';
 import { startExporter } from '../src/exporter/main.js';
-import { freePort, measureTargets, percentile, startChild, type BenchOptions, type ScrapeStats, type SectionResult } from './scrape.js';
+import {
+  freePort,
+  measureTargets,
+  percentile,
+  startChild,
+  type BenchOptions,
+  type ScrapeStats,
+  type SectionResult,
+} from './scrape.js';
 
 export const REDIS_SECTION_HEADING = 'bench:scrape (Redis, probe, full)';
 const FULL_TARGET_P99_MS = 25;
@@ -35,7 +43,8 @@ async function seedRedis(url: string): Promise<{ prefix: string; cleanup(): Prom
   const prefix = `crmbench:${Math.random().toString(36).slice(2, 10)}:`;
   const client = new Redis(url, { disableClientInfo: true, maxRetriesPerRequest: 1 });
   const pipeline = client.pipeline();
-  for (let i = 0; i < 2000; i++) pipeline.set(`${prefix}customer:${i}`, JSON.stringify({ id: i, name: `Customer ${i}` }), 'EX', 3600);
+  for (let i = 0; i < 2000; i++)
+    pipeline.set(`${prefix}customer:${i}`, JSON.stringify({ id: i, name: `Customer ${i}` }), 'EX', 3600);
   for (let i = 0; i < 50; i++) pipeline.set(`${prefix}lock:deal:${i}`, 'owner', 'PX', 3_600_000);
   for (let i = 0; i < 200; i++) pipeline.get(`${prefix}customer:${i * 13}`);
   await pipeline.exec();
@@ -57,12 +66,19 @@ async function seedRedis(url: string): Promise<{ prefix: string; cleanup(): Prom
 async function spawnExporter(config: Record<string, unknown>): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const json = JSON.stringify({ ...config, listen: `127.0.0.1:${port}` });
-  const child = await startChild(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', json], {}, `http://127.0.0.1:${port}/healthz`);
+  const child = await startChild(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--serve', json],
+    {},
+    `http://127.0.0.1:${port}/healthz`,
+  );
   return { url: `http://127.0.0.1:${port}/metrics`, stop: child.stop };
 }
 
 async function serve(configJson: string): Promise<void> {
-  const exporter = await startExporter(parseConfig(JSON.parse(configJson)), { log: (line) => process.stderr.write(`[exporter] ${line}\n`) });
+  const exporter = await startExporter(parseConfig(JSON.parse(configJson)), {
+    log: (line) => process.stderr.write(`[exporter] ${line}\n`),
+  });
   process.once('SIGTERM', () => {
     void exporter.close().then(() => process.exit(0));
   });
@@ -73,7 +89,10 @@ function statsRow(s: ScrapeStats): string {
   return `| ${s.name} | ${s.p50Ms.toFixed(2)} | ${s.p99Ms.toFixed(2)} | ${s.maxMs.toFixed(2)} | ${s.series} | ${s.subsystemSeries} | ${findings} |`;
 }
 
-const TABLE_HEAD = ['| target | p50 ms | p99 ms | max ms | series | subsystem series | promtool findings (all / subsystem) |', '|---|---|---|---|---|---|---|'];
+const TABLE_HEAD = [
+  '| target | p50 ms | p99 ms | max ms | series | subsystem series | promtool findings (all / subsystem) |',
+  '|---|---|---|---|---|---|---|',
+];
 
 /** The exporter's own process_cpu_seconds_total. */
 async function exporterCpuSeconds(url: string): Promise<number> {
@@ -95,27 +114,47 @@ async function collectorDurations(url: string, n: number): Promise<string> {
     }
   }
   return [...seen]
-    .map(([name, values]) => `${name} ${percentile([...values].sort((a, b) => a - b), 50).toFixed(2)} ms`)
+    .map(
+      ([name, values]) =>
+        `${name} ${percentile(
+          [...values].sort((a, b) => a - b),
+          50,
+        ).toFixed(2)} ms`,
+    )
     .join(', ');
 }
 
-async function redisAlone(options: BenchOptions, url: string, prefix: string, dir: string): Promise<{ markdown: string; met: boolean }> {
+async function redisAlone(
+  options: BenchOptions,
+  url: string,
+  prefix: string,
+  dir: string,
+): Promise<{ markdown: string; met: boolean }> {
   const binary = spawnSync('sh', ['-c', 'command -v prometheus-redis-exporter'], { encoding: 'utf8' }).stdout.trim();
-  if (!binary) throw new Error('prometheus-redis-exporter is not installed (apt-get install prometheus-redis-exporter)');
+  if (!binary)
+    throw new Error('prometheus-redis-exporter is not installed (apt-get install prometheus-redis-exporter)');
   const versionOut = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   const version = /Exporter (\S+)/.exec(`${versionOut.stdout}${versionOut.stderr}`)?.[1] ?? '?';
   const patterns = { cache: `${prefix}customer:*`, locks: `${prefix}lock:*` };
   const stops: Array<() => Promise<void>> = [];
   const startTheirs = async (args: string[]): Promise<string> => {
     const port = await freePort();
-    const child = await startChild(binary, [`--redis.addr=${url}`, `--web.listen-address=127.0.0.1:${port}`, ...args], {}, `http://127.0.0.1:${port}/`);
+    const child = await startChild(
+      binary,
+      [`--redis.addr=${url}`, `--web.listen-address=127.0.0.1:${port}`, ...args],
+      {},
+      `http://127.0.0.1:${port}/`,
+    );
     stops.push(child.stop);
     return `http://127.0.0.1:${port}/metrics`;
   };
   const startOurs = async (name: string, keyGroups: boolean): Promise<string> => {
     const ours = await spawnExporter({
       positions_file: join(dir, `positions-${name}.json`),
-      redis: { url, key_groups: keyGroups ? Object.entries(patterns).map(([group, pattern]) => ({ name: group, pattern })) : [] },
+      redis: {
+        url,
+        key_groups: keyGroups ? Object.entries(patterns).map(([group, pattern]) => ({ name: group, pattern })) : [],
+      },
     });
     stops.push(ours.stop);
     return ours.url;
@@ -124,14 +163,23 @@ async function redisAlone(options: BenchOptions, url: string, prefix: string, di
     const targets = [
       { name: 'crm-exporter, redis collector only', url: await startOurs('plain', false), seriesPrefix: 'crm_redis_' },
       { name: `prometheus-redis-exporter ${version}, defaults`, url: await startTheirs([]), seriesPrefix: 'redis_' },
-      { name: 'crm-exporter, redis collector + 2 key groups', url: await startOurs('groups', true), seriesPrefix: 'crm_redis_' },
+      {
+        name: 'crm-exporter, redis collector + 2 key groups',
+        url: await startOurs('groups', true),
+        seriesPrefix: 'crm_redis_',
+      },
       {
         name: `prometheus-redis-exporter ${version}, --count-keys for the same 2 patterns`,
         url: await startTheirs([`--count-keys=db0=${patterns.cache},db0=${patterns.locks}`]),
         seriesPrefix: 'redis_',
       },
     ];
-    const stats = (await measureTargets(targets, options.scrapes, options.warmup)) as [ScrapeStats, ScrapeStats, ScrapeStats, ScrapeStats];
+    const stats = (await measureTargets(targets, options.scrapes, options.warmup)) as [
+      ScrapeStats,
+      ScrapeStats,
+      ScrapeStats,
+      ScrapeStats,
+    ];
     const [plain, theirs, groups, theirsCount] = stats;
     const metPlain = plain.p99Ms <= theirs.p99Ms;
     const metGroups = groups.p99Ms <= theirsCount.p99Ms;
@@ -162,7 +210,12 @@ async function redisAlone(options: BenchOptions, url: string, prefix: string, di
   }
 }
 
-async function fullIdle(options: BenchOptions, url: string, prefix: string, dir: string): Promise<{ markdown: string; met: boolean }> {
+async function fullIdle(
+  options: BenchOptions,
+  url: string,
+  prefix: string,
+  dir: string,
+): Promise<{ markdown: string; met: boolean }> {
   const health: Server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
   const accessLog = join(dir, 'access.log');
@@ -190,7 +243,8 @@ async function fullIdle(options: BenchOptions, url: string, prefix: string, dir:
     const target = { name, url: ours.url, seriesPrefix: 'crm_' };
     const cpuBefore = await exporterCpuSeconds(ours.url);
     const [full] = await measureTargets([target], options.scrapes, options.warmup);
-    const cpuPerScrapeMs = ((await exporterCpuSeconds(ours.url)) - cpuBefore) * 1000 / (options.scrapes + options.warmup + 1);
+    const cpuPerScrapeMs =
+      (((await exporterCpuSeconds(ours.url)) - cpuBefore) * 1000) / (options.scrapes + options.warmup + 1);
     const stats = full as ScrapeStats;
     const success = stats.lastBody.match(/^crm_scrape_collector_success\{[^}]*\} \S+$/gm) ?? [];
     const durations = await collectorDurations(ours.url, 50);
@@ -198,7 +252,11 @@ async function fullIdle(options: BenchOptions, url: string, prefix: string, dir:
     const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
     let contended: ScrapeStats;
     try {
-      [contended] = (await measureTargets([{ ...target, name: `${name}, one core kept busy by another process` }], options.scrapes, options.warmup)) as [ScrapeStats];
+      [contended] = (await measureTargets(
+        [{ ...target, name: `${name}, one core kept busy by another process` }],
+        options.scrapes,
+        options.warmup,
+      )) as [ScrapeStats];
     } finally {
       busy.kill('SIGKILL');
     }
@@ -234,12 +292,15 @@ export async function redisSection(options: BenchOptions): Promise<SectionResult
   const seed = await seedRedis(url);
   const dir = await mkdtemp(join(tmpdir(), 'crm-bench-scrape-redis-'));
   try {
-    const load = (): string => (spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0] ?? '?');
+    const load = (): string => spawnSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).stdout.split(' ')[0] ?? '?';
     const loadBefore = load();
     const redis = await redisAlone(options, url, seed.prefix, dir);
     const full = await fullIdle(options, url, seed.prefix, dir);
     const command = import.meta.url.includes('/dist/') ? 'npm run bench:scrape --' : 'npx tsx bench/scrape.ts';
-    const redisVersion = /redis_version:(\S+)/.exec(spawnSync('redis-cli', ['-u', url, 'INFO', 'server'], { encoding: 'utf8' }).stdout)?.[1] ?? '?';
+    const redisVersion =
+      /redis_version:(\S+)/.exec(
+        spawnSync('redis-cli', ['-u', url, 'INFO', 'server'], { encoding: 'utf8' }).stdout,
+      )?.[1] ?? '?';
     const markdown = [
       `Run: \`${command} ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 10)}, Node ${process.version}, Redis ${redisVersion};`,
       `2 shared cores, 1-min load average ${loadBefore} at the start, ${load()} at the end).`,

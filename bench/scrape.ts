@@ -103,7 +103,11 @@ export function promtoolFindings(body: string): number | undefined {
 }
 
 /** `warmup` then `scrapes` rounds; each round scrapes every target once, in turn, so all see the same noise. */
-export async function measureTargets(targets: readonly ScrapeTarget[], scrapes: number, warmup: number): Promise<ScrapeStats[]> {
+export async function measureTargets(
+  targets: readonly ScrapeTarget[],
+  scrapes: number,
+  warmup: number,
+): Promise<ScrapeStats[]> {
   const times = targets.map(() => [] as number[]);
   const last = targets.map(() => '');
   for (let round = 0; round < warmup + scrapes; round++) {
@@ -140,7 +144,10 @@ export async function startChild(
   env: NodeJS.ProcessEnv,
   readyUrl: string,
 ): Promise<{ pid: number; stop(): Promise<void>; stderr(): string }> {
-  const child: ChildProcess = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(binary, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const stop = async (): Promise<void> => {
@@ -211,7 +218,10 @@ const TRAFFIC_SQL = [
 ];
 
 async function xactCommits(admin: pg.Client, database: string): Promise<number> {
-  const { rows } = await admin.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [database]);
+  const { rows } = await admin.query<{ n: string }>(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1',
+    [database],
+  );
   return Number(rows[0]?.n ?? NaN);
 }
 
@@ -219,9 +229,10 @@ async function xactCommits(admin: pg.Client, database: string): Promise<number> 
 async function waitForSessionsGone(admin: pg.Client, database: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const { rows } = await admin.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()", [
-      database,
-    ]);
+    const { rows } = await admin.query<{ n: string }>(
+      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+      [database],
+    );
     if (Number(rows[0]?.n) === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -240,7 +251,11 @@ async function startOurs(url: string, database: string): Promise<RunningTarget> 
   const config = parseConfig({ postgres: { url, databases: [database] } });
   if (!config.postgres) throw new Error('no postgres config');
   const collector = new PostgresCollector({ config: config.postgres, registry, log: () => undefined });
-  const orchestrator = new CollectorOrchestrator({ registry, collectors: [collector], log: (line) => process.stderr.write(`${line}\n`) });
+  const orchestrator = new CollectorOrchestrator({
+    registry,
+    collectors: [collector],
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
   const app = createApp({ registry, orchestrator, scrape: config.scrape, version: 'bench' });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -261,17 +276,31 @@ async function startOurs(url: string, database: string): Promise<RunningTarget> 
 async function startPostgresExporter(binary: string, url: string): Promise<RunningTarget> {
   const port = await freePort();
   const dsn = `${url}${url.includes('?') ? '&' : '?'}sslmode=disable`;
-  const child = await startChild(binary, [`--web.listen-address=127.0.0.1:${port}`], { DATA_SOURCE_NAME: dsn }, `http://127.0.0.1:${port}/`);
+  const child = await startChild(
+    binary,
+    [`--web.listen-address=127.0.0.1:${port}`],
+    { DATA_SOURCE_NAME: dsn },
+    `http://127.0.0.1:${port}/`,
+  );
   const version = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   const v = /version (\S+)/.exec(`${version.stdout}${version.stderr}`)?.[1] ?? '?';
   return {
-    target: { name: `prometheus-postgres-exporter ${v} (defaults)`, url: `http://127.0.0.1:${port}/metrics`, seriesPrefix: 'pg_' },
+    target: {
+      name: `prometheus-postgres-exporter ${v} (defaults)`,
+      url: `http://127.0.0.1:${port}/metrics`,
+      seriesPrefix: 'pg_',
+    },
     stop: child.stop,
   };
 }
 
 /** Queries (= committed transactions in the database) per scrape of one exporter running alone. */
-async function queriesPerScrape(admin: pg.Client, database: string, start: () => Promise<RunningTarget>, scrapes: number): Promise<number> {
+async function queriesPerScrape(
+  admin: pg.Client,
+  database: string,
+  start: () => Promise<RunningTarget>,
+  scrapes: number,
+): Promise<number> {
   await waitForSessionsGone(admin, database);
   const before = await xactCommits(admin, database);
   const running = await start();
@@ -297,7 +326,9 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
   await admin.connect();
   const running: RunningTarget[] = [];
   try {
-    const { rows: info } = await admin.query<{ v: string }>("SELECT split_part(current_setting('server_version'), ' ', 1) AS v");
+    const { rows: info } = await admin.query<{ v: string }>(
+      "SELECT split_part(current_setting('server_version'), ' ', 1) AS v",
+    );
     await admin.query(`CREATE DATABASE ${database}`);
     const seed = new pg.Client({ connectionString: benchUrl, application_name: 'crm-bench' });
     await seed.connect();
@@ -323,7 +354,9 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
 
     const oursQueries = Number(/^crm_pg_scrape_queries (\S+)$/m.exec(stats[0]?.lastBody ?? '')?.[1] ?? NaN);
     const oursMeasured = await queriesPerScrape(admin, database, () => startOurs(benchUrl, database), 20);
-    const theirsMeasured = binary ? await queriesPerScrape(admin, database, () => startPostgresExporter(binary, benchUrl), 20) : undefined;
+    const theirsMeasured = binary
+      ? await queriesPerScrape(admin, database, () => startPostgresExporter(binary, benchUrl), 20)
+      : undefined;
 
     const ours = stats[0] as ScrapeStats;
     const theirs = stats[1];
@@ -346,8 +379,8 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
       `database over 20 scrapes of ours alone${theirsMeasured === undefined ? '' : `; postgres_exporter ${theirsMeasured.toFixed(2)} measured the same way`}.`,
       'Ours: server facts, pg_stat_database, pg_stat_activity + pg_locks, pg_stat_user_tables (+ pg_database_size), pg_stat_user_indexes: one per view.',
       '"series" counts every sample line (ours includes prom-client\'s process_/nodejs_ defaults, theirs go_/process_); "PostgreSQL series"',
-      'counts `crm_pg_*` resp. `pg_*` sample lines. promtool findings: whole exposition / PostgreSQL families only (ours serves prom-client\'s',
-      'defaults through registerRuntimeMetrics, like the exporter, without the `nodejs_active_*_total` gauges promtool rejects). postgres_exporter\'s defaults have no per-table/per-index',
+      "counts `crm_pg_*` resp. `pg_*` sample lines. promtool findings: whole exposition / PostgreSQL families only (ours serves prom-client's",
+      "defaults through registerRuntimeMetrics, like the exporter, without the `nodejs_active_*_total` gauges promtool rejects). postgres_exporter's defaults have no per-table/per-index",
       'metrics (those need its queries.yaml); ours include them (3 tables, 9 indexes here).',
       '',
       theirs
@@ -357,8 +390,14 @@ export async function postgresSection(options: BenchOptions): Promise<SectionRes
     return { heading: 'bench:scrape (PostgreSQL)', markdown: lines.join('\n'), targetMet };
   } finally {
     for (const r of running) await r.stop().catch(() => undefined);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]).catch(() => undefined);
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((err: Error) => process.stderr.write(`drop ${database}: ${err.message}\n`));
+    await admin
+      .query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+        database,
+      ])
+      .catch(() => undefined);
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`)
+      .catch((err: Error) => process.stderr.write(`drop ${database}: ${err.message}\n`));
     await admin.end();
   }
 }

@@ -74,7 +74,10 @@ interface Child {
 }
 
 function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Child {
-  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, script), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, script), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout?.resume(); // never let an unread pipe block a child; a 'data' listener added in the same tick still gets everything
@@ -97,8 +100,15 @@ function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv = {}, 
 
 async function waitOk(url: string, child: Child, name: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    if (child.child.exitCode !== null) throw new Error(`${name} exited with ${child.child.exitCode}: ${child.stderr()}`);
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (child.child.exitCode !== null)
+      throw new Error(`${name} exited with ${child.child.exitCode}: ${child.stderr()}`);
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(100);
   }
   throw new Error(`${name} did not answer ${url} within 30 s: ${child.stderr()}`);
@@ -134,7 +144,8 @@ function samples(body: string, name: string): Sample[] {
   const out: Sample[] = [];
   for (const m of body.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) {
     const labels: Record<string, string> = {};
-    for (const l of (m[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1] as string] = l[2] as string;
+    for (const l of (m[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1] as string] = l[2] as string;
     out.push({ name, labels, value: Number(m[2]) });
   }
   return out;
@@ -226,7 +237,9 @@ interface Rotation {
 }
 
 async function main(): Promise<void> {
-  const loadStart = loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadStart = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const started = new Date();
   const id = randomBytes(4).toString('hex');
   const dbName = `crm_bench_soak_${id}`;
@@ -253,7 +266,14 @@ async function main(): Promise<void> {
 
     const crmPort = await freePort();
     const crmUrl = `http://127.0.0.1:${crmPort}`;
-    crm = spawnNode('bin/crm-service.js', ['serve'], { DATABASE_URL: dbUrl.toString(), REDIS_URL, HOST: '127.0.0.1', PORT: String(crmPort), ACCESS_LOG: accessLog, REDIS_PREFIX: prefix });
+    crm = spawnNode('bin/crm-service.js', ['serve'], {
+      DATABASE_URL: dbUrl.toString(),
+      REDIS_URL,
+      HOST: '127.0.0.1',
+      PORT: String(crmPort),
+      ACCESS_LOG: accessLog,
+      REDIS_PREFIX: prefix,
+    });
     await waitOk(`${crmUrl}/readyz`, crm, 'crm-service');
 
     const exporterPort = await freePort();
@@ -264,9 +284,28 @@ async function main(): Promise<void> {
       JSON.stringify({
         listen: `127.0.0.1:${exporterPort}`,
         positions_file: join(dir, 'positions.json'),
-        logs: [{ name: 'crm', path: accessLog, format: 'json', start_at: 'beginning', routes: ['/api/customers/:id', '/api/customers/:id/points', '/api/customers/:id/notes', '/api/users/:id/password'] }],
+        logs: [
+          {
+            name: 'crm',
+            path: accessLog,
+            format: 'json',
+            start_at: 'beginning',
+            routes: [
+              '/api/customers/:id',
+              '/api/customers/:id/points',
+              '/api/customers/:id/notes',
+              '/api/users/:id/password',
+            ],
+          },
+        ],
         postgres: { url: dbUrl.toString(), databases: [dbName] },
-        redis: { url: REDIS_URL, key_groups: [{ name: 'cache', pattern: `${prefix}customer:*` }, { name: 'locks', pattern: `${prefix}lock:*` }] },
+        redis: {
+          url: REDIS_URL,
+          key_groups: [
+            { name: 'cache', pattern: `${prefix}customer:*` },
+            { name: 'locks', pattern: `${prefix}lock:*` },
+          ],
+        },
         probe: { url: `${crmUrl}/healthz` },
       }),
     );
@@ -282,7 +321,8 @@ async function main(): Promise<void> {
       gcOut = lines.pop() ?? '';
       for (const line of lines) {
         const m = MARK_COMPACT.exec(line);
-        if (m) majorGcs.push({ at: exporterStarted + Number(m[1]), afterMiB: Number(m[2]), committedMiB: Number(m[3]) });
+        if (m)
+          majorGcs.push({ at: exporterStarted + Number(m[1]), afterMiB: Number(m[2]), committedMiB: Number(m[3]) });
       }
     });
     await waitOk(`http://127.0.0.1:${exporterPort}/healthz`, exporter, 'crm-exporter');
@@ -292,11 +332,33 @@ async function main(): Promise<void> {
       copytruncate: join(dir, 'logrotate-copytruncate.conf'),
     };
     const keep = Math.ceil(SECONDS / ROTATE_S) + 5;
-    await writeFile(confs.create, `${accessLog} {\n  rotate ${keep}\n  missingok\n  nocompress\n  create\n  postrotate\n    kill -HUP ${crm.pid}\n  endscript\n}\n`, { mode: 0o644 });
-    await writeFile(confs.copytruncate, `${accessLog} {\n  rotate ${keep}\n  missingok\n  nocompress\n  copytruncate\n}\n`, { mode: 0o644 });
+    await writeFile(
+      confs.create,
+      `${accessLog} {\n  rotate ${keep}\n  missingok\n  nocompress\n  create\n  postrotate\n    kill -HUP ${crm.pid}\n  endscript\n}\n`,
+      { mode: 0o644 },
+    );
+    await writeFile(
+      confs.copytruncate,
+      `${accessLog} {\n  rotate ${keep}\n  missingok\n  nocompress\n  copytruncate\n}\n`,
+      { mode: 0o644 },
+    );
 
     say(`${SECONDS} s at ${RATE} req/s, a rotation every ${ROTATE_S} s, a scrape every ${SCRAPE_S} s (dir ${dir})`);
-    loadgen = spawnNode('bin/crm-loadgen.js', ['--url', crmUrl, '--scenario', 'steady', '--rate', String(RATE), '--duration', `${SECONDS}s`, '--timeout', '20s', '--progress', '0', '--json']);
+    loadgen = spawnNode('bin/crm-loadgen.js', [
+      '--url',
+      crmUrl,
+      '--scenario',
+      'steady',
+      '--rate',
+      String(RATE),
+      '--duration',
+      `${SECONDS}s`,
+      '--timeout',
+      '20s',
+      '--progress',
+      '0',
+      '--json',
+    ]);
     let loadgenOut = '';
     loadgen.child.stdout?.on('data', (d: Buffer) => (loadgenOut += d.toString()));
     const loadgenExit = new Promise<number | null>((resolve) => loadgen?.child.once('exit', (code) => resolve(code)));
@@ -326,7 +388,10 @@ async function main(): Promise<void> {
             // scrape interval too): retried once on a new connection, as Go's client (Prometheus) does for a GET.
             res = undefined;
             if (attempt === 0) retries++;
-            else networkErrors.push(`${((at - t0) / 1000).toFixed(0)} s: ${err instanceof Error ? `${err.message} ${String((err.cause as Error | undefined)?.message ?? '')}` : String(err)}`);
+            else
+              networkErrors.push(
+                `${((at - t0) / 1000).toFixed(0)} s: ${err instanceof Error ? `${err.message} ${String((err.cause as Error | undefined)?.message ?? '')}` : String(err)}`,
+              );
           }
         }
         const ms = performance.now() - at;
@@ -339,7 +404,9 @@ async function main(): Promise<void> {
           heapTotalMiB: sum(samples(body, 'nodejs_heap_size_total_bytes')) / MiB,
           externalMiB: sum(samples(body, 'nodejs_external_memory_bytes')) / MiB,
           fds: (await readdir(`/proc/${exporterPid}/fd`)).length,
-          failedCollectors: samples(body, 'crm_scrape_collector_success').filter((s) => s.value !== 1).map((s) => s.labels.collector ?? '?'),
+          failedCollectors: samples(body, 'crm_scrape_collector_success')
+            .filter((s) => s.value !== 1)
+            .map((s) => s.labels.collector ?? '?'),
         });
       }
     })();
@@ -377,7 +444,10 @@ async function main(): Promise<void> {
     if (loadgenCode !== 0) throw new Error(`crm-loadgen exited ${loadgenCode}: ${loadgen.stderr()}`);
     const summary = JSON.parse(loadgenOut) as LoadSummary;
     // what the exporter logged while the CRM was up (afterwards its probe fails, as it should)
-    const exporterLines = exporter.stderr().split('\n').filter((l) => l.trim() !== '');
+    const exporterLines = exporter
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const crmCode = await crm.stop(); // SIGTERM: the CRM flushes its access log
     const crmStderr = crm.stderr();
     crm = undefined;
@@ -403,7 +473,9 @@ async function main(): Promise<void> {
 
     const completed: Counts = Object.fromEntries(Object.entries(summary.byStatus).map(([s, n]) => [s, n]));
     const counted = loadRequestsByStatus(body);
-    const statuses = [...new Set([...Object.keys(completed), ...Object.keys(counted), ...Object.keys(disk.load)])].sort();
+    const statuses = [
+      ...new Set([...Object.keys(completed), ...Object.keys(counted), ...Object.keys(disk.load)]),
+    ].sort();
     let lost = 0;
     let duplicated = 0;
     for (const s of statuses) {
@@ -424,7 +496,10 @@ async function main(): Promise<void> {
     const rssTail = mean(tail.map((s) => s.rssMiB));
     const rssMax = Math.max(...steady.map((s) => s.rssMiB));
     const rssMin = Math.min(...steady.map((s) => s.rssMiB));
-    const rssSlope = slope(steady.map((s) => s.t / 60), steady.map((s) => s.rssMiB));
+    const rssSlope = slope(
+      steady.map((s) => s.t / 60),
+      steady.map((s) => s.rssMiB),
+    );
     const heapHead = mean(head.map((s) => s.heapMiB));
     const heapTail = mean(tail.map((s) => s.heapMiB));
     const growth = rssTail / rssHead - 1;
@@ -436,11 +511,15 @@ async function main(): Promise<void> {
     const steadyMs = steady.map((s) => s.ms);
     const failedScrapes = scrapes.filter((s) => s.status !== 200).length;
     const collectorFailures = scrapes.filter((s) => s.failedCollectors.length > 0);
-    const loadEnd = loadavg().map((l) => l.toFixed(2)).join(' ');
+    const loadEnd = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
 
     const exact = lost === 0 && duplicated === 0 && linesCounted === disk.total;
     const rssOk = peakGrowth <= RSS_GROWTH_LIMIT;
-    const gcs = majorGcs.map((g) => ({ ...g, t: (g.at - t0) / 1000 })).filter((g) => g.t >= WARMUP_S && g.t <= loadSeconds);
+    const gcs = majorGcs
+      .map((g) => ({ ...g, t: (g.at - t0) / 1000 }))
+      .filter((g) => g.t >= WARMUP_S && g.t <= loadSeconds);
     const gcHalf = Math.floor(gcs.length / 2);
     const liveFirst = Math.max(...gcs.slice(0, gcHalf).map((g) => g.afterMiB));
     const liveSecond = Math.max(...gcs.slice(gcHalf).map((g) => g.afterMiB));
@@ -448,16 +527,23 @@ async function main(): Promise<void> {
     // fewer than 2 full GCs after warm-up: nothing to compare (the heap did not even fill up once more)
     const liveOk = gcs.length < 2 || liveGrowth <= RSS_GROWTH_LIMIT;
     const minutes = new Map<number, number[]>();
-    for (const x of scrapes) if (x.t >= 0) minutes.set(Math.floor(x.t / 60), [...(minutes.get(Math.floor(x.t / 60)) ?? []), x.rssMiB]);
+    for (const x of scrapes)
+      if (x.t >= 0) minutes.set(Math.floor(x.t / 60), [...(minutes.get(Math.floor(x.t / 60)) ?? []), x.rssMiB]);
     const perMinute = [...minutes]
       .map(([m, v]) => `${m + 1}: ${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)}`)
       .join(', ');
     const f2 = (n: number): string => n.toFixed(2);
     if (process.env.BENCH_SOAK_SAMPLES) {
-      await writeFile(process.env.BENCH_SOAK_SAMPLES, `t_s,scrape_ms,status,rss_mib,heap_used_mib,heap_total_mib,external_mib,fds\n${scrapes.map((s) => `${f2(s.t)},${f2(s.ms)},${s.status},${f2(s.rssMiB)},${f2(s.heapMiB)},${f2(s.heapTotalMiB)},${f2(s.externalMiB)},${s.fds}`).join('\n')}\n`);
+      await writeFile(
+        process.env.BENCH_SOAK_SAMPLES,
+        `t_s,scrape_ms,status,rss_mib,heap_used_mib,heap_total_mib,external_mib,fds\n${scrapes.map((s) => `${f2(s.t)},${f2(s.ms)},${s.status},${f2(s.rssMiB)},${f2(s.heapMiB)},${f2(s.heapTotalMiB)},${f2(s.externalMiB)},${s.fds}`).join('\n')}\n`,
+      );
     }
     const fmt = (n: number): string => n.toLocaleString('en-US');
-    const table = statuses.map((s) => `| ${s} | ${fmt(completed[s] ?? 0)} | ${fmt(disk.load[s] ?? 0)} | ${fmt(counted[s] ?? 0)} | ${fmt(Math.max(0, (completed[s] ?? 0) - (counted[s] ?? 0)))} | ${fmt(Math.max(0, (counted[s] ?? 0) - (completed[s] ?? 0)))} |`);
+    const table = statuses.map(
+      (s) =>
+        `| ${s} | ${fmt(completed[s] ?? 0)} | ${fmt(disk.load[s] ?? 0)} | ${fmt(counted[s] ?? 0)} | ${fmt(Math.max(0, (completed[s] ?? 0) - (counted[s] ?? 0)))} | ${fmt(Math.max(0, (counted[s] ?? 0) - (completed[s] ?? 0)))} |`,
+    );
     const pauses = rotations.filter((r) => r.pausedMs !== undefined).map((r) => r.pausedMs as number);
     const command = `${process.env.BENCH_SOAK_SECONDS ? `BENCH_SOAK_SECONDS=${SECONDS} ` : ''}${process.env.BENCH_SOAK_ROTATE_S ? `BENCH_SOAK_ROTATE_S=${ROTATE_S} ` : ''}npm run bench:soak${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
     const md = [
@@ -468,13 +554,13 @@ async function main(): Promise<void> {
       '',
       `How: the reference CRM (\`bin/crm-service.js\`, database seeded with ${fmt(CUSTOMERS)} customers, own Redis prefix) writes its JSON access log;`,
       '`crm-loadgen --scenario steady` drives it at a fixed arrival rate; the exporter CLI tails the log (json, start_at beginning, routes templated)',
-      'and also samples the CRM\'s PostgreSQL database, its Redis keys (2 key groups) and probes its /healthz. Every rotation is Debian\'s',
+      "and also samples the CRM's PostgreSQL database, its Redis keys (2 key groups) and probes its /healthz. Every rotation is Debian's",
       '`logrotate -f` with a config the bench writes, alternating **create** (rename + new file, postrotate `kill -HUP` so the CRM reopens)',
       'and **copytruncate** (copy, then truncate in place; the bench stops the CRM with SIGSTOP around logrotate and resumes it at once, so',
-      'logrotate\'s own loss window between copy and truncation is closed and every line the CRM writes lands in some file). A scrape every',
+      "logrotate's own loss window between copy and truncation is closed and every line the CRM writes lands in some file). A scrape every",
       `${SCRAPE_S} s with \`X-Prometheus-Scrape-Timeout-Seconds: ${SCRAPE_S}\`; the exporter's VmRSS read from /proc at each scrape. At the end the CRM is`,
-      'stopped (its log flushed), the exporter allowed to settle, and its `crm_http_requests_total` by status (the probe\'s /healthz and the',
-      'bench\'s /readyz requests left out) compared with the load generator\'s completed requests by status.',
+      "stopped (its log flushed), the exporter allowed to settle, and its `crm_http_requests_total` by status (the probe's /healthz and the",
+      "bench's /readyz requests left out) compared with the load generator's completed requests by status.",
       '',
       `Load: ${fmt(summary.sent)} requests in ${f2(loadSeconds)} s (${f2(summary.load.rps)} req/s of scenario traffic), ${summary.networkErrors} network errors, ${summary.dropped} dropped;`,
       `client latency p50 ${f2(summary.load.latency.p50)} ms, p99 ${f2(summary.load.latency.p99)} ms. Rotations: ${rotations.length} (${rotations.filter((r) => r.mode === 'create').length} create, ${pauses.length} copytruncate;`,
@@ -499,8 +585,22 @@ async function main(): Promise<void> {
       `Scrapes: ${scrapes.length}, p50 ${f2(percentile(scrapeMs, 50))} ms, p99 ${f2(percentile(scrapeMs, 99))} ms, max ${f2(Math.max(...scrapeMs))} ms (after warm-up: ${steadyMs.length},`,
       `p50 ${f2(percentile(steadyMs, 50))} ms, p99 ${f2(percentile(steadyMs, 99))} ms, max ${f2(Math.max(...steadyMs))} ms); ${failedScrapes} without a 200 answer${networkErrors.length > 0 ? ` (${networkErrors.slice(0, 3).join('; ')})` : ''};`,
       `${retries} retried once on a new connection after the kept-alive one was reset (the exporter closes idle connections after Node's default 5 s, the scrape interval here; Prometheus's Go client retries such a GET the same way);`,
-      `${collectorFailures.length} with a collector not successful${collectorFailures.length > 0 ? ` (${[...new Set(collectorFailures.flatMap((s) => s.failedCollectors))].join(', ')}, at ${collectorFailures.map((s) => `${f2(s.t)} s`).slice(0, 5).join(', ')}${collectorFailures.length > 5 ? ' …' : ''})` : ''}.`,
-      `Exporter log lines during the load besides \`listening on\`: ${notable.length}${notable.length > 0 ? ` (${notable.slice(0, 3).map((l) => `\`${l.slice(0, 140)}\``).join('; ')}${notable.length > 3 ? ' …' : ''})` : ''};`,
+      `${collectorFailures.length} with a collector not successful${
+        collectorFailures.length > 0
+          ? ` (${[...new Set(collectorFailures.flatMap((s) => s.failedCollectors))].join(', ')}, at ${collectorFailures
+              .map((s) => `${f2(s.t)} s`)
+              .slice(0, 5)
+              .join(', ')}${collectorFailures.length > 5 ? ' …' : ''})`
+          : ''
+      }.`,
+      `Exporter log lines during the load besides \`listening on\`: ${notable.length}${
+        notable.length > 0
+          ? ` (${notable
+              .slice(0, 3)
+              .map((l) => `\`${l.slice(0, 140)}\``)
+              .join('; ')}${notable.length > 3 ? ' …' : ''})`
+          : ''
+      };`,
       `exit code ${exporterCode}. CRM exit code ${crmCode}${/dropping lines/.test(crmStderr) ? ', **its access log dropped lines**' : ''}.`,
       '',
       `Targets: lines lost 0 and none duplicated: **${exact ? 'met' : 'NOT met'}**; RSS peak of the second half <= the first half's + ${RSS_GROWTH_LIMIT * 100} %: **${rssOk ? 'met' : 'NOT met'}** (${f2(peakFirst)} → ${f2(peakSecond)} MiB, ${peakGrowth >= 0 ? '+' : ''}${f2(peakGrowth * 100)} %);`,
@@ -513,7 +613,9 @@ async function main(): Promise<void> {
     await loadgen?.stop();
     await exporter?.stop();
     await crm?.stop();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch((err: Error) => say(`drop ${dbName}: ${err.message}`));
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+      .catch((err: Error) => say(`drop ${dbName}: ${err.message}`));
     await admin.end();
     let cursor = '0';
     do {

@@ -114,7 +114,13 @@ async function runTailer(file: string, expected: number): Promise<number> {
       throw new Error('unexpected oversized line');
     },
   };
-  const tailer = new FileTailer({ path: file, startAt: 'beginning', maxLineBytes: 64 * 1024, pollIntervalMs: 250, sink });
+  const tailer = new FileTailer({
+    path: file,
+    startAt: 'beginning',
+    maxLineBytes: 64 * 1024,
+    pollIntervalMs: 250,
+    sink,
+  });
   await tailer.start();
   while (count < expected) await tailer.caughtUp();
   await tailer.close();
@@ -149,7 +155,12 @@ async function child(method: Method, file: string, expected: number): Promise<vo
   h.enable();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const count = method === 'raw' ? await runRaw(file) : method === 'tailer' ? await runTailer(file, expected) : await runTailFile(file, expected);
+  const count =
+    method === 'raw'
+      ? await runRaw(file)
+      : method === 'tailer'
+        ? await runTailer(file, expected)
+        : await runTailFile(file, expected);
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   h.disable();
@@ -184,7 +195,9 @@ async function main(): Promise<void> {
   try {
     const file = join(dir, 'access.log');
     const bytes = await generate(file, lines);
-    console.log(`file: ${lines} lines, ${(bytes / 1e6).toFixed(1)} MB (${(bytes / lines).toFixed(0)} bytes/line); median of ${runs} runs, each in its own process`);
+    console.log(
+      `file: ${lines} lines, ${(bytes / 1e6).toFixed(1)} MB (${(bytes / lines).toFixed(0)} bytes/line); median of ${runs} runs, each in its own process`,
+    );
     console.log('');
     console.log('| reader    | lines/s   | CPU-s per 1M lines | peak RSS MiB | event-loop delay p99 ms |');
     console.log('|-----------|-----------|--------------------|--------------|-------------------------|');
@@ -192,7 +205,10 @@ async function main(): Promise<void> {
     for (const method of METHODS) {
       const results: RunResult[] = [];
       for (let r = 0; r < runs; r++) {
-        const p = spawnSync(process.execPath, [self, '--child', method, file, String(lines)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const p = spawnSync(process.execPath, [self, '--child', method, file, String(lines)], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        });
         if (p.status !== 0) throw new Error(`${method} failed: ${p.stderr}`);
         results.push(JSON.parse(p.stdout.trim().split('\n').pop() ?? '') as RunResult);
       }

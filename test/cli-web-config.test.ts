@@ -39,12 +39,17 @@ afterAll(() => {
 
 describe('check-config with a web config', () => {
   it('validates the file named by --web.config.file and prints it with hashes and keys masked', async () => {
-    const web = write('web.yml', { tls_server_config: { cert_file: pki.serverCert, key: pki.read(pki.serverKey) }, basic_auth_users: { prometheus: hash } });
+    const web = write('web.yml', {
+      tls_server_config: { cert_file: pki.serverCert, key: pki.read(pki.serverKey) },
+      basic_auth_users: { prometheus: hash },
+    });
     const result = await cli(['check-config', config, '--web.config.file', web]);
     expect(result.err).toBe('');
     expect(result.code).toBe(0);
     expect(result.out).toContain(`web_config_file: ${web}`);
-    expect(result.out).toContain(`# web_config_file ${web}: valid (TLS TLSv1.2-TLSv1.3, client certificates NoClientCert, certificate CN=127.0.0.1`);
+    expect(result.out).toContain(
+      `# web_config_file ${web}: valid (TLS TLSv1.2-TLSv1.3, client certificates NoClientCert, certificate CN=127.0.0.1`,
+    );
     expect(result.out).toContain("prometheus: '****'");
     expect(result.out).toContain("key: '****'");
     expect(result.out).toContain(`cert_file: ${pki.serverCert}`);
@@ -53,7 +58,10 @@ describe('check-config with a web config', () => {
   });
 
   it('exits 1 naming the web config key, from the config file, the environment or the flag (flag wins)', async () => {
-    const bad = write('bad-web.yml', { tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey }, basic_auth_users: { prometheus: 'hunter2' } });
+    const bad = write('bad-web.yml', {
+      tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey },
+      basic_auth_users: { prometheus: 'hunter2' },
+    });
     const good = write('good-web.yml', { basic_auth_users: { prometheus: hash } });
     const inFile = write('with-web.yaml', { positions_file: join(dir, 'p.json'), web_config_file: bad });
     for (const result of [
@@ -65,10 +73,16 @@ describe('check-config with a web config', () => {
       expect(result.err).toContain(`web_config_file: ${bad}: basic_auth_users.prometheus: is not a bcrypt hash`);
       expect(result.err).not.toContain('hunter2');
     }
-    const mismatch = write('mismatch-web.yml', { tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey } });
+    const mismatch = write('mismatch-web.yml', {
+      tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey },
+    });
     const result = await cli(['check-config', config, '--web.config.file', mismatch]);
-    expect(result.err).toContain(`web_config_file: ${mismatch}: tls_server_config.key_file: does not match the certificate in cert_file`);
-    expect((await cli(['check-config', config, '--web.config.file', join(dir, 'missing.yml')])).err).toContain('missing.yml: cannot read (ENOENT)');
+    expect(result.err).toContain(
+      `web_config_file: ${mismatch}: tls_server_config.key_file: does not match the certificate in cert_file`,
+    );
+    expect((await cli(['check-config', config, '--web.config.file', join(dir, 'missing.yml')])).err).toContain(
+      'missing.yml: cannot read (ENOENT)',
+    );
   });
 
   it('documents the flag and the environment variable in --help', async () => {

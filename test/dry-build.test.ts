@@ -41,7 +41,12 @@ function file(document: unknown): string {
 }
 
 const base = (): Record<string, unknown> => ({ listen: '127.0.0.1:0', positions_file: join(dir, 'positions.json') });
-const jsonLog = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ name: 'crm', path: '{dir}/access.log', format: 'json', ...extra });
+const jsonLog = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name: 'crm',
+  path: '{dir}/access.log',
+  format: 'json',
+  ...extra,
+});
 
 /** check-config's verdict, and start-up's: the same exit code and message when refused; a running exporter when not. */
 async function verdicts(path: string): Promise<{ accepted: boolean; problems: string }> {
@@ -60,20 +65,52 @@ async function verdicts(path: string): Promise<{ accepted: boolean; problems: st
 
 describe('check-config accepts exactly what starts', () => {
   it.each<[string, Record<string, unknown>, string]>([
-    ['duplicate JSON field keys', { logs: [jsonLog({ fields: { method: 'm', path: 'm' } })] }, 'logs[0].fields: json fields "method" and "path" both use the key "m"'],
+    [
+      'duplicate JSON field keys',
+      { logs: [jsonLog({ fields: { method: 'm', path: 'm' } })] },
+      'logs[0].fields: json fields "method" and "path" both use the key "m"',
+    ],
     ['poll_interval 0', { logs: [jsonLog({ poll_interval: 0 })] }, 'logs[0].poll_interval: must be between'],
     ['port 99999', { listen: '127.0.0.1:99999' }, 'listen: port must be 0-65535'],
-    ['scrape.margin above the timeout', { scrape: { default_timeout: '1s', margin: '5s' } }, 'scrape.margin: must be less than the scrape timeouts (1s)'],
-    ['default_timeout above max_timeout', { scrape: { default_timeout: '5m', max_timeout: '1m' } }, 'scrape.default_timeout: must not exceed scrape.max_timeout (1m)'],
+    [
+      'scrape.margin above the timeout',
+      { scrape: { default_timeout: '1s', margin: '5s' } },
+      'scrape.margin: must be less than the scrape timeouts (1s)',
+    ],
+    [
+      'default_timeout above max_timeout',
+      { scrape: { default_timeout: '5m', max_timeout: '1m' } },
+      'scrape.default_timeout: must not exceed scrape.max_timeout (1m)',
+    ],
     [
       'duplicate key-group names',
-      { redis: { url: 'redis://127.0.0.1:1', key_groups: [{ name: 'a', pattern: 'x*' }, { name: 'a', pattern: 'y*' }] } },
+      {
+        redis: {
+          url: 'redis://127.0.0.1:1',
+          key_groups: [
+            { name: 'a', pattern: 'x*' },
+            { name: 'a', pattern: 'y*' },
+          ],
+        },
+      },
       'redis.key_groups[1].name: duplicate key group name "a"',
     ],
     ['a blank log path', { logs: [jsonLog({ path: '   ' })] }, 'logs[0].path: must not be blank'],
-    ['positions_file naming a directory', { positions_file: '{dir}/a-directory' }, 'positions_file: exists and is not a regular file'],
-    ['positions_file ending with a slash', { positions_file: '{dir}/new-directory/' }, 'positions_file: must name a file, not a directory'],
-    ['an unreadable redis.password_file', { redis: { url: 'redis://127.0.0.1:1', password_file: '{dir}/missing' } }, 'redis.password_file: cannot read'],
+    [
+      'positions_file naming a directory',
+      { positions_file: '{dir}/a-directory' },
+      'positions_file: exists and is not a regular file',
+    ],
+    [
+      'positions_file ending with a slash',
+      { positions_file: '{dir}/new-directory/' },
+      'positions_file: must name a file, not a directory',
+    ],
+    [
+      'an unreadable redis.password_file',
+      { redis: { url: 'redis://127.0.0.1:1', password_file: '{dir}/missing' } },
+      'redis.password_file: cannot read',
+    ],
   ])('%s: refused by check-config and start-up alike, naming the key', async (_name, document, problem) => {
     const filled = JSON.parse(JSON.stringify({ ...base(), ...document }).replaceAll('{dir}', dir)) as unknown;
     const { accepted, problems } = await verdicts(file(filled));
@@ -91,10 +128,17 @@ describe('check-config accepts exactly what starts', () => {
     const document = fc.record(
       {
         listen: either(['127.0.0.1:0'], ['127.0.0.1:99999', '127.0.0.1:65536']),
-        positions_file: either([at('positions.json'), at('sub/dir/positions.json')], [at('a-directory'), at('new/'), '  ']),
+        positions_file: either(
+          [at('positions.json'), at('sub/dir/positions.json')],
+          [at('a-directory'), at('new/'), '  '],
+        ),
         positions_interval: either<unknown>(['100ms', '5s', 60], [0, '1000h']),
         scrape: fc.record(
-          { default_timeout: either(['10s', '20s'], ['5m']), max_timeout: either(['30s', '1m'], ['50ms']), margin: either(['0', '500ms'], ['2m']) },
+          {
+            default_timeout: either(['10s', '20s'], ['5m']),
+            max_timeout: either(['30s', '1m'], ['50ms']),
+            margin: either(['0', '500ms'], ['2m']),
+          },
           { requiredKeys: [] },
         ),
         logs: fc.uniqueArray(
@@ -104,7 +148,10 @@ describe('check-config accepts exactly what starts', () => {
               path: either([at('access.log'), at('not-yet.log')], [' ']),
               format: fc.constant('json'),
               poll_interval: either<unknown>(['10ms', '1s', 2], [0, '1000h']),
-              fields: either<Record<string, string>>([{}, { method: 'verb' }, { method: 'verb', path: 'uri' }], [{ method: 'x', path: 'x' }, { status: 'path' }]),
+              fields: either<Record<string, string>>(
+                [{}, { method: 'verb' }, { method: 'verb', path: 'uri' }],
+                [{ method: 'x', path: 'x' }, { status: 'path' }],
+              ),
             },
             { requiredKeys: ['name', 'path', 'format'] },
           ),
@@ -112,22 +159,39 @@ describe('check-config accepts exactly what starts', () => {
         ),
         redis: fc.record(
           {
-            url: either(['redis://127.0.0.1:1', 'redis://:pa%2Fss@127.0.0.1:1/2'], ['redis://:pa/ss@127.0.0.1:1', 'redis://127.0.0.1:1/x']),
+            url: either(
+              ['redis://127.0.0.1:1', 'redis://:pa%2Fss@127.0.0.1:1/2'],
+              ['redis://:pa/ss@127.0.0.1:1', 'redis://127.0.0.1:1/x'],
+            ),
             timeout,
             password_file: either([at('redis-password')], [at('missing')]),
-            key_groups: either([[], [{ name: 'a', pattern: 'x*' }]], [[{ name: 'a', pattern: 'x*' }, { name: 'a', pattern: 'y*' }]]),
+            key_groups: either(
+              [[], [{ name: 'a', pattern: 'x*' }]],
+              [
+                [
+                  { name: 'a', pattern: 'x*' },
+                  { name: 'a', pattern: 'y*' },
+                ],
+              ],
+            ),
           },
           { requiredKeys: ['url'] },
         ),
         postgres: fc.record(
           {
-            url: either(['postgres://127.0.0.1:1/db', 'socket:/tmp?db=x'], ['postgres://127.0.0.1:1/db?sslcert=/nonexistent', '/tmp?password=x']),
+            url: either(
+              ['postgres://127.0.0.1:1/db', 'socket:/tmp?db=x'],
+              ['postgres://127.0.0.1:1/db?sslcert=/nonexistent', '/tmp?password=x'],
+            ),
             timeout,
             database_size_interval: either<unknown>([0, '1m'], ['10ms']),
           },
           { requiredKeys: ['url'] },
         ),
-        probe: fc.record({ url: either(['http://127.0.0.1:1/health'], ['ftp://x', 'http://u:1/b@h/x']), timeout }, { requiredKeys: ['url'] }),
+        probe: fc.record(
+          { url: either(['http://127.0.0.1:1/health'], ['ftp://x', 'http://u:1/b@h/x']), timeout },
+          { requiredKeys: ['url'] },
+        ),
       },
       { requiredKeys: ['listen', 'positions_file'] },
     );

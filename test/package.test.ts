@@ -44,12 +44,21 @@ describe('the packed tarball', () => {
     const files = packed();
     const sources = tsFiles('src');
     expect(sources.length).toBeGreaterThan(50);
-    for (const source of sources) expect(files, `${source} (run npm run build first)`).toContain(`dist/${source.replace(/\.ts$/, '.js')}`);
+    for (const source of sources)
+      expect(files, `${source} (run npm run build first)`).toContain(`dist/${source.replace(/\.ts$/, '.js')}`);
   });
 
   it('holds the bundle, the example config and the docs', () => {
     const files = packed();
-    for (const path of ['README.md', 'package.json', 'crm-exporter.example.yaml', 'alerting/thresholds.yaml', 'alerting/alertmanager.yml', 'alerting/runbook.md', 'docs/metrics.md']) {
+    for (const path of [
+      'README.md',
+      'package.json',
+      'crm-exporter.example.yaml',
+      'alerting/thresholds.yaml',
+      'alerting/alertmanager.yml',
+      'alerting/runbook.md',
+      'docs/metrics.md',
+    ]) {
       expect(files, path).toContain(path);
     }
     expect([...files].filter((f) => f.startsWith('alerting/rules/') && f.endsWith('.yml')).length).toBeGreaterThan(0);
@@ -58,7 +67,10 @@ describe('the packed tarball', () => {
 
   it('holds no tests, benchmarks, TypeScript sources, source maps or build configuration', () => {
     const unwanted = [...packed()].filter(
-      (f) => /^(test|bench|src|scripts|deploy|\.ci|dist\/bench)\//.test(f) || /\.(ts|map)$/.test(f) || /^(tsconfig|vitest|eslint)/.test(f),
+      (f) =>
+        /^(test|bench|src|scripts|deploy|\.ci|dist\/bench)\//.test(f) ||
+        /\.(ts|map)$/.test(f) ||
+        /^(tsconfig|vitest|eslint)/.test(f),
     );
     expect(unwanted).toEqual([]);
   });

@@ -83,21 +83,36 @@ async function outputs(file: string): Promise<{ started: boolean; texts: string[
   } finally {
     await exporter.close();
   }
-  expect(logs.join('\n')).toMatch(/probe .* failed: (HTTP 503|Request cannot be constructed from a URL that includes credentials)/);
+  expect(logs.join('\n')).toMatch(
+    /probe .* failed: (HTTP 503|Request cannot be constructed from a URL that includes credentials)/,
+  );
   return { started: true, texts: [...texts, ...logs] };
 }
 
 describe('secrets given in URLs', () => {
   it.each<[string, Partial<Record<'redis' | 'postgres' | 'probe', string>>, string]>([
-    ['a Redis password with / (typical base64)', { redis: 'redis://:Zm9v/YmFy+cXV4==@127.0.0.1:{redis}/0' }, 'Zm9v/YmFy+cXV4=='],
+    [
+      'a Redis password with / (typical base64)',
+      { redis: 'redis://:Zm9v/YmFy+cXV4==@127.0.0.1:{redis}/0' },
+      'Zm9v/YmFy+cXV4==',
+    ],
     ['a Redis password with @', { redis: 'redis://app:p@ssw0rd-x@127.0.0.1:{redis}' }, 'p@ssw0rd-x'],
     ['a socket directory with ?password=', { postgres: '/var/run/postgresql?password=s0cket-Secret' }, 's0cket-Secret'],
-    ['a socket: URL with &password=', { postgres: 'socket:/tmp/crm-no-such-dir?db=postgres&password=s0cket-Secret2' }, 's0cket-Secret2'],
+    [
+      'a socket: URL with &password=',
+      { postgres: 'socket:/tmp/crm-no-such-dir?db=postgres&password=s0cket-Secret2' },
+      's0cket-Secret2',
+    ],
     ['a probe token=', { probe: 'http://127.0.0.1:{probe}/health?token=pr0be-Token' }, 'pr0be-Token'],
-    ['a probe apikey= before another parameter', { probe: 'http://127.0.0.1:{probe}/health?apikey=pr0be-Key&v=1' }, 'pr0be-Key'],
+    [
+      'a probe apikey= before another parameter',
+      { probe: 'http://127.0.0.1:{probe}/health?apikey=pr0be-Key&v=1' },
+      'pr0be-Key',
+    ],
     ['probe credentials', { probe: 'http://probe:pr0be-Pass@127.0.0.1:{probe}/health' }, 'pr0be-Pass'],
   ])('%s never appears in any output', async (_name, given, secret) => {
-    const fill = (url: string): string => url.replace(/\{(\w+)\}/g, (_m, key: keyof typeof ports) => String(ports[key]));
+    const fill = (url: string): string =>
+      url.replace(/\{(\w+)\}/g, (_m, key: keyof typeof ports) => String(ports[key]));
     const urls = {
       redis: fill(given.redis ?? 'redis://127.0.0.1:{redis}'),
       postgres: fill(given.postgres ?? 'postgres://postgres@127.0.0.1:{postgres}/postgres'),
@@ -123,14 +138,25 @@ describe('secrets given in URLs', () => {
   it('property: a random password, percent-encoded or not, in any URL shape, never appears in any output', async () => {
     const seen = { started: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(secretArbitrary, fc.boolean(), fc.nat(), fc.nat(), fc.nat(), async (secret, encoded, r, p, q) => {
-        const shapes = secretUrlsByKind(secret, encoded, ports);
-        const pick = (list: string[], i: number): string => list[i % list.length] as string;
-        const file = configFile({ redis: pick(shapes.redis, r), postgres: pick(shapes.postgres, p), probe: pick(shapes.probe, q) });
-        const { started, texts } = await outputs(file);
-        seen[started ? 'started' : 'refused'] += 1;
-        for (const text of texts) expect(leaksIn(text, secret), text).toEqual([]);
-      }),
+      fc.asyncProperty(
+        secretArbitrary,
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        fc.nat(),
+        async (secret, encoded, r, p, q) => {
+          const shapes = secretUrlsByKind(secret, encoded, ports);
+          const pick = (list: string[], i: number): string => list[i % list.length] as string;
+          const file = configFile({
+            redis: pick(shapes.redis, r),
+            postgres: pick(shapes.postgres, p),
+            probe: pick(shapes.probe, q),
+          });
+          const { started, texts } = await outputs(file);
+          seen[started ? 'started' : 'refused'] += 1;
+          for (const text of texts) expect(leaksIn(text, secret), text).toEqual([]);
+        },
+      ),
       { numRuns: 30 },
     );
     // Both paths were exercised: configs that start and scrape, and configs refused at start-up.

@@ -45,7 +45,10 @@ export interface Fault {
   minutes: number;
 }
 
-export function simulate(totalMinutes: number, options: { seed: number; quietNights?: boolean; fault?: Fault }): Minute[] {
+export function simulate(
+  totalMinutes: number,
+  options: { seed: number; quietNights?: boolean; fault?: Fault },
+): Minute[] {
   const random = prng(options.seed);
   const out: Minute[] = [];
   for (let m = 0; m < totalMinutes; m++) {

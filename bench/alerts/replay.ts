@@ -47,19 +47,28 @@ export function inputSeries(minutes: Minute[]): Array<{ series: string; values: 
   const series = [
     { series: `crm_http_requests_total{${ROUTE}, status="200"}`, values: list(ok) },
     { series: `crm_http_requests_total{${ROUTE}, status="500"}`, values: list(err) },
-    ...BUCKETS.map((le, i) => ({ series: `crm_http_request_duration_seconds_bucket{${ROUTE}, le="${le}"}`, values: list(buckets[i] as number[]) })),
+    ...BUCKETS.map((le, i) => ({
+      series: `crm_http_request_duration_seconds_bucket{${ROUTE}, le="${le}"}`,
+      values: list(buckets[i] as number[]),
+    })),
     { series: `crm_http_request_duration_seconds_bucket{${ROUTE}, le="+Inf"}`, values: list(count) },
     { series: `crm_http_request_duration_seconds_count{${ROUTE}}`, values: list(count) },
     // The probe's own /healthz requests are logged too: four lines a minute even when no user is there.
     { series: `crm_log_lines_total{${TARGET}, log="crm"}`, values: list(count.map((c, i) => c + 4 * i)) },
-    { series: `crm_log_parse_errors_total{${TARGET}, log="crm", reason="invalid_json"}`, values: `0+0x${minutes.length - 1}` },
+    {
+      series: `crm_log_parse_errors_total{${TARGET}, log="crm", reason="invalid_json"}`,
+      values: `0+0x${minutes.length - 1}`,
+    },
     { series: `crm_log_routes_overflow_total{${TARGET}, log="crm"}`, values: `0+0x${minutes.length - 1}` },
     { series: `crm_log_last_read_timestamp_seconds{${TARGET}, log="crm"}`, values: `0+60x${minutes.length - 1}` },
     { series: `process_start_time_seconds{${TARGET}}`, values: `0+0x${minutes.length - 1}` },
     { series: `up{${TARGET}}`, values: `1+0x${minutes.length - 1}` },
     { series: `crm_probe_success{${TARGET}}`, values: list(minutes.map((m) => (m.probeUp ? 1 : 0))) },
     { series: `crm_pg_up{${TARGET}}`, values: list(minutes.map((m) => (m.pgUp ? 1 : 0))) },
-    { series: `crm_scrape_collector_success{${TARGET}, collector="postgres"}`, values: list(minutes.map((m) => (m.pgUp ? 1 : 0))) },
+    {
+      series: `crm_scrape_collector_success{${TARGET}, collector="postgres"}`,
+      values: list(minutes.map((m) => (m.pgUp ? 1 : 0))),
+    },
     { series: `crm_redis_up{${TARGET}}`, values: constant(1) },
   ];
   return series;
@@ -88,8 +97,13 @@ export interface ReplayResult {
  * that is on average half an evaluation interval old (7.5 s at the usual 15 s), far below this step.
  */
 export function groupEvalOrder(ruleFiles: string[]): string[] {
-  const groups = ruleFiles.flatMap((file) => (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: Array<{ record?: string }> }> }).groups);
-  const recordingOnly = (g: { rules: Array<{ record?: string }> }): boolean => g.rules.every((r) => r.record !== undefined);
+  const groups = ruleFiles.flatMap(
+    (file) =>
+      (yaml.load(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: Array<{ record?: string }> }> })
+        .groups,
+  );
+  const recordingOnly = (g: { rules: Array<{ record?: string }> }): boolean =>
+    g.rules.every((r) => r.record !== undefined);
   return [...groups.filter(recordingOnly), ...groups.filter((g) => !recordingOnly(g))].map((g) => g.name);
 }
 
@@ -157,7 +171,8 @@ function parseGot(output: string, expr: string): AlertEvent[] {
   const marker = `expr: ${JSON.stringify(expr)}`;
   const at = output.indexOf(marker);
   if (at < 0) {
-    if (/FAILED|error/i.test(output) && !output.includes('expr: ')) throw new Error(`promtool failed:\n${output.slice(0, 2000)}`);
+    if (/FAILED|error/i.test(output) && !output.includes('expr: '))
+      throw new Error(`promtool failed:\n${output.slice(0, 2000)}`);
     return [];
   }
   const rest = output.slice(at + marker.length);

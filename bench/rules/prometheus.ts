@@ -32,13 +32,28 @@ export interface EvaluateOptions {
   args?: string[];
 }
 
-export async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds: number, options: EvaluateOptions = {}): Promise<GroupCost[]> {
+export async function evaluate(
+  dataDir: string,
+  ruleFiles: string[],
+  waitSeconds: number,
+  options: EvaluateOptions = {},
+): Promise<GroupCost[]> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bench-rules-prom-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  evaluation_interval: 15s\nrule_files:\n${ruleFiles.map((f) => `  - ${f}`).join('\n')}\n`);
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    `global:\n  evaluation_interval: 15s\nrule_files:\n${ruleFiles.map((f) => `  - ${f}`).join('\n')}\n`,
+  );
   const child = spawn(
     'prometheus',
-    [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${dataDir}`, '--storage.tsdb.retention.time=60d', `--web.listen-address=127.0.0.1:${port}`, '--log.level=error', ...(options.args ?? [])],
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${dataDir}`,
+      '--storage.tsdb.retention.time=60d',
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=error',
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -58,7 +73,9 @@ export async function evaluate(dataDir: string, ruleFiles: string[], waitSeconds
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 15_000));
       await options.onPoll?.(url);
-      const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string; rules: unknown[]; evaluationTime: number; lastEvaluation: string }> } };
+      const body = (await (await fetch(`${url}/api/v1/rules`)).json()) as {
+        data: { groups: Array<{ name: string; rules: unknown[]; evaluationTime: number; lastEvaluation: string }> };
+      };
       for (const g of body.data.groups) {
         if (g.lastEvaluation.startsWith('0001') || Date.parse(g.lastEvaluation) < notBefore) continue;
         const cost = costs.get(g.name) ?? { group: g.name, rules: g.rules.length, durations: [] };

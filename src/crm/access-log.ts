@@ -105,7 +105,10 @@ export class AccessLogFile implements AccessLogSink {
         this.stream = next;
         previous.end();
       } catch (err) {
-        this.opts.log('error', `cannot reopen access log ${this.path}: ${errorMessage(err)}; still writing to the old file`);
+        this.opts.log(
+          'error',
+          `cannot reopen access log ${this.path}: ${errorMessage(err)}; still writing to the old file`,
+        );
       }
     })().finally(() => {
       this.reopening = undefined;

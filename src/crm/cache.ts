@@ -73,7 +73,9 @@ export class ReadThroughCache<T> {
     }
     ctx.cache = 'miss';
     const token = randomBytes(12).toString('base64url');
-    const leased = await timeCache(ctx, () => redis.set(this.leaseKey(id), token, 'PX', this.opts.leaseMs ?? 3_000, 'NX')).then(
+    const leased = await timeCache(ctx, () =>
+      redis.set(this.leaseKey(id), token, 'PX', this.opts.leaseMs ?? 3_000, 'NX'),
+    ).then(
       (r) => r === 'OK',
       () => false,
     );
@@ -88,7 +90,9 @@ export class ReadThroughCache<T> {
       if (value === null) await this.dropLease(ctx, id, token);
       else {
         const ttlMs = this.opts.ttlSeconds * 1000;
-        await timeCache(ctx, () => fillIfLeased.run(redis, [this.key(id), this.leaseKey(id)], [token, JSON.stringify(value), ttlMs])).catch(() => {});
+        await timeCache(ctx, () =>
+          fillIfLeased.run(redis, [this.key(id), this.leaseKey(id)], [token, JSON.stringify(value), ttlMs]),
+        ).catch(() => {});
       }
     }
     return value;
@@ -100,7 +104,8 @@ export class ReadThroughCache<T> {
       await timeCache(ctx, () => this.opts.redis.del(this.key(id), this.leaseKey(id)));
       this.pending.delete(id);
     } catch {
-      if (this.pending.size === 0) this.opts.log('warn', `cache invalidation failed; ${this.kind} ${id} bypasses the cache until Redis answers`);
+      if (this.pending.size === 0)
+        this.opts.log('warn', `cache invalidation failed; ${this.kind} ${id} bypasses the cache until Redis answers`);
       this.pending.add(id);
     }
   }

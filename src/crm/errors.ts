@@ -24,7 +24,16 @@ export class CrmStartError extends Error {
 export function isDatabaseUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT')) return true;
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') ||
+      code === '57P01' ||
+      code === '57P03' ||
+      code === 'ECONNREFUSED' ||
+      code === 'ECONNRESET' ||
+      code === 'ETIMEDOUT')
+  )
+    return true;
   return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED/i.test(err.message);
 }
 

@@ -46,10 +46,18 @@ export class RedisLock {
         const waited = performance.now() - started;
         if (waited + retryMs > opts.waitMs) {
           const pttl = await this.redis.pttl(key);
-          return { outcome: 'contended', waitedMs: performance.now() - started, retryAfterMs: pttl > 0 ? pttl : retryMs };
+          return {
+            outcome: 'contended',
+            waitedMs: performance.now() - started,
+            retryAfterMs: pttl > 0 ? pttl : retryMs,
+          };
         }
       } catch (err) {
-        return { outcome: 'timeout', waitedMs: performance.now() - started, error: err instanceof Error ? err : new Error(String(err)) };
+        return {
+          outcome: 'timeout',
+          waitedMs: performance.now() - started,
+          error: err instanceof Error ? err : new Error(String(err)),
+        };
       }
       await sleep(retryMs * (0.5 + Math.random()));
     }

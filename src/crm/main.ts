@@ -44,10 +44,19 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
 }
 
 async function runMigrate(cmd: Command): Promise<number> {
-  const pool = await connectPostgres({ databaseUrl: cmd.service.databaseUrl, poolMax: 2, createDatabase: cmd.service.createDatabase ?? false, log: stderrLogger });
+  const pool = await connectPostgres({
+    databaseUrl: cmd.service.databaseUrl,
+    poolMax: 2,
+    createDatabase: cmd.service.createDatabase ?? false,
+    log: stderrLogger,
+  });
   try {
     const { applied, current } = await migrate(pool);
-    process.stdout.write(applied.length > 0 ? `applied migrations ${applied.join(', ')}; schema version ${current}\n` : `schema is up to date (version ${current})\n`);
+    process.stdout.write(
+      applied.length > 0
+        ? `applied migrations ${applied.join(', ')}; schema version ${current}\n`
+        : `schema is up to date (version ${current})\n`,
+    );
     return 0;
   } finally {
     await pool.end();
@@ -55,7 +64,12 @@ async function runMigrate(cmd: Command): Promise<number> {
 }
 
 async function runSeed(cmd: Command): Promise<number> {
-  const pool = await connectPostgres({ databaseUrl: cmd.service.databaseUrl, poolMax: 4, createDatabase: cmd.service.createDatabase ?? false, log: stderrLogger });
+  const pool = await connectPostgres({
+    databaseUrl: cmd.service.databaseUrl,
+    poolMax: 4,
+    createDatabase: cmd.service.createDatabase ?? false,
+    log: stderrLogger,
+  });
   try {
     await migrate(pool);
     const result = await seed(pool, {
@@ -64,7 +78,9 @@ async function runSeed(cmd: Command): Promise<number> {
       onProgress: (n) => process.stderr.write(`\rseeded ${n}/${cmd.seed.customers} customers`),
     });
     process.stderr.write('\n');
-    process.stdout.write(`seeded ${result.customers} customers, ${result.notes} notes, ${result.users} users in ${(result.ms / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `seeded ${result.customers} customers, ${result.notes} notes, ${result.users} users in ${(result.ms / 1000).toFixed(1)} s\n`,
+    );
   } finally {
     await pool.end();
   }
@@ -74,7 +90,9 @@ async function runSeed(cmd: Command): Promise<number> {
     await redis.del(`${cmd.service.redisPrefix ?? 'crm:'}rankings:points`);
     redis.disconnect();
   } catch (err) {
-    process.stderr.write(`crm-service: could not drop the rankings set (${errorMessage(err)}); the service rebuilds it when it expires (at most an hour)\n`);
+    process.stderr.write(
+      `crm-service: could not drop the rankings set (${errorMessage(err)}); the service rebuilds it when it expires (at most an hour)\n`,
+    );
   }
   return 0;
 }

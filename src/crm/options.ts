@@ -35,7 +35,8 @@ export interface Command {
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max)
+    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return Number(raw);
 }
 
@@ -77,7 +78,8 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   }
   const { values: v, positionals } = parsed;
   const name = positionals[0] ?? 'serve';
-  if (positionals.length > 1 || !['serve', 'migrate', 'seed', 'help'].includes(name)) throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+  if (positionals.length > 1 || !['serve', 'migrate', 'seed', 'help'].includes(name))
+    throw new UsageError(`unknown command "${positionals.join(' ')}"`);
   const command = v.help ? 'help' : (name as Command['command']);
   const accessLog = v['access-log'] ?? env.ACCESS_LOG;
   const service: CrmServiceOptions = {
@@ -101,6 +103,9 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   return {
     command,
     service,
-    seed: { customers: int('--customers', v.customers, 0, 1, 10_000_000), users: int('--users', v.users, 20, 0, 100_000) },
+    seed: {
+      customers: int('--customers', v.customers, 0, 1, 10_000_000),
+      users: int('--users', v.users, 20, 0, 100_000),
+    },
   };
 }

@@ -52,7 +52,11 @@ export class Rankings {
   async top(ctx: RequestContext, limit: number): Promise<RankEntry[]> {
     const { redis } = this.opts;
     const fromDb = async (): Promise<RankEntry[]> =>
-      (await topByPoints(this.opts.db.forRequest(ctx), limit)).map((r, i) => ({ rank: i + 1, id: r.id, points: r.points }));
+      (await topByPoints(this.opts.db.forRequest(ctx), limit)).map((r, i) => ({
+        rank: i + 1,
+        id: r.id,
+        points: r.points,
+      }));
     if (this.opts.faults.current.cache_bypass) {
       ctx.cache = 'bypass';
       return fromDb();
@@ -63,7 +67,14 @@ export class Rankings {
         await timeCache(ctx, () => redis.del(this.key));
         this.dirty = false;
       }
-      const [exists, members] = await timeCache(ctx, () => execOrThrow(redis.multi().exists(this.key).zrevrange(this.key, 0, limit - 1, 'WITHSCORES')));
+      const [exists, members] = await timeCache(ctx, () =>
+        execOrThrow(
+          redis
+            .multi()
+            .exists(this.key)
+            .zrevrange(this.key, 0, limit - 1, 'WITHSCORES'),
+        ),
+      );
       reply = [Number(exists), (members as string[] | undefined) ?? []];
     } catch {
       ctx.cache = 'bypass';
@@ -71,7 +82,9 @@ export class Rankings {
     }
     if (reply[0] !== 1) {
       ctx.cache = 'miss';
-      void this.rebuild().catch((err: unknown) => this.opts.log('warn', `rankings rebuild failed: ${errorMessage(err)}`));
+      void this.rebuild().catch((err: unknown) =>
+        this.opts.log('warn', `rankings rebuild failed: ${errorMessage(err)}`),
+      );
       return fromDb();
     }
     ctx.cache = 'hit';
@@ -126,11 +139,19 @@ export class Rankings {
     let count = 0;
     try {
       for (;;) {
-        const { rows } = await db.query<{ id: string; points: number }>('SELECT id, points FROM customers WHERE id > $1 ORDER BY id LIMIT 5000', [afterId]);
+        const { rows } = await db.query<{ id: string; points: number }>(
+          'SELECT id, points FROM customers WHERE id > $1 ORDER BY id LIMIT 5000',
+          [afterId],
+        );
         if (rows.length === 0) break;
         const args: (string | number)[] = [];
         for (const r of rows) args.push(r.points, member(Number(r.id)));
-        await execOrThrow(redis.multi().zadd(tmp, ...args).pexpire(tmp, 120_000));
+        await execOrThrow(
+          redis
+            .multi()
+            .zadd(tmp, ...args)
+            .pexpire(tmp, 120_000),
+        );
         afterId = Number(rows[rows.length - 1]!.id);
         count += rows.length;
       }

@@ -12,7 +12,8 @@ export class TokenBucket {
     readonly burst: number,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!(ratePerSecond > 0) || !(burst >= 1)) throw new RangeError('TokenBucket needs ratePerSecond > 0 and burst >= 1');
+    if (!(ratePerSecond > 0) || !(burst >= 1))
+      throw new RangeError('TokenBucket needs ratePerSecond > 0 and burst >= 1');
     this.tokens = burst;
     this.last = now();
   }

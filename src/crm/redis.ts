@@ -27,7 +27,8 @@ export function logRedisHealth(redis: Redis, redisUrl: string, log: Logger): voi
   let healthy = true;
   redis.removeAllListeners('error');
   redis.on('error', (err: Error) => {
-    if (healthy) log('warn', `redis unavailable (${redactUrl(redisUrl)}): ${err.message}; serving from PostgreSQL meanwhile`);
+    if (healthy)
+      log('warn', `redis unavailable (${redactUrl(redisUrl)}): ${err.message}; serving from PostgreSQL meanwhile`);
     healthy = false;
   });
   redis.on('ready', () => {
@@ -50,7 +51,10 @@ export async function connectRedis(redisUrl: string, log: Logger): Promise<Redis
   } catch (err) {
     redis.disconnect();
     const why = errorMessage(reason ?? err).replace(/\.$/, '');
-    throw new CrmStartError(`Redis is unreachable at ${redactUrl(redisUrl)}: ${why}. Is Redis running? Set REDIS_URL or --redis-url`, { cause: reason ?? err });
+    throw new CrmStartError(
+      `Redis is unreachable at ${redactUrl(redisUrl)}: ${why}. Is Redis running? Set REDIS_URL or --redis-url`,
+      { cause: reason ?? err },
+    );
   }
   logRedisHealth(redis, redisUrl, log);
   return redis;

@@ -2,9 +2,110 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { hashPassword } from './password.js';
 
-const FIRST = ['Ada', 'Alan', 'Amara', 'Ana', 'Arjun', 'Ben', 'Chen', 'Chloe', 'Daniel', 'Diego', 'Elena', 'Emma', 'Fatima', 'Felix', 'Grace', 'Hana', 'Hugo', 'Ines', 'Ivan', 'Jakub', 'Jonas', 'Julia', 'Kai', 'Karin', 'Leila', 'Liam', 'Lucia', 'Malik', 'Maria', 'Mateo', 'Mei', 'Mia', 'Nadia', 'Noah', 'Olga', 'Omar', 'Priya', 'Rafael', 'Rosa', 'Sami', 'Sofia', 'Tariq', 'Theo', 'Uma', 'Viktor', 'Wei', 'Yara', 'Yusuf', 'Zoe', 'Zara'];
-const LAST = ['Andersen', 'Bauer', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'Garcia', 'Haddad', 'Ito', 'Jansen', 'Kowalski', 'Larsen', 'Martin', 'Nakamura', 'Novak', 'Okafor', 'Olsen', 'Petrov', 'Quinn', 'Rossi', 'Santos', 'Schmidt', 'Silva', 'Singh', 'Tanaka', 'Meyer', 'Nguyen', 'Varga', 'Wagner', 'Weber', 'Yilmaz', 'Zhang', 'Kim', 'Lopez', 'Moreau', 'Horvat', 'Ivanova', 'Jovanovic', 'Khan', 'Lindqvist'];
-const TOPICS = ['renewal', 'invoice question', 'upgrade', 'onboarding call', 'support ticket', 'referral', 'feedback', 'contract review'];
+const FIRST = [
+  'Ada',
+  'Alan',
+  'Amara',
+  'Ana',
+  'Arjun',
+  'Ben',
+  'Chen',
+  'Chloe',
+  'Daniel',
+  'Diego',
+  'Elena',
+  'Emma',
+  'Fatima',
+  'Felix',
+  'Grace',
+  'Hana',
+  'Hugo',
+  'Ines',
+  'Ivan',
+  'Jakub',
+  'Jonas',
+  'Julia',
+  'Kai',
+  'Karin',
+  'Leila',
+  'Liam',
+  'Lucia',
+  'Malik',
+  'Maria',
+  'Mateo',
+  'Mei',
+  'Mia',
+  'Nadia',
+  'Noah',
+  'Olga',
+  'Omar',
+  'Priya',
+  'Rafael',
+  'Rosa',
+  'Sami',
+  'Sofia',
+  'Tariq',
+  'Theo',
+  'Uma',
+  'Viktor',
+  'Wei',
+  'Yara',
+  'Yusuf',
+  'Zoe',
+  'Zara',
+];
+const LAST = [
+  'Andersen',
+  'Bauer',
+  'Costa',
+  'Dubois',
+  'Eriksen',
+  'Fischer',
+  'Garcia',
+  'Haddad',
+  'Ito',
+  'Jansen',
+  'Kowalski',
+  'Larsen',
+  'Martin',
+  'Nakamura',
+  'Novak',
+  'Okafor',
+  'Olsen',
+  'Petrov',
+  'Quinn',
+  'Rossi',
+  'Santos',
+  'Schmidt',
+  'Silva',
+  'Singh',
+  'Tanaka',
+  'Meyer',
+  'Nguyen',
+  'Varga',
+  'Wagner',
+  'Weber',
+  'Yilmaz',
+  'Zhang',
+  'Kim',
+  'Lopez',
+  'Moreau',
+  'Horvat',
+  'Ivanova',
+  'Jovanovic',
+  'Khan',
+  'Lindqvist',
+];
+const TOPICS = [
+  'renewal',
+  'invoice question',
+  'upgrade',
+  'onboarding call',
+  'support ticket',
+  'referral',
+  'feedback',
+  'contract review',
+];
 
 export interface SeedOptions {
   customers: number;
@@ -26,7 +127,8 @@ export interface SeedResult {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
 /** Adults, bunched in the middle: the sum of three uniforms. */
-const randomAge = (): number => Math.min(90, 18 + Math.floor(((Math.random() + Math.random() + Math.random()) / 3) * 73));
+const randomAge = (): number =>
+  Math.min(90, 18 + Math.floor(((Math.random() + Math.random() + Math.random()) / 3) * 73));
 
 /** Long-tailed: most customers have a few points, a few have many. */
 const randomPoints = (): number => Math.floor(-Math.log(1 - Math.random()) * 400);
@@ -44,7 +146,7 @@ export async function seed(pool: pg.Pool, opts: SeedOptions): Promise<SeedResult
   let notes = 0;
   try {
     await client.query('BEGIN');
-    for (let done = 0; done < opts.customers; ) {
+    for (let done = 0; done < opts.customers;) {
       const n = Math.min(batchSize, opts.customers - done);
       const names: string[] = [];
       const emails: string[] = [];
@@ -71,7 +173,10 @@ export async function seed(pool: pg.Pool, opts: SeedOptions): Promise<SeedResult
       const noteIds = rows.filter(() => Math.random() < share).map((r) => r.id);
       if (noteIds.length > 0) {
         const bodies = noteIds.map(() => `${pick(TOPICS)}: followed up by ${pick(FIRST)}`);
-        const res = await client.query('INSERT INTO notes (customer_id, body) SELECT * FROM unnest($1::bigint[], $2::text[])', [noteIds, bodies]);
+        const res = await client.query(
+          'INSERT INTO notes (customer_id, body) SELECT * FROM unnest($1::bigint[], $2::text[])',
+          [noteIds, bodies],
+        );
         notes += res.rowCount ?? 0;
       }
       done += n;
@@ -85,10 +190,15 @@ export async function seed(pool: pg.Pool, opts: SeedOptions): Promise<SeedResult
     client.release();
   }
   const userCount = opts.users ?? 20;
-  const hashes = await Promise.all(Array.from({ length: userCount }, () => hashPassword(randomBytes(12).toString('base64url'))));
+  const hashes = await Promise.all(
+    Array.from({ length: userCount }, () => hashPassword(randomBytes(12).toString('base64url'))),
+  );
   if (userCount > 0) {
     const emails = hashes.map((_, i) => `user.${tag}${i}@example.com`);
-    await pool.query('INSERT INTO users (email, password_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (email) DO NOTHING', [emails, hashes]);
+    await pool.query(
+      'INSERT INTO users (email, password_hash) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (email) DO NOTHING',
+      [emails, hashes],
+    );
   }
   await pool.query('ANALYZE customers');
   await pool.query('ANALYZE notes');

@@ -54,11 +54,17 @@ export interface CrmService {
   reopenAccessLog(): Promise<void>;
 }
 
-async function openAccessLog(opts: CrmServiceOptions, log: Logger): Promise<{ sink?: AccessLogSink; file?: AccessLogFile }> {
+async function openAccessLog(
+  opts: CrmServiceOptions,
+  log: Logger,
+): Promise<{ sink?: AccessLogSink; file?: AccessLogFile }> {
   const target = opts.accessLog ?? '-';
   if (target === false) return {};
   if (target === '-') return { sink: new AccessLogStdout() };
-  const file = await AccessLogFile.open(target, { reopenCheckMs: (opts.accessLogReopenSeconds ?? 0) * 1000, log }).catch((err: unknown) => {
+  const file = await AccessLogFile.open(target, {
+    reopenCheckMs: (opts.accessLogReopenSeconds ?? 0) * 1000,
+    log,
+  }).catch((err: unknown) => {
     throw new Error(`cannot open access log ${target}: ${errorMessage(err)}`, { cause: err });
   });
   return { sink: file, file };
@@ -80,7 +86,11 @@ async function checkReadiness(pool: pg.Pool, redis: Redis, closing: boolean): Pr
     }
   };
   const [postgres, redisState] = await Promise.all([probe(() => pool.query('SELECT 1')), probe(() => redis.ping())]);
-  return { ready: !closing && postgres === 'ok' && redisState === 'ok', postgres: closing ? 'shutting down' : postgres, redis: redisState };
+  return {
+    ready: !closing && postgres === 'ok' && redisState === 'ok',
+    postgres: closing ? 'shutting down' : postgres,
+    redis: redisState,
+  };
 }
 
 /** Connects, migrates, listens. Throws CrmStartError (a plain, actionable message) when PostgreSQL or Redis is unreachable. */
@@ -89,22 +99,35 @@ export async function startCrmService(opts: CrmServiceOptions): Promise<CrmServi
   const prefix = opts.redisPrefix ?? 'crm:';
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async (): Promise<void> => {
-    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => log('warn', `shutdown: ${errorMessage(err)}`));
+    for (const fn of cleanups.reverse())
+      await fn().catch((err: unknown) => log('warn', `shutdown: ${errorMessage(err)}`));
   };
   try {
-    const pool = await connectPostgres({ databaseUrl: opts.databaseUrl, poolMax: opts.pgPoolMax ?? 10, createDatabase: opts.createDatabase ?? false, log });
+    const pool = await connectPostgres({
+      databaseUrl: opts.databaseUrl,
+      poolMax: opts.pgPoolMax ?? 10,
+      createDatabase: opts.createDatabase ?? false,
+      log,
+    });
     cleanups.push(() => pool.end());
     const redis = await connectRedis(opts.redisUrl, log);
     cleanups.push(() => redis.quit().catch(() => redis.disconnect()));
     const migrated = await migrate(pool);
-    if (migrated.applied.length > 0) log('info', `applied migrations ${migrated.applied.join(', ')} (schema version ${migrated.current})`);
+    if (migrated.applied.length > 0)
+      log('info', `applied migrations ${migrated.applied.join(', ')} (schema version ${migrated.current})`);
     const { sink, file } = await openAccessLog(opts, log);
     if (file) cleanups.push(() => file.close());
 
     const db = createDatabase(pool);
     const faults = new FaultState();
     cleanups.push(async () => faults.reset());
-    const customerCache = new ReadThroughCache<Customer>('customer', { redis, prefix, ttlSeconds: opts.cacheTtlSeconds ?? 300, faults, log });
+    const customerCache = new ReadThroughCache<Customer>('customer', {
+      redis,
+      prefix,
+      ttlSeconds: opts.cacheTtlSeconds ?? 300,
+      faults,
+      log,
+    });
     cleanups.push(async () => customerCache.close());
     const rankings = new Rankings({ redis, prefix, db, faults, log, ttlSeconds: opts.rankingsTtlSeconds ?? 3600 });
     let closing = false;
@@ -147,7 +170,10 @@ export async function startCrmService(opts: CrmServiceOptions): Promise<CrmServi
       await file?.reopen();
     };
     if (opts.handleSignals) uninstallSignals = installSignals(close, reopenAccessLog, log);
-    log('info', `listening on ${url} (access log: ${opts.accessLog === false ? 'off' : (opts.accessLog ?? 'stdout')}, redis prefix ${prefix}, admin ${opts.adminToken ? 'on' : 'off'})`);
+    log(
+      'info',
+      `listening on ${url} (access log: ${opts.accessLog === false ? 'off' : (opts.accessLog ?? 'stdout')}, redis prefix ${prefix}, admin ${opts.adminToken ? 'on' : 'off'})`,
+    );
     return { url, port, close, reopenAccessLog };
   } catch (err) {
     await cleanup();

@@ -77,13 +77,20 @@ async function main(): Promise<number> {
   const stopLoad = new AbortController();
   say(`CRM service      ${crm.url}  (access log ${accessLog})`);
   say(`exporter         ${exporter.url}/  metrics at ${exporter.url}/metrics`);
-  say(`load generator   steady, ${LOAD_RATE} requests/s; inject faults with: npx crm-loadgen --url ${crm.url} --admin-token ${ADMIN_TOKEN} --scenario error-burst`);
+  say(
+    `load generator   steady, ${LOAD_RATE} requests/s; inject faults with: npx crm-loadgen --url ${crm.url} --admin-token ${ADMIN_TOKEN} --scenario error-burst`,
+  );
   for (const line of monitoring?.lines ?? []) say(line);
   say('press Ctrl-C to stop');
 
-  const load = runLoad({ url: crm.url, durationMs: 365 * 24 * 3600 * 1000, rate: LOAD_RATE, scenario: 'steady', adminToken: ADMIN_TOKEN, signal: stopLoad.signal }).catch(
-    (err: unknown) => say(`load generator stopped: ${err instanceof Error ? err.message : String(err)}`),
-  );
+  const load = runLoad({
+    url: crm.url,
+    durationMs: 365 * 24 * 3600 * 1000,
+    rate: LOAD_RATE,
+    scenario: 'steady',
+    adminToken: ADMIN_TOKEN,
+    signal: stopLoad.signal,
+  }).catch((err: unknown) => say(`load generator stopped: ${err instanceof Error ? err.message : String(err)}`));
 
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {

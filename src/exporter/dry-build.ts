@@ -13,7 +13,8 @@ import { createLogPipeline } from './metrics/log-pipeline.js';
  */
 export async function dryBuildProblems(config: Config): Promise<string[]> {
   const problems: string[] = [];
-  const describe = (err: unknown): string[] => (err instanceof ConfigError ? [...err.problems] : [err instanceof Error ? err.message : String(err)]);
+  const describe = (err: unknown): string[] =>
+    err instanceof ConfigError ? [...err.problems] : [err instanceof Error ? err.message : String(err)];
   config.logs.forEach((source, i) => {
     try {
       createLogPipeline(source, new Registry(), { watch: false }); // nothing is opened before start()
@@ -26,7 +27,9 @@ export async function dryBuildProblems(config: Config): Promise<string[]> {
       await factory(config, new Registry(), () => undefined)?.close();
     } catch (err) {
       // A collector's own ConfigError names its key; anything else is named after its config section.
-      problems.push(...(err instanceof ConfigError ? [...err.problems] : describe(err).map((message) => `${section}: ${message}`)));
+      problems.push(
+        ...(err instanceof ConfigError ? [...err.problems] : describe(err).map((message) => `${section}: ${message}`)),
+      );
     }
   }
   return problems;

@@ -22,7 +22,10 @@ export class CollectorTimeoutError extends Error {
 export class ListenError extends Error {
   readonly code = 'E_LISTEN';
   constructor(listen: string, cause: unknown) {
-    const reason = typeof cause === 'object' && cause !== null && 'code' in cause ? String((cause as { code: unknown }).code) : String(cause);
+    const reason =
+      typeof cause === 'object' && cause !== null && 'code' in cause
+        ? String((cause as { code: unknown }).code)
+        : String(cause);
     super(`listen: cannot listen on ${listen} (${reason})`, { cause });
     this.name = 'ListenError';
   }

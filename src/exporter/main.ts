@@ -43,7 +43,8 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   // Every log line of the exporter passes here: URLs masked, and the secrets this config holds replaced wherever a
   // library's message may quote them.
   const secrets = secretsIn(config);
-  const log = (line: string): void => (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line, secrets));
+  const log = (line: string): void =>
+    (options.log ?? ((l) => process.stderr.write(`${l}\n`)))(redactSecrets(line, secrets));
   // First, before anything runs: a bad web config (ConfigError) must stop start-up, never leave /metrics open.
   const webConfig = config.web_config_file ? loadWebConfig(config.web_config_file) : undefined;
   const registry = new Registry();
@@ -51,7 +52,9 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   registerBuildInfo(registry, VERSION);
 
   const saved = await loadPositions(config.positions_file, (message) => log(`positions: ${message}`));
-  const pipelines = config.logs.map((source) => createLogPipeline(source, registry, { resume: saved[source.name], log }));
+  const pipelines = config.logs.map((source) =>
+    createLogPipeline(source, registry, { resume: saved[source.name], log }),
+  );
   // The file holds the positions of the last served scrape (see app.ts' snapshot). Sources without a saved position
   // also save where this first run started (start_at) until they count their first line, so a restart before the
   // first scrape re-reads from there instead of applying start_at again.
@@ -119,7 +122,9 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   };
 }
 
-function currentPositions(pipelines: readonly LogPipeline[]): Record<string, NonNullable<ReturnType<LogPipeline['position']>>> {
+function currentPositions(
+  pipelines: readonly LogPipeline[],
+): Record<string, NonNullable<ReturnType<LogPipeline['position']>>> {
   // No prototype: a source named __proto__ is an ordinary key.
   const out = Object.create(null) as Record<string, NonNullable<ReturnType<LogPipeline['position']>>>;
   for (const p of pipelines) {

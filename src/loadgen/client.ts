@@ -31,7 +31,11 @@ export class HttpClient {
           path,
           agent: this.agent,
           timeout: this.timeoutMs,
-          headers: { accept: 'application/json', ...(payload && { 'content-type': 'application/json', 'content-length': payload.length }), ...headers },
+          headers: {
+            accept: 'application/json',
+            ...(payload && { 'content-type': 'application/json', 'content-length': payload.length }),
+            ...headers,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -32,7 +32,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const summary = await runLoad({
       ...options,
       signal: stop.signal,
-      onProgress: options.progressIntervalMs && options.progressIntervalMs > 0 ? (p) => process.stderr.write(`${formatProgress(p)}\n`) : undefined,
+      onProgress:
+        options.progressIntervalMs && options.progressIntervalMs > 0
+          ? (p) => process.stderr.write(`${formatProgress(p)}\n`)
+          : undefined,
       onPhase: (label, at) => process.stderr.write(`crm-loadgen: ${at.toFixed(1)} s: ${label}\n`),
     });
     process.stdout.write(cmd.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));

@@ -44,7 +44,9 @@ export class Targets {
     const n = this.customers.length;
     if (n === 0) return undefined;
     const hot = Math.max(1, Math.floor(n * 0.2));
-    return this.customers[Math.random() < this.hotShare ? Math.floor(Math.random() * hot) : Math.floor(Math.random() * n)];
+    return this.customers[
+      Math.random() < this.hotShare ? Math.floor(Math.random() * hot) : Math.floor(Math.random() * n)
+    ];
   }
 
   user(): number | undefined {
@@ -71,7 +73,10 @@ export function plan(op: OperationName, t: Targets): PlannedRequest | undefined 
         ? { method: 'GET', path: `/api/customers?age=${randomAge()}&limit=20` }
         : (() => {
             const lo = randomAge();
-            return { method: 'GET', path: `/api/customers?min_age=${lo}&max_age=${Math.min(150, lo + 5)}&limit=20` } as PlannedRequest;
+            return {
+              method: 'GET',
+              path: `/api/customers?min_age=${lo}&max_age=${Math.min(150, lo + 5)}&limit=20`,
+            } as PlannedRequest;
           })();
     case 'searchExactAge':
       return { method: 'GET', path: `/api/customers?age=${randomAge()}&limit=20` };
@@ -81,19 +86,33 @@ export function plan(op: OperationName, t: Targets): PlannedRequest | undefined 
       return { method: 'GET', path: `/api/rankings?limit=${pick([10, 10, 25, 100])}` };
     case 'createCustomer': {
       const n = t.nextSeq();
-      return { method: 'POST', path: '/api/customers', body: { name: `${pick(FIRST)} Load`, email: `load.${t.runTag}.${n}@example.com`, age: randomAge() } };
+      return {
+        method: 'POST',
+        path: '/api/customers',
+        body: { name: `${pick(FIRST)} Load`, email: `load.${t.runTag}.${n}@example.com`, age: randomAge() },
+      };
     }
     case 'updateCustomer': {
       const id = t.customer();
-      return id === undefined ? undefined : { method: 'PATCH', path: `/api/customers/${id}`, body: Math.random() < 0.5 ? { age: randomAge() } : { name: `${pick(FIRST)} Updated` } };
+      return id === undefined
+        ? undefined
+        : {
+            method: 'PATCH',
+            path: `/api/customers/${id}`,
+            body: Math.random() < 0.5 ? { age: randomAge() } : { name: `${pick(FIRST)} Updated` },
+          };
     }
     case 'addPoints': {
       const id = t.customer();
-      return id === undefined ? undefined : { method: 'POST', path: `/api/customers/${id}/points`, body: { delta: 1 + Math.floor(Math.random() * 50) } };
+      return id === undefined
+        ? undefined
+        : { method: 'POST', path: `/api/customers/${id}/points`, body: { delta: 1 + Math.floor(Math.random() * 50) } };
     }
     case 'addNote': {
       const id = t.customer();
-      return id === undefined ? undefined : { method: 'POST', path: `/api/customers/${id}/notes`, body: { body: `load test note ${t.nextSeq()}` } };
+      return id === undefined
+        ? undefined
+        : { method: 'POST', path: `/api/customers/${id}/notes`, body: { body: `load test note ${t.nextSeq()}` } };
     }
     case 'deleteCustomer': {
       const id = t.own.pop();
@@ -104,7 +123,9 @@ export function plan(op: OperationName, t: Targets): PlannedRequest | undefined 
     }
     case 'changePassword': {
       const id = t.user();
-      return id === undefined ? undefined : { method: 'POST', path: `/api/users/${id}/password`, body: { password: `load-${t.runTag}-${t.nextSeq()}` } };
+      return id === undefined
+        ? undefined
+        : { method: 'POST', path: `/api/users/${id}/password`, body: { password: `load-${t.runTag}-${t.nextSeq()}` } };
     }
   }
 }

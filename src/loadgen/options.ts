@@ -63,11 +63,13 @@ export function parseLoadArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
     throw new UsageError(err instanceof Error ? err.message : String(err));
   }
   const scenario = values.scenario ?? 'steady';
-  if (!isScenarioName(scenario)) throw new UsageError(`unknown scenario "${scenario}"; choose one of ${SCENARIO_NAMES.join(', ')}`);
+  if (!isScenarioName(scenario))
+    throw new UsageError(`unknown scenario "${scenario}"; choose one of ${SCENARIO_NAMES.join(', ')}`);
   const rate = positive('--rate', values.rate);
   const concurrency = positive('--concurrency', values.concurrency);
   if (rate !== undefined && concurrency !== undefined) throw new UsageError('give --rate or --concurrency, not both');
-  if (concurrency !== undefined && !Number.isInteger(concurrency)) throw new UsageError('--concurrency must be an integer');
+  if (concurrency !== undefined && !Number.isInteger(concurrency))
+    throw new UsageError('--concurrency must be an integer');
   const durationMs = parseDuration('--duration', values.duration ?? '60s');
   if (durationMs <= 0) throw new UsageError('--duration must be positive');
   return {

@@ -53,7 +53,12 @@ export class Recorder {
   byOperation(): Record<string, OperationSummary> {
     const out: Record<string, OperationSummary> = {};
     for (const [op, b] of [...this.ops].sort(([a], [c]) => a.localeCompare(c))) {
-      out[op] = { requests: b.statuses.responses + b.statuses.networkErrors, byStatus: { ...b.statuses.byStatus }, networkErrors: b.statuses.networkErrors, latency: b.latency.summary() };
+      out[op] = {
+        requests: b.statuses.responses + b.statuses.networkErrors,
+        byStatus: { ...b.statuses.byStatus },
+        networkErrors: b.statuses.networkErrors,
+        latency: b.latency.summary(),
+      };
     }
     return out;
   }

@@ -23,12 +23,16 @@ export function formatSummary(s: LoadSummary): string {
     `latency p50 ${ms(l.latency.p50)}  p95 ${ms(l.latency.p95)}  p99 ${ms(l.latency.p99)}  max ${ms(l.latency.max)}`,
     `errors: ${l.errors5xx} 5xx, ${l.errors4xx} 4xx, ${s.networkErrors} without response${s.dropped > 0 ? `, ${s.dropped} arrivals dropped (too many in flight)` : ''}`,
     `all requests sent (setup and admin included): ${s.sent}  by status: ${statuses(s.byStatus)}`,
-    ...(s.phases.length > 0 ? [`phases: ${s.phases.map((p) => `${p.label} at ${p.atS.toFixed(1)} s`).join(', ')}`] : []),
+    ...(s.phases.length > 0
+      ? [`phases: ${s.phases.map((p) => `${p.label} at ${p.atS.toFixed(1)} s`).join(', ')}`]
+      : []),
     '',
     `${'operation'.padEnd(16)}${'requests'.padStart(9)}${'p50'.padStart(10)}${'p95'.padStart(10)}${'p99'.padStart(10)}  statuses`,
   ];
   for (const [op, o] of Object.entries(s.byOperation)) {
-    lines.push(`${op.padEnd(16)}${String(o.requests).padStart(9)}${ms(o.latency.p50).padStart(10)}${ms(o.latency.p95).padStart(10)}${ms(o.latency.p99).padStart(10)}  ${statuses(o.byStatus)}${o.networkErrors ? ` net:${o.networkErrors}` : ''}`);
+    lines.push(
+      `${op.padEnd(16)}${String(o.requests).padStart(9)}${ms(o.latency.p50).padStart(10)}${ms(o.latency.p95).padStart(10)}${ms(o.latency.p99).padStart(10)}  ${statuses(o.byStatus)}${o.networkErrors ? ` net:${o.networkErrors}` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -70,7 +70,11 @@ class Run {
   phase = 'steady';
 
   constructor(readonly opts: LoadOptions) {
-    this.client = new HttpClient(opts.url, opts.requestTimeoutMs ?? 10_000, Math.max(opts.concurrency ?? 8, opts.maxInFlight ?? 256));
+    this.client = new HttpClient(
+      opts.url,
+      opts.requestTimeoutMs ?? 10_000,
+      Math.max(opts.concurrency ?? 8, opts.maxInFlight ?? 256),
+    );
   }
 
   get outstanding(): number {
@@ -78,7 +82,12 @@ class Run {
   }
 
   /** One request, recorded whatever happens. */
-  async send(op: string, req: PlannedRequest, load: boolean, headers?: Record<string, string>): Promise<Response | undefined> {
+  async send(
+    op: string,
+    req: PlannedRequest,
+    load: boolean,
+    headers?: Record<string, string>,
+  ): Promise<Response | undefined> {
     const t0 = performance.now();
     try {
       const res = await this.client.send(req.method, req.path, req.body, headers);
@@ -111,7 +120,8 @@ async function setup(run: Run, mix: Mix): Promise<void> {
   } else {
     const found = await run.send('setup', { method: 'GET', path: '/api/customers?limit=500' }, false);
     if (!found) throw new Error(`cannot reach the CRM at ${opts.url}`);
-    if (found.status !== 200) throw new Error(`GET /api/customers answered ${found.status}; is ${opts.url} the CRM service?`);
+    if (found.status !== 200)
+      throw new Error(`GET /api/customers answered ${found.status}; is ${opts.url} the CRM service?`);
     targets.customers.push(...(JSON.parse(found.body) as { items: { id: number }[] }).items.map((c) => c.id));
     for (let i = targets.customers.length; i < 20; i++) {
       const req = plan('createCustomer', targets)!;
@@ -127,7 +137,18 @@ async function setup(run: Run, mix: Mix): Promise<void> {
   }
   if ((mix.changePassword ?? 0) > 0) {
     for (let i = 0; i < (opts.users ?? 3); i++) {
-      const res = await run.send('setup', { method: 'POST', path: '/api/users', body: { email: `load.${targets.runTag}.user${i}@example.com`, password: randomBytes(12).toString('base64url') } }, false);
+      const res = await run.send(
+        'setup',
+        {
+          method: 'POST',
+          path: '/api/users',
+          body: {
+            email: `load.${targets.runTag}.user${i}@example.com`,
+            password: randomBytes(12).toString('base64url'),
+          },
+        },
+        false,
+      );
       if (res?.status === 201) targets.users.push((JSON.parse(res.body) as { id: number }).id);
     }
   }
@@ -150,7 +171,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const scenario = SCENARIOS[scenarioName];
   if (!scenario) throw new Error(`unknown scenario "${String(scenarioName)}"`);
   const phases: Phase[] = scenario.phases;
-  if (phases.length > 0 && !opts.adminToken) throw new Error(`scenario ${scenarioName} injects faults: give the service's admin token (--admin-token or CRM_ADMIN_TOKEN)`);
+  if (phases.length > 0 && !opts.adminToken)
+    throw new Error(
+      `scenario ${scenarioName} injects faults: give the service's admin token (--admin-token or CRM_ADMIN_TOKEN)`,
+    );
   if (opts.rate !== undefined && !(opts.rate > 0)) throw new Error('rate must be positive');
   const mix = opts.mix ?? scenario.mix;
   const choose = chooser(mix);
@@ -165,7 +189,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   try {
     if (phases.length > 0) {
       const check = await run.admin('GET', '/admin/faults');
-      if (check?.status !== 200) throw new Error(`the admin endpoint answered ${check?.status ?? 'nothing'}: is CRM_ADMIN_TOKEN set on the service, and the same token given here?`);
+      if (check?.status !== 200)
+        throw new Error(
+          `the admin endpoint answered ${check?.status ?? 'nothing'}: is CRM_ADMIN_TOKEN set on the service, and the same token given here?`,
+        );
     }
     await setup(run, mix);
 
@@ -185,7 +212,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
       progressTimer = setInterval(() => {
         const now = performance.now();
         const w = run.rec.takeWindow();
-        opts.onProgress!({ elapsedS: elapsedS(), rps: w.statuses.responses / ((now - last) / 1000), latency: w.latency.summary(), byStatus: w.statuses.byStatus, networkErrors: w.statuses.networkErrors, phase: run.phase });
+        opts.onProgress!({
+          elapsedS: elapsedS(),
+          rps: w.statuses.responses / ((now - last) / 1000),
+          latency: w.latency.summary(),
+          byStatus: w.statuses.byStatus,
+          networkErrors: w.statuses.networkErrors,
+          phase: run.phase,
+        });
         last = now;
       }, opts.progressIntervalMs ?? 5_000);
     }

@@ -45,7 +45,14 @@ export class Histogram {
 
   summary(): LatencySummary {
     const r = (x: number): number => Math.round(x * 1000) / 1000;
-    return { count: this.count, mean: r(this.mean), p50: r(this.quantile(0.5)), p95: r(this.quantile(0.95)), p99: r(this.quantile(0.99)), max: r(this.max) };
+    return {
+      count: this.count,
+      mean: r(this.mean),
+      p50: r(this.quantile(0.5)),
+      p95: r(this.quantile(0.95)),
+      p99: r(this.quantile(0.99)),
+      max: r(this.max),
+    };
   }
 }
 

@@ -18,7 +18,10 @@ import { rulesOf } from '../helpers/rules.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const configFile = join(root, 'alerting/alertmanager.yml');
-const alertRules = rulesOf(readFileSync(join(root, 'alerting/rules/crm-alerts.rules.yml'), 'utf8'), 'crm-alerts.rules.yml').filter((r) => r.alert);
+const alertRules = rulesOf(
+  readFileSync(join(root, 'alerting/rules/crm-alerts.rules.yml'), 'utf8'),
+  'crm-alerts.rules.yml',
+).filter((r) => r.alert);
 
 function amtool(args: string[]): { status: number | null; stdout: string; output: string } {
   const result = spawnSync(requireBinary('amtool', 'prometheus-alertmanager'), args, { encoding: 'utf8' });
@@ -42,9 +45,25 @@ describe('alerting/alertmanager.yml with amtool', () => {
     [['severity=critical'], 'crm-pages'],
     [['severity=warning'], 'crm-tickets'],
     [['severity=info'], 'crm-null'],
-    [['alertname=CrmErrorBudgetBurnPage', 'job=crm-exporter', 'log=crm', 'slo=availability', 'severity=critical'], 'crm-pages'],
-    [['alertname=CrmErrorBudgetBurnTicket', 'job=crm-exporter', 'log=crm', 'slo=latency', 'severity=warning'], 'crm-tickets'],
-    [['alertname=CrmPostgresSeqScanHeavyTable', 'job=crm-exporter', 'database=crm', 'schema=public', 'table=customers', 'severity=info'], 'crm-null'],
+    [
+      ['alertname=CrmErrorBudgetBurnPage', 'job=crm-exporter', 'log=crm', 'slo=availability', 'severity=critical'],
+      'crm-pages',
+    ],
+    [
+      ['alertname=CrmErrorBudgetBurnTicket', 'job=crm-exporter', 'log=crm', 'slo=latency', 'severity=warning'],
+      'crm-tickets',
+    ],
+    [
+      [
+        'alertname=CrmPostgresSeqScanHeavyTable',
+        'job=crm-exporter',
+        'database=crm',
+        'schema=public',
+        'table=customers',
+        'severity=info',
+      ],
+      'crm-null',
+    ],
     // An alert from some other rule set, without a severity, is not lost: the root route opens a ticket.
     [['alertname=SomethingElse'], 'crm-tickets'],
   ])('amtool config routes test %j -> %s', (labels, receiver) => {
@@ -52,9 +71,12 @@ describe('alerting/alertmanager.yml with amtool', () => {
   });
 
   const receiverOf: Record<string, string> = { critical: 'crm-pages', warning: 'crm-tickets', info: 'crm-null' };
-  it.each(alertRules.map((r) => [r.alert, r.labels?.severity ?? ''] as const))('%s (%s) reaches the receiver of its severity', (alert, severity) => {
-    expect(routeOf([`alertname=${alert}`, 'job=crm-exporter', `severity=${severity}`])).toBe(receiverOf[severity]);
-  });
+  it.each(alertRules.map((r) => [r.alert, r.labels?.severity ?? ''] as const))(
+    '%s (%s) reaches the receiver of its severity',
+    (alert, severity) => {
+      expect(routeOf([`alertname=${alert}`, 'job=crm-exporter', `severity=${severity}`])).toBe(receiverOf[severity]);
+    },
+  );
 });
 
 describe('alerting/alertmanager.yml inhibitions in a running Alertmanager', () => {
@@ -71,9 +93,12 @@ describe('alerting/alertmanager.yml inhibitions in a running Alertmanager', () =
     });
     await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
     const port = (webhook.address() as AddressInfo).port;
-    const document = yaml.load(readFileSync(configFile, 'utf8')) as { receivers: Array<{ webhook_configs?: Array<{ url: string }> }> };
+    const document = yaml.load(readFileSync(configFile, 'utf8')) as {
+      receivers: Array<{ webhook_configs?: Array<{ url: string }> }>;
+    };
     for (const receiver of document.receivers) {
-      for (const hook of receiver.webhook_configs ?? []) hook.url = `http://127.0.0.1:${port}${new URL(hook.url).pathname}`;
+      for (const hook of receiver.webhook_configs ?? [])
+        hook.url = `http://127.0.0.1:${port}${new URL(hook.url).pathname}`;
     }
     config = yaml.dump(document);
   });
@@ -102,9 +127,14 @@ describe('alerting/alertmanager.yml inhibitions in a running Alertmanager', () =
   }
 
   const find = (alerts: GettableAlert[], labels: Record<string, string>): GettableAlert | undefined =>
-    alerts.find((a) => Object.keys(labels).length === Object.keys(a.labels).length && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+    alerts.find(
+      (a) =>
+        Object.keys(labels).length === Object.keys(a.labels).length &&
+        Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+    );
 
-  const inhibitedBy = (alerts: GettableAlert[], labels: Record<string, string>): string[] | undefined => find(alerts, labels)?.status.inhibitedBy;
+  const inhibitedBy = (alerts: GettableAlert[], labels: Record<string, string>): string[] | undefined =>
+    find(alerts, labels)?.status.inhibitedBy;
 
   it('CrmExporterDown inhibits CrmLogStale of the same job and instance only, and only while it fires', async () => {
     const job = 'crm-exporter';
@@ -132,7 +162,13 @@ describe('alerting/alertmanager.yml inhibitions in a running Alertmanager', () =
   it('CrmErrorBudgetBurnPage inhibits the ticket of the same SLO, not the ticket of the other SLO', async () => {
     const job = 'crm-exporter';
     const page = { alertname: 'CrmErrorBudgetBurnPage', severity: 'critical', job, log: 'crm', slo: 'availability' };
-    const ticketSame = { alertname: 'CrmErrorBudgetBurnTicket', severity: 'warning', job, log: 'crm', slo: 'availability' };
+    const ticketSame = {
+      alertname: 'CrmErrorBudgetBurnTicket',
+      severity: 'warning',
+      job,
+      log: 'crm',
+      slo: 'availability',
+    };
     const ticketOther = { alertname: 'CrmErrorBudgetBurnTicket', severity: 'warning', job, log: 'crm', slo: 'latency' };
     await am.post([page, ticketSame, ticketOther]);
 
@@ -151,7 +187,9 @@ describe('alerting/alertmanager.yml inhibitions in a running Alertmanager', () =
     const redis = { alertname: 'CrmRedisMemoryNearMax', severity: 'warning', job, instance };
     await am.post([down, connections, collector, redis]);
 
-    const alerts = await alertsWhen((all) => (inhibitedBy(all, connections)?.length ?? 0) > 0 && (inhibitedBy(all, collector)?.length ?? 0) > 0);
+    const alerts = await alertsWhen(
+      (all) => (inhibitedBy(all, connections)?.length ?? 0) > 0 && (inhibitedBy(all, collector)?.length ?? 0) > 0,
+    );
     const source = find(alerts, down)?.fingerprint;
     expect(inhibitedBy(alerts, connections)).toEqual([source]);
     expect(inhibitedBy(alerts, collector)).toEqual([source]);

@@ -35,7 +35,10 @@ describe('docker-compose.yml', () => {
     const dir = mkdtempSync(join(tmpdir(), 'crm-compose-'));
     try {
       const broken = join(dir, 'docker-compose.yml');
-      writeFileSync(broken, 'services:\n  crm:\n    image: crm-exporter:local\n    healthcheck:\n      test: ["CMD", "true"]\n      intervall: 5s\n');
+      writeFileSync(
+        broken,
+        'services:\n  crm:\n    image: crm-exporter:local\n    healthcheck:\n      test: ["CMD", "true"]\n      intervall: 5s\n',
+      );
       const r = composeConfig(broken);
       expect(r.status).not.toBe(0);
       expect(r.output).toMatch(/intervall/);
@@ -52,22 +55,46 @@ describe('docker-compose.yml', () => {
 describe('files the stack mounts', () => {
   const binds = mounts(compose).filter((m) => m.kind === 'bind');
 
-  it.each(binds.map((m) => [`${m.service}: ${m.source}`, m.source] as const))('%s exists in the repository', (_label, source) => {
-    expect(existsSync(join(REPO, source)), `${source} is mounted by docker-compose.yml but is not in the repository`).toBe(true);
-  });
+  it.each(binds.map((m) => [`${m.service}: ${m.source}`, m.source] as const))(
+    '%s exists in the repository',
+    (_label, source) => {
+      expect(
+        existsSync(join(REPO, source)),
+        `${source} is mounted by docker-compose.yml but is not in the repository`,
+      ).toBe(true);
+    },
+  );
 
   /*
    * Written by the bundle generator (`crm-exporter bundle`) and the alerting work, not by this file's authors. Listed
    * by name so that their absence is a failure here rather than an empty folder Docker creates at `up`.
    */
   const GENERATED = [
-    { path: 'alerting/rules', what: 'the recording and alerting rule files (*.yml)', from: '`crm-exporter bundle`', ok: (p: string) => statSync(p).isDirectory() && readdirSync(p).some((f) => f.endsWith('.yml')) },
-    { path: 'alerting/alertmanager.yml', what: "Alertmanager's configuration", from: 'the alerting work', ok: (p: string) => statSync(p).isFile() },
-    { path: 'dashboards', what: 'the generated dashboards (*.json)', from: '`crm-exporter bundle`', ok: (p: string) => readdirSync(p).some((f) => f.endsWith('.json')) },
+    {
+      path: 'alerting/rules',
+      what: 'the recording and alerting rule files (*.yml)',
+      from: '`crm-exporter bundle`',
+      ok: (p: string) => statSync(p).isDirectory() && readdirSync(p).some((f) => f.endsWith('.yml')),
+    },
+    {
+      path: 'alerting/alertmanager.yml',
+      what: "Alertmanager's configuration",
+      from: 'the alerting work',
+      ok: (p: string) => statSync(p).isFile(),
+    },
+    {
+      path: 'dashboards',
+      what: 'the generated dashboards (*.json)',
+      from: '`crm-exporter bundle`',
+      ok: (p: string) => readdirSync(p).some((f) => f.endsWith('.json')),
+    },
   ];
 
   it.each(GENERATED)('$path: $what', ({ path, from, ok }) => {
-    expect(binds.map((m) => m.source.replace(/^\.\//, '')), `${path} is no longer mounted: update this list`).toContain(path);
+    expect(
+      binds.map((m) => m.source.replace(/^\.\//, '')),
+      `${path} is no longer mounted: update this list`,
+    ).toContain(path);
     const full = join(REPO, path);
     expect(existsSync(full) && ok(full), `${path} is missing or empty: it comes from ${from}`).toBe(true);
   });
@@ -78,13 +105,15 @@ describe('files the stack mounts', () => {
 
   it('every named volume is declared', () => {
     const declared = Object.keys(compose.volumes ?? {});
-    for (const m of mounts(compose).filter((v) => v.kind === 'volume')) expect(declared, `${m.service} mounts ${m.source}`).toContain(m.source);
+    for (const m of mounts(compose).filter((v) => v.kind === 'volume'))
+      expect(declared, `${m.service} mounts ${m.source}`).toContain(m.source);
   });
 });
 
 describe('images', () => {
   // A version in the tag (at least major.minor: `postgres:16` would float), or a digest. Never `latest`.
-  const PINNED = /^[a-z0-9][a-z0-9._/-]*:v?\d+\.\d+[\w.-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}$/;
+  const PINNED =
+    /^[a-z0-9][a-z0-9._/-]*:v?\d+\.\d+[\w.-]*(@sha256:[0-9a-f]{64})?$|^[a-z0-9][a-z0-9._/-]*@sha256:[0-9a-f]{64}$/;
 
   it.each(services.filter(([, s]) => s.build === undefined))('%s: the image is pinned to a version', (_name, s) => {
     expect(s.image, 'a service without `build` needs an image').toBeDefined();
@@ -102,8 +131,10 @@ describe('images', () => {
   });
 
   it('the pattern rejects what it must', () => {
-    for (const bad of ['postgres', 'postgres:latest', 'postgres:16', 'node:24-bookworm-slim', 'grafana/grafana:main']) expect(bad).not.toMatch(PINNED);
-    for (const good of ['postgres:16.15-bookworm', 'prom/prometheus:v3.14.0', `redis@sha256:${'a'.repeat(64)}`]) expect(good).toMatch(PINNED);
+    for (const bad of ['postgres', 'postgres:latest', 'postgres:16', 'node:24-bookworm-slim', 'grafana/grafana:main'])
+      expect(bad).not.toMatch(PINNED);
+    for (const good of ['postgres:16.15-bookworm', 'prom/prometheus:v3.14.0', `redis@sha256:${'a'.repeat(64)}`])
+      expect(good).toMatch(PINNED);
   });
 });
 
@@ -123,17 +154,22 @@ describe('health', () => {
       const deps = Array.isArray(s.depends_on) ? {} : (s.depends_on ?? {});
       for (const [dep, { condition }] of Object.entries(deps)) {
         expect(compose.services[dep], `${name} depends on unknown ${dep}`).toBeDefined();
-        if (condition === 'service_healthy') expect(compose.services[dep]?.healthcheck?.test, `${name} waits for ${dep} to be healthy`).toBeDefined();
+        if (condition === 'service_healthy')
+          expect(compose.services[dep]?.healthcheck?.test, `${name} waits for ${dep} to be healthy`).toBeDefined();
       }
     }
   });
 });
 
 describe('the CRM log reaches the exporter', () => {
-  const exporterConfig = readYaml<{ listen: string; logs: Array<{ path: string }> }>('deploy/compose/crm-exporter.yaml');
+  const exporterConfig = readYaml<{ listen: string; logs: Array<{ path: string }> }>(
+    'deploy/compose/crm-exporter.yaml',
+  );
 
   it('the CRM writes its access log where the exporter tails it, on one shared volume', () => {
-    const crmLog = commandOf(compose.services.crm!).find((a) => a.startsWith('--access-log='))?.slice('--access-log='.length);
+    const crmLog = commandOf(compose.services.crm!)
+      .find((a) => a.startsWith('--access-log='))
+      ?.slice('--access-log='.length);
     const tailed = exporterConfig.logs[0]?.path;
     expect(crmLog).toBe(tailed);
     const folder = (crmLog ?? '').replace(/\/[^/]+$/, '');
@@ -144,7 +180,9 @@ describe('the CRM log reaches the exporter', () => {
   });
 
   it('the exporter config mounted into the stack passes check-config', () => {
-    const mounted = mounts(compose).find((m) => m.service === 'crm-exporter' && m.kind === 'bind' && m.source.endsWith('.yaml'));
+    const mounted = mounts(compose).find(
+      (m) => m.service === 'crm-exporter' && m.kind === 'bind' && m.source.endsWith('.yaml'),
+    );
     expect(mounted?.source).toBe('./deploy/compose/crm-exporter.yaml');
     expect(commandOf(compose.services['crm-exporter']!)).toContain(mounted?.target);
     // Throws ConfigError listing every bad key; the environment is empty as in the container (no overrides).

@@ -21,8 +21,12 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 
 const thresholds = loadThresholdsFile(join(root, 'alerting/thresholds.yaml'));
-const committedFiles = new Map(readdirSync(join(root, 'alerting/rules')).map((name) => [`alerting/rules/${name}`, read(`alerting/rules/${name}`)]));
-const allOn = parseThresholds({ alerts: Object.fromEntries(Object.keys(thresholds.alerts).map((name) => [name, { enabled: true }])) });
+const committedFiles = new Map(
+  readdirSync(join(root, 'alerting/rules')).map((name) => [`alerting/rules/${name}`, read(`alerting/rules/${name}`)]),
+);
+const allOn = parseThresholds({
+  alerts: Object.fromEntries(Object.keys(thresholds.alerts).map((name) => [name, { enabled: true }])),
+});
 
 const ruleSets: Array<[string, LoadedRule[]]> = [
   ['committed', rulesOfFiles(committedFiles)],
@@ -44,7 +48,8 @@ const exposedNames = exposedSeries(allOn).then((exposed) => exposed.names);
 const recorded = new Set(allRules.flatMap((r) => (r.record ? [r.record] : [])));
 
 /** Metric names an expression selects, read from the syntax tree of Prometheus's own PromQL grammar. */
-const metricsOf = (expr: string): string[] => [...new Set(parseSelectors(expr).map((s) => s.name))].filter((n) => n !== '').sort();
+const metricsOf = (expr: string): string[] =>
+  [...new Set(parseSelectors(expr).map((s) => s.name))].filter((n) => n !== '').sort();
 /** The syntax error of an expression, or '' when it parses. */
 function syntaxError(expr: string): string {
   try {
@@ -81,7 +86,8 @@ function sections(markdown: string): Map<string, string> {
 }
 
 /** The PromQL of the ```promql blocks of a Markdown text: one expression per block. */
-const promqlBlocksOf = (markdown: string): string[] => [...markdown.matchAll(/^```promql\n([\s\S]*?)^```$/gm)].map((m) => (m[1] as string).trim());
+const promqlBlocksOf = (markdown: string): string[] =>
+  [...markdown.matchAll(/^```promql\n([\s\S]*?)^```$/gm)].map((m) => (m[1] as string).trim());
 
 const runbook = read('alerting/runbook.md');
 const runbookSections = sections(runbook);
@@ -113,7 +119,10 @@ describe('every rule expression', () => {
       'crm_pg_table_seq_rows_read_total',
       'crm_pg_table_seq_scans_total',
     ]);
-    expect(metricsOf('label_replace(up offset 1w, "offset", "1w", "", "") or on (job) crm_pg_up')).toEqual(['crm_pg_up', 'up']);
+    expect(metricsOf('label_replace(up offset 1w, "offset", "1w", "", "") or on (job) crm_pg_up')).toEqual([
+      'crm_pg_up',
+      'up',
+    ]);
     expect(syntaxError('sum by (job) (rate(x[5m])')).not.toBe('');
   });
 });
@@ -125,13 +134,20 @@ describe('every alert', () => {
     expect(off).toEqual(['CrmThroughputBelowFloor']);
   });
 
-  it.each(alertCases)('%s (%s) is CamelCase, has a severity from SEVERITIES and the three annotations', (name, _set, rule) => {
-    expect(name).toMatch(/^Crm(?:[A-Z][a-z0-9]*)+$/);
-    expect(SEVERITIES).toContain(rule.labels?.severity);
-    expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary']);
-    expect(rule.annotations?.summary, 'a summary is a plain sentence, the same for every instance').not.toContain('{{');
-    expect(rule.annotations?.description, 'a description locates the problem with the value and labels').toContain('{{');
-  });
+  it.each(alertCases)(
+    '%s (%s) is CamelCase, has a severity from SEVERITIES and the three annotations',
+    (name, _set, rule) => {
+      expect(name).toMatch(/^Crm(?:[A-Z][a-z0-9]*)+$/);
+      expect(SEVERITIES).toContain(rule.labels?.severity);
+      expect(Object.keys(rule.annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary']);
+      expect(rule.annotations?.summary, 'a summary is a plain sentence, the same for every instance').not.toContain(
+        '{{',
+      );
+      expect(rule.annotations?.description, 'a description locates the problem with the value and labels').toContain(
+        '{{',
+      );
+    },
+  );
 
   it.each(alertCases)('%s (%s) links to its own runbook section', (name, _set, rule) => {
     const url = new URL(rule.annotations?.runbook_url ?? '');
@@ -160,20 +176,30 @@ describe('alerting/runbook.md', () => {
     expect(intro).toMatch(/3 weeks of history/);
   });
 
-  it.each(alertSections)('section %s has PromQL to confirm the alert, and every block parses with known metrics', async (_heading, body) => {
-    const blocks = promqlBlocksOf(body);
-    expect(blocks.length).toBeGreaterThan(0);
-    const exposed = await exposedNames;
-    for (const query of blocks) {
-      expect(syntaxError(query), query).toBe('');
-      expect(metricsOf(query).filter((m) => !exposed.has(m) && !recorded.has(m)), query).toEqual([]);
-    }
-  });
+  it.each(alertSections)(
+    'section %s has PromQL to confirm the alert, and every block parses with known metrics',
+    async (_heading, body) => {
+      const blocks = promqlBlocksOf(body);
+      expect(blocks.length).toBeGreaterThan(0);
+      const exposed = await exposedNames;
+      for (const query of blocks) {
+        expect(syntaxError(query), query).toBe('');
+        expect(
+          metricsOf(query).filter((m) => !exposed.has(m) && !recorded.has(m)),
+          query,
+        ).toEqual([]);
+      }
+    },
+  );
 
   it.each(alertSections.filter(([heading]) => heading.startsWith('CrmPostgres') || heading.startsWith('CrmRedis')))(
     'section %s says how to confirm it in the database itself (SQL or redis-cli)',
     (heading, body) => {
-      expect(heading.startsWith('CrmPostgres') ? body.includes('```sql') || /`(psql|pg_isready) /.test(body) : body.includes('redis-cli')).toBe(true);
+      expect(
+        heading.startsWith('CrmPostgres')
+          ? body.includes('```sql') || /`(psql|pg_isready) /.test(body)
+          : body.includes('redis-cli'),
+      ).toBe(true);
     },
   );
 });
@@ -191,12 +217,17 @@ describe('alerting/alertmanager.yml', () => {
     });
 
   it('routes every severity of SEVERITIES, and no other', () => {
-    expect(config.route.routes.flatMap((r) => equalityValues(r.matchers, 'severity')).sort()).toEqual([...SEVERITIES].sort());
+    expect(config.route.routes.flatMap((r) => equalityValues(r.matchers, 'severity')).sort()).toEqual(
+      [...SEVERITIES].sort(),
+    );
   });
 
   it('inhibits only alerts that exist', () => {
     const names = new Set(everyAlert.map((r) => r.alert));
-    const named = config.inhibit_rules.flatMap((rule) => [...equalityValues(rule.source_matchers, 'alertname'), ...equalityValues(rule.target_matchers, 'alertname')]);
+    const named = config.inhibit_rules.flatMap((rule) => [
+      ...equalityValues(rule.source_matchers, 'alertname'),
+      ...equalityValues(rule.target_matchers, 'alertname'),
+    ]);
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter((n) => !names.has(n))).toEqual([]);
   });
@@ -205,12 +236,17 @@ describe('alerting/alertmanager.yml', () => {
 describe('the committed bundle', () => {
   const rendered = renderBundle(thresholds);
 
-  it.each([...rendered.keys()])('%s is what alerting/thresholds.yaml renders (run `npm run bundle` after changing it)', (path) => {
-    expect(read(path)).toBe(rendered.get(path));
-  });
+  it.each([...rendered.keys()])(
+    '%s is what alerting/thresholds.yaml renders (run `npm run bundle` after changing it)',
+    (path) => {
+      expect(read(path)).toBe(rendered.get(path));
+    },
+  );
 
   it('has no rule file the generator does not render', () => {
-    const renderedRuleFiles = [...rendered.keys()].filter((p) => p.startsWith('alerting/rules/')).map((p) => basename(p));
+    const renderedRuleFiles = [...rendered.keys()]
+      .filter((p) => p.startsWith('alerting/rules/'))
+      .map((p) => basename(p));
     expect(readdirSync(join(root, 'alerting/rules')).sort()).toEqual(renderedRuleFiles.sort());
   });
 });

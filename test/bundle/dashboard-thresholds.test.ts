@@ -11,33 +11,64 @@ import { loadThresholdsFile, parseThresholds, type Thresholds } from '../../src/
  */
 const green = (): Threshold => ({ value: null, color: 'green' });
 const above = (limit: number): Threshold[] => [green(), { value: limit, color: 'red' }];
-const below = (limit: number): Threshold[] => [{ value: null, color: 'red' }, { value: limit, color: 'green' }];
+const below = (limit: number): Threshold[] => [
+  { value: null, color: 'red' },
+  { value: limit, color: 'green' },
+];
 const ifEnabled = (enabled: boolean, steps: Threshold[]): Threshold[] => (enabled ? steps : [green()]);
 
 function expectedStatSteps(t: Thresholds): Record<string, Threshold[]> {
   const a = t.alerts;
   const page = t.slo.page.windows[0]!;
   return {
-    'crm-overview / Response time p95 (slowest route)': ifEnabled(a.CrmLatencyP95High.enabled, above(a.CrmLatencyP95High.threshold)),
+    'crm-overview / Response time p95 (slowest route)': ifEnabled(
+      a.CrmLatencyP95High.enabled,
+      above(a.CrmLatencyP95High.threshold),
+    ),
     'crm-overview / Throughput': ifEnabled(a.CrmThroughputBelowFloor.enabled, below(a.CrmThroughputBelowFloor.min_rps)),
     'crm-overview / Error rate': ifEnabled(a.CrmErrorRatioHigh.enabled, above(a.CrmErrorRatioHigh.threshold)),
-    'crm-overview / Availability': ifEnabled(a.CrmAvailabilityBelowObjective.enabled, below(a.CrmAvailabilityBelowObjective.threshold)),
+    'crm-overview / Availability': ifEnabled(
+      a.CrmAvailabilityBelowObjective.enabled,
+      below(a.CrmAvailabilityBelowObjective.threshold),
+    ),
     'crm-overview / Apdex': ifEnabled(a.CrmApdexLow.enabled, below(a.CrmApdexLow.threshold)),
     'crm-overview / Error budget remaining': below(0),
-    'crm-overview / Burn rate': [green(), { value: 1, color: 'orange' }, ...(t.slo.page.enabled ? [{ value: page.factor, color: 'red' }] : [])],
+    'crm-overview / Burn rate': [
+      green(),
+      { value: 1, color: 'orange' },
+      ...(t.slo.page.enabled ? [{ value: page.factor, color: 'red' }] : []),
+    ],
     'crm-route / Requests': [green()],
     'crm-route / Error ratio': [green()],
     'crm-route / Response time p95': ifEnabled(a.CrmLatencyP95High.enabled, above(a.CrmLatencyP95High.threshold)),
     'crm-route / Response time p99': ifEnabled(a.CrmLatencyP99High.enabled, above(a.CrmLatencyP99High.threshold)),
     'crm-postgres / PostgreSQL readable': ifEnabled(a.CrmPostgresDown.enabled, below(1)),
-    'crm-postgres / Connections used': ifEnabled(a.CrmPostgresConnectionsNearMax.enabled, above(a.CrmPostgresConnectionsNearMax.threshold)),
-    'crm-postgres / Cache hit ratio': ifEnabled(a.CrmPostgresCacheHitRatioLow.enabled, below(a.CrmPostgresCacheHitRatioLow.threshold)),
-    'crm-postgres / Longest transaction': ifEnabled(a.CrmPostgresLongTransaction.enabled, above(a.CrmPostgresLongTransaction.threshold)),
-    'crm-postgres / Blocked sessions': ifEnabled(a.CrmPostgresBlockedSessions.enabled, above(a.CrmPostgresBlockedSessions.threshold)),
-    'crm-postgres / Replication lag': ifEnabled(a.CrmPostgresReplicationLag.enabled, above(a.CrmPostgresReplicationLag.threshold)),
+    'crm-postgres / Connections used': ifEnabled(
+      a.CrmPostgresConnectionsNearMax.enabled,
+      above(a.CrmPostgresConnectionsNearMax.threshold),
+    ),
+    'crm-postgres / Cache hit ratio': ifEnabled(
+      a.CrmPostgresCacheHitRatioLow.enabled,
+      below(a.CrmPostgresCacheHitRatioLow.threshold),
+    ),
+    'crm-postgres / Longest transaction': ifEnabled(
+      a.CrmPostgresLongTransaction.enabled,
+      above(a.CrmPostgresLongTransaction.threshold),
+    ),
+    'crm-postgres / Blocked sessions': ifEnabled(
+      a.CrmPostgresBlockedSessions.enabled,
+      above(a.CrmPostgresBlockedSessions.threshold),
+    ),
+    'crm-postgres / Replication lag': ifEnabled(
+      a.CrmPostgresReplicationLag.enabled,
+      above(a.CrmPostgresReplicationLag.threshold),
+    ),
     'crm-redis / Redis readable': ifEnabled(a.CrmRedisDown.enabled, below(1)),
     'crm-redis / Hit ratio': ifEnabled(a.CrmRedisHitRatioLow.enabled, below(a.CrmRedisHitRatioLow.threshold)),
-    'crm-redis / Memory used of maxmemory': ifEnabled(a.CrmRedisMemoryNearMax.enabled, above(a.CrmRedisMemoryNearMax.threshold)),
+    'crm-redis / Memory used of maxmemory': ifEnabled(
+      a.CrmRedisMemoryNearMax.enabled,
+      above(a.CrmRedisMemoryNearMax.threshold),
+    ),
     'crm-redis / Slow log length': [green()],
     'crm-exporter / Scraped': ifEnabled(a.CrmExporterDown.enabled, below(1)),
     'crm-exporter / Collectors succeeding': ifEnabled(a.CrmCollectorFailing.enabled, below(1)),
@@ -48,12 +79,17 @@ function expectedStatSteps(t: Thresholds): Record<string, Threshold[]> {
 
 function statSteps(all: Record<string, Dashboard>): Record<string, unknown> {
   return Object.fromEntries(
-    Object.values(all).flatMap((d) => allPanels(d).filter((p) => p.type === 'stat').map((p) => [`${d.uid} / ${p.title}`, p.fieldConfig?.defaults?.thresholds?.steps])),
+    Object.values(all).flatMap((d) =>
+      allPanels(d)
+        .filter((p) => p.type === 'stat')
+        .map((p) => [`${d.uid} / ${p.title}`, p.fieldConfig?.defaults?.thresholds?.steps]),
+    ),
   );
 }
 
 const statQuery = (all: Record<string, Dashboard>, uid: string, title: string): string =>
-  (allPanels(all[uid as keyof typeof all]!).find((p) => p.title === title)?.targets?.[0] as unknown as { expr: string }).expr;
+  (allPanels(all[uid as keyof typeof all]!).find((p) => p.title === title)?.targets?.[0] as unknown as { expr: string })
+    .expr;
 
 describe('stat thresholds', () => {
   it('equal the shipped thresholds file, stat by stat', () => {

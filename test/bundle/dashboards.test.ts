@@ -24,14 +24,18 @@ const committed: Dashboard[] = files.map((f) => JSON.parse(readFileSync(join('da
 const queries = dashboardQueries(committed);
 const at = (q: { uid: string; panel: string; refId: string }) => `${q.uid} / ${q.panel} / ${q.refId}`;
 /** Grafana's provisioned datasources (docker-compose mounts this file): the uids a panel may name. */
-const provisioned = (yaml.load(readFileSync('dashboards/provisioning/datasources/datasources.yml', 'utf8')) as {
-  datasources: Array<{ name: string; uid: string; type: string }>;
-}).datasources;
+const provisioned = (
+  yaml.load(readFileSync('dashboards/provisioning/datasources/datasources.yml', 'utf8')) as {
+    datasources: Array<{ name: string; uid: string; type: string }>;
+  }
+).datasources;
 const PROVISIONED_UIDS = provisioned.map((d) => d.uid);
 
-const variable = (d: Dashboard, name: string): VariableModel | undefined => d.templating?.list?.find((v) => v.name === name);
+const variable = (d: Dashboard, name: string): VariableModel | undefined =>
+  d.templating?.list?.find((v) => v.name === name);
 /** The selector inside a `label_values(selector, label)` variable query. */
-const variableSelector = (v: VariableModel): string => /^label_values\((.*),\s*\w+\)$/s.exec(String(v.query))?.[1] ?? `not label_values: ${String(v.query)}`;
+const variableSelector = (v: VariableModel): string =>
+  /^label_values\((.*),\s*\w+\)$/s.exec(String(v.query))?.[1] ?? `not label_values: ${String(v.query)}`;
 
 describe('dashboards/*.json', () => {
   it('are exactly the five dashboards, each parsing, with unique uids matching the file name', () => {
@@ -46,48 +50,76 @@ describe('dashboards/*.json', () => {
     for (const [path, content] of fresh) expect(readFileSync(path, 'utf8'), path).toBe(content);
   });
 
-  it.each(committed.map((d) => [d.uid, d] as const))('%s: tags, generated note, links to every other dashboard', (_uid, d) => {
-    expect(d.tags).toContain('crm');
-    expect(d.description).toContain(`Generated from ${SOURCE} by crm-exporter bundle; do not edit`);
-    const targets = (d.links ?? []).map((l) => l.url);
-    expect(targets.sort()).toEqual(DASHBOARDS.filter((o) => o.uid !== d.uid).map((o) => `/d/${o.uid}`).sort());
-    for (const link of d.links ?? []) expect(link).toMatchObject({ includeVars: true, keepTime: true });
-  });
+  it.each(committed.map((d) => [d.uid, d] as const))(
+    '%s: tags, generated note, links to every other dashboard',
+    (_uid, d) => {
+      expect(d.tags).toContain('crm');
+      expect(d.description).toContain(`Generated from ${SOURCE} by crm-exporter bundle; do not edit`);
+      const targets = (d.links ?? []).map((l) => l.url);
+      expect(targets.sort()).toEqual(
+        DASHBOARDS.filter((o) => o.uid !== d.uid)
+          .map((o) => `/d/${o.uid}`)
+          .sort(),
+      );
+      for (const link of d.links ?? []) expect(link).toMatchObject({ includeVars: true, keepTime: true });
+    },
+  );
 
-  it.each(committed.map((d) => [d.uid, d] as const))('%s: datasource, job and instance variables as the linter wants them', (_uid, d) => {
-    const prometheus = provisioned.find((p) => p.type === 'prometheus');
-    expect(variable(d, 'datasource')).toMatchObject({ type: 'datasource', query: 'prometheus', current: { value: prometheus?.uid } });
-    for (const name of ['job', 'instance']) {
-      expect(variable(d, name), name).toMatchObject({ type: 'query', datasource: { uid: '${datasource}' }, multi: true, includeAll: true, allValue: '.+' });
-    }
-    expect(variableSelector(variable(d, 'instance')!)).toContain('job=~"$job"');
-  });
-
-  it.each(committed.map((d) => [d.uid, d] as const))('%s: every panel has a provisioned datasource, a unit and a description', (_uid, d) => {
-    for (const panel of allPanels(d)) {
-      const where = `${d.uid} / ${panel.title}`;
-      const ds = panel.datasource?.uid ?? '';
-      expect(ds === '${datasource}' || PROVISIONED_UIDS.includes(ds), `${where}: datasource ${ds}`).toBe(true);
-      for (const target of (panel.targets ?? []) as Array<{ datasource?: { uid?: string } }>) expect(target.datasource?.uid, where).toBe(ds);
-      expect(panel.description?.trim(), where).toBeTruthy();
-      expect(panel.fieldConfig?.defaults?.unit, where).toBeTruthy();
-      const source = provisioned.find((p) => p.uid === ds);
-      if (source) expect(panel.datasource?.type, where).toBe(source.type);
-      if (panel.type === 'alertGroups') {
-        // This panel names its Alertmanager datasource by name, not uid: it must be the provisioned one's.
-        expect(source?.type, where).toBe('alertmanager');
-        expect((panel.options as { alertmanager?: string }).alertmanager, where).toBe(source?.name);
-      } else {
-        expect(panel.targets?.length ?? 0, `${where}: no query`).toBeGreaterThan(0);
+  it.each(committed.map((d) => [d.uid, d] as const))(
+    '%s: datasource, job and instance variables as the linter wants them',
+    (_uid, d) => {
+      const prometheus = provisioned.find((p) => p.type === 'prometheus');
+      expect(variable(d, 'datasource')).toMatchObject({
+        type: 'datasource',
+        query: 'prometheus',
+        current: { value: prometheus?.uid },
+      });
+      for (const name of ['job', 'instance']) {
+        expect(variable(d, name), name).toMatchObject({
+          type: 'query',
+          datasource: { uid: '${datasource}' },
+          multi: true,
+          includeAll: true,
+          allValue: '.+',
+        });
       }
-    }
-  });
+      expect(variableSelector(variable(d, 'instance')!)).toContain('job=~"$job"');
+    },
+  );
+
+  it.each(committed.map((d) => [d.uid, d] as const))(
+    '%s: every panel has a provisioned datasource, a unit and a description',
+    (_uid, d) => {
+      for (const panel of allPanels(d)) {
+        const where = `${d.uid} / ${panel.title}`;
+        const ds = panel.datasource?.uid ?? '';
+        expect(ds === '${datasource}' || PROVISIONED_UIDS.includes(ds), `${where}: datasource ${ds}`).toBe(true);
+        for (const target of (panel.targets ?? []) as Array<{ datasource?: { uid?: string } }>)
+          expect(target.datasource?.uid, where).toBe(ds);
+        expect(panel.description?.trim(), where).toBeTruthy();
+        expect(panel.fieldConfig?.defaults?.unit, where).toBeTruthy();
+        const source = provisioned.find((p) => p.uid === ds);
+        if (source) expect(panel.datasource?.type, where).toBe(source.type);
+        if (panel.type === 'alertGroups') {
+          // This panel names its Alertmanager datasource by name, not uid: it must be the provisioned one's.
+          expect(source?.type, where).toBe('alertmanager');
+          expect((panel.options as { alertmanager?: string }).alertmanager, where).toBe(source?.name);
+        } else {
+          expect(panel.targets?.length ?? 0, `${where}: no query`).toBeGreaterThan(0);
+        }
+      }
+    },
+  );
 });
 
 describe('dashboard queries', () => {
   it('exist: every Prometheus panel has one, the end-to-end test gets them all', () => {
     expect(queries.length).toBeGreaterThan(60);
-    const panels = committed.flatMap((d) => allPanels(d).filter((p) => p.datasource?.uid === '${datasource}').map((p) => `${d.uid} / ${p.title}`));
+    const panels = committed.flatMap((d) =>
+      allPanels(d)
+        .filter((p) => p.datasource?.uid === '${datasource}')
+        .map((p) => `${d.uid} / ${p.title}`),
+    );
     expect(new Set(queries.map((q) => `${q.uid} / ${q.panel}`))).toEqual(new Set(panels));
   });
 
@@ -101,15 +133,27 @@ describe('dashboard queries', () => {
     const { names } = await exposedSeries(t);
     const exprs = [
       ...queries.map((q) => [at(q), q.expr] as const),
-      ...committed.flatMap((d) => (d.templating?.list ?? []).filter((v) => v.type === 'query').map((v) => [`${d.uid} / $${v.name}`, variableSelector(v)] as const)),
+      ...committed.flatMap((d) =>
+        (d.templating?.list ?? [])
+          .filter((v) => v.type === 'query')
+          .map((v) => [`${d.uid} / $${v.name}`, variableSelector(v)] as const),
+      ),
     ];
-    const unknown = exprs.flatMap(([where, expr]) => parseSelectors(expr).filter((s) => !names.has(s.name)).map((s) => `${where}: ${s.name}`));
+    const unknown = exprs.flatMap(([where, expr]) =>
+      parseSelectors(expr)
+        .filter((s) => !names.has(s.name))
+        .map((s) => `${where}: ${s.name}`),
+    );
     expect(unknown).toEqual([]);
   });
 
   it('each pass `promtool check rules` as a recording rule, Grafana variables substituted', () => {
     const promtool = requireBinary('promtool', 'prometheus');
-    const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}`, expr: substituteVariables(q.expr, { route: '/api/customers/:id' }), labels: { at: at(q) } }));
+    const rules = queries.map((q, i) => ({
+      record: `dashboard:query_${i}`,
+      expr: substituteVariables(q.expr, { route: '/api/customers/:id' }),
+      labels: { at: at(q) },
+    }));
     const dir = mkdtempSync(join(tmpdir(), 'crm-dashboards-'));
     try {
       const file = join(dir, 'dashboards.rules.yml');

@@ -37,7 +37,8 @@ function groupingsWithoutFleetLabel(expr: string): string[] {
       const labels = node.getChildren('LabelName').map(text);
       const has = labels.includes(FLEET_LABEL);
       if ((keyword === 'By' || keyword === 'On') && !has) problems.push(`${keyword.toLowerCase()} ${text(node)}`);
-      if ((keyword === 'Without' || keyword === 'Ignoring') && has) problems.push(`${keyword.toLowerCase()} ${text(node)}`);
+      if ((keyword === 'Without' || keyword === 'Ignoring') && has)
+        problems.push(`${keyword.toLowerCase()} ${text(node)}`);
     },
   });
   return problems;
@@ -53,7 +54,8 @@ function problemsOf(files: Array<[string, Group[]]>): string[] {
   for (const [file, groups] of files) {
     for (const group of groups) {
       for (const rule of group.rules) {
-        for (const p of groupingsWithoutFleetLabel(rule.expr)) out.push(`${file} ${group.name} ${rule.record ?? rule.alert}: ${p}`);
+        for (const p of groupingsWithoutFleetLabel(rule.expr))
+          out.push(`${file} ${group.name} ${rule.record ?? rule.alert}: ${p}`);
       }
     }
   }
@@ -62,16 +64,30 @@ function problemsOf(files: Array<[string, Group[]]>): string[] {
 
 describe('generated rules keep the fleet label', () => {
   it('finds a grouping that drops it (the check can fail)', () => {
-    expect(groupingsWithoutFleetLabel('sum by (job, log) (rate(x[5m])) / on (job) group_left () y')).toEqual(['by (job, log)', 'on (job)']);
-    expect(groupingsWithoutFleetLabel('sum(x) + avg without (cluster) (y) and ignoring (cluster) z')).toEqual(['sum without by (...)', 'without (cluster)', 'ignoring (cluster)']);
-    expect(groupingsWithoutFleetLabel('sum by (cluster, job) (x) / on (cluster, job) group_left () y and quantile without (offset) (0.5, z)')).toEqual([]);
+    expect(groupingsWithoutFleetLabel('sum by (job, log) (rate(x[5m])) / on (job) group_left () y')).toEqual([
+      'by (job, log)',
+      'on (job)',
+    ]);
+    expect(groupingsWithoutFleetLabel('sum(x) + avg without (cluster) (y) and ignoring (cluster) z')).toEqual([
+      'sum without by (...)',
+      'without (cluster)',
+      'ignoring (cluster)',
+    ]);
+    expect(
+      groupingsWithoutFleetLabel(
+        'sum by (cluster, job) (x) / on (cluster, job) group_left () y and quantile without (offset) (0.5, z)',
+      ),
+    ).toEqual([]);
   });
 
   it('in the committed alerting/rules/*.yml', () => {
     const dir = join(REPO, 'alerting/rules');
     const files = readdirSync(dir)
       .filter((f) => f.endsWith('.yml'))
-      .map((f): [string, Group[]] => [f, (yaml.load(readFileSync(join(dir, f), 'utf8')) as { groups: Group[] }).groups]);
+      .map((f): [string, Group[]] => [
+        f,
+        (yaml.load(readFileSync(join(dir, f), 'utf8')) as { groups: Group[] }).groups,
+      ]);
     expect(files.length).toBeGreaterThan(0);
     expect(problemsOf(files)).toEqual([]);
   });

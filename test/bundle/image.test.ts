@@ -41,9 +41,24 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps what the Dockerfile copies and leaves tests, benchmarks and local state out', () => {
-    const copied = stages.flatMap((s) => copiesOf(s).filter((c) => c.from === undefined).flatMap((c) => c.sources));
+    const copied = stages.flatMap((s) =>
+      copiesOf(s)
+        .filter((c) => c.from === undefined)
+        .flatMap((c) => c.sources),
+    );
     for (const path of copied) expect(inBuildContext(dockerignore, path), `${path} is copied but ignored`).toBe(true);
-    for (const path of ['test', 'bench', 'node_modules', 'dist', '.git', '.tmp', 'var', 'alerting', 'dashboards', 'docker-compose.yml']) {
+    for (const path of [
+      'test',
+      'bench',
+      'node_modules',
+      'dist',
+      '.git',
+      '.tmp',
+      'var',
+      'alerting',
+      'dashboards',
+      'docker-compose.yml',
+    ]) {
       expect(inBuildContext(dockerignore, path), `${path} is in the build context`).toBe(false);
     }
   });
@@ -67,8 +82,14 @@ describe("the runtime stage's files", () => {
       }
     }
     // The Dockerfile's own install line (up to the first &&), from the npm cache when it can.
-    const line = runtime.instructions.find((i) => i.op === 'RUN' && i.args.startsWith('npm ci'))!.args.split('&&')[0]!.trim();
-    const install = spawnSync('npm', [...line.split(/\s+/).slice(1), '--prefer-offline'], { cwd: app, encoding: 'utf8' });
+    const line = runtime.instructions
+      .find((i) => i.op === 'RUN' && i.args.startsWith('npm ci'))!
+      .args.split('&&')[0]!
+      .trim();
+    const install = spawnSync('npm', [...line.split(/\s+/).slice(1), '--prefer-offline'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
     if (install.status !== 0) throw new Error(`npm ci --omit=dev failed: ${install.stderr}`);
   }, 120_000);
 
@@ -94,17 +115,21 @@ describe("the runtime stage's files", () => {
   it('crm-exporter runs with the compose config and serves PostgreSQL and Redis metrics', async () => {
     // The compose config, with the servers pointed at the local test instances the way compose points them at its own.
     const port = await freePort();
-    const child = spawn(process.execPath, [join(app, 'bin/crm-exporter.js'), '--config', join(REPO, 'deploy/compose/crm-exporter.yaml')], {
-      env: {
-        ...process.env,
-        CRM_EXPORTER_LISTEN: `127.0.0.1:${port}`,
-        CRM_EXPORTER_POSITIONS_FILE: join(state, 'positions.json'),
-        CRM_EXPORTER_POSTGRES_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
-        CRM_EXPORTER_REDIS_URL: 'redis://127.0.0.1:6379',
-        CRM_EXPORTER_PROBE_URL: `http://127.0.0.1:${port}/healthz`,
+    const child = spawn(
+      process.execPath,
+      [join(app, 'bin/crm-exporter.js'), '--config', join(REPO, 'deploy/compose/crm-exporter.yaml')],
+      {
+        env: {
+          ...process.env,
+          CRM_EXPORTER_LISTEN: `127.0.0.1:${port}`,
+          CRM_EXPORTER_POSITIONS_FILE: join(state, 'positions.json'),
+          CRM_EXPORTER_POSTGRES_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+          CRM_EXPORTER_REDIS_URL: 'redis://127.0.0.1:6379',
+          CRM_EXPORTER_PROBE_URL: `http://127.0.0.1:${port}/healthz`,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    );
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -112,7 +137,10 @@ describe("the runtime stage's files", () => {
       let body = '';
       for (let i = 0; i < 100 && !body; i += 1) {
         if (child.exitCode !== null) throw new Error(`crm-exporter exited ${child.exitCode}: ${stderr}`);
-        body = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+        body = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+          (r) => r.text(),
+          () => '',
+        );
         if (!body) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(body).toMatch(/^crm_scrape_collector_success\{collector="postgres"\} 1$/m);

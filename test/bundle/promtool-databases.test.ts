@@ -17,16 +17,25 @@ import { parseSelectors } from '../helpers/promql-lint.js';
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const TEST_FILES = ['alerting/tests/postgres.test.yml', 'alerting/tests/postgres-long.test.yml', 'alerting/tests/redis.test.yml'];
+const TEST_FILES = [
+  'alerting/tests/postgres.test.yml',
+  'alerting/tests/postgres-long.test.yml',
+  'alerting/tests/redis.test.yml',
+];
 
 interface PromtoolTestFile {
   tests: Array<{
-    alert_rule_test?: Array<{ alertname: string; exp_alerts?: Array<{ exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }> }>;
+    alert_rule_test?: Array<{
+      alertname: string;
+      exp_alerts?: Array<{ exp_labels?: Record<string, string>; exp_annotations?: Record<string, string> }>;
+    }>;
     promql_expr_test?: Array<{ expr: string; exp_samples?: Array<{ labels: string; value: number }> }>;
   }>;
 }
 
-const testGroups = TEST_FILES.flatMap((file) => (yaml.load(readFileSync(join(root, file), 'utf8')) as PromtoolTestFile).tests);
+const testGroups = TEST_FILES.flatMap(
+  (file) => (yaml.load(readFileSync(join(root, file), 'utf8')) as PromtoolTestFile).tests,
+);
 const alertTests = testGroups.flatMap((g) => g.alert_rule_test ?? []);
 const exprTests = testGroups.flatMap((g) => g.promql_expr_test ?? []);
 
@@ -34,13 +43,21 @@ const rules = [
   ...rulesOf(readFileSync(join(root, 'alerting/rules/crm-alerts.rules.yml'), 'utf8'), 'crm-alerts.rules.yml'),
   ...rulesOf(readFileSync(join(root, 'alerting/rules/crm-recording.rules.yml'), 'utf8'), 'crm-recording.rules.yml'),
 ];
-const DATABASE_ALERT_GROUPS = ['crm-exporter.postgres.alerts', 'crm-exporter.postgres-hints.alerts', 'crm-exporter.redis.alerts'];
-const coveredAlerts = rules.filter((r) => r.alert && (DATABASE_ALERT_GROUPS.includes(r.group) || r.alert === 'CrmLockContention')).map((r) => r.alert as string);
+const DATABASE_ALERT_GROUPS = [
+  'crm-exporter.postgres.alerts',
+  'crm-exporter.postgres-hints.alerts',
+  'crm-exporter.redis.alerts',
+];
+const coveredAlerts = rules
+  .filter((r) => r.alert && (DATABASE_ALERT_GROUPS.includes(r.group) || r.alert === 'CrmLockContention'))
+  .map((r) => r.alert as string);
 const databaseRecords = rules.filter((r) => r.group === 'crm-exporter.databases.rules').map((r) => r.record as string);
 
 describe('promtool test rules: database alerts and recording rules', () => {
   it.each(TEST_FILES)('%s passes', (file) => {
-    const result = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', join(root, file)], { encoding: 'utf8' });
+    const result = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', join(root, file)], {
+      encoding: 'utf8',
+    });
     expect(`${result.stdout}${result.stderr}`).toContain('SUCCESS');
     expect(result.status, `${result.stdout}${result.stderr}`).toBe(0);
   });
@@ -58,12 +75,22 @@ describe('promtool test rules: database alerts and recording rules', () => {
       expect(expected.exp_labels?.severity).toBeDefined();
       expect(Object.keys(expected.exp_annotations ?? {}).sort()).toEqual(['description', 'runbook_url', 'summary']);
     }
-    expect(cases.some((t) => (t.exp_alerts ?? []).length === 0), 'no silent case').toBe(true);
+    expect(
+      cases.some((t) => (t.exp_alerts ?? []).length === 0),
+      'no silent case',
+    ).toBe(true);
   });
 
   it.each(databaseRecords)('%s has a value check, and a ratio a case where it is absent', (record) => {
     const uses = exprTests.filter((t) => parseSelectors(t.expr).some((s) => s.name === record));
-    expect(uses.some((t) => (t.exp_samples ?? []).length > 0), 'no value check').toBe(true);
-    if (record.includes(':ratio')) expect(uses.some((t) => (t.exp_samples ?? []).length === 0), 'no absent case').toBe(true);
+    expect(
+      uses.some((t) => (t.exp_samples ?? []).length > 0),
+      'no value check',
+    ).toBe(true);
+    if (record.includes(':ratio'))
+      expect(
+        uses.some((t) => (t.exp_samples ?? []).length === 0),
+        'no absent case',
+      ).toBe(true);
   });
 });

@@ -17,8 +17,12 @@ import { requireBinary } from '../helpers/prometheus.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const RULES_DIR = join(REPO, 'alerting/rules');
 const TESTS_DIR = join(REPO, 'alerting/tests');
-const ruleFiles = readdirSync(RULES_DIR).filter((f) => f.endsWith('.rules.yml')).sort();
-const testFiles = readdirSync(TESTS_DIR).filter((f) => f.endsWith('.test.yml')).sort();
+const ruleFiles = readdirSync(RULES_DIR)
+  .filter((f) => f.endsWith('.rules.yml'))
+  .sort();
+const testFiles = readdirSync(TESTS_DIR)
+  .filter((f) => f.endsWith('.test.yml'))
+  .sort();
 
 interface RuleFile {
   groups: Array<{ name: string; rules: Array<{ alert?: string; record?: string }> }>;
@@ -69,11 +73,15 @@ describe('promtool', () => {
     expect(code, output).toBe(0);
   });
 
-  it.each(testFiles)('test rules passes %s', async (file) => {
-    // promtool resolves rule_files relative to the test file; the baseline file replays three weeks (about a minute).
-    const { code, output } = await promtool(['test', 'rules', file], TESTS_DIR);
-    expect(code, output).toBe(0);
-  }, 600_000);
+  it.each(testFiles)(
+    'test rules passes %s',
+    async (file) => {
+      // promtool resolves rule_files relative to the test file; the baseline file replays three weeks (about a minute).
+      const { code, output } = await promtool(['test', 'rules', file], TESTS_DIR);
+      expect(code, output).toBe(0);
+    },
+    600_000,
+  );
 });
 
 describe('alerting/tests', () => {
@@ -85,18 +93,27 @@ describe('alerting/tests', () => {
         ((alertTest.exp_alerts ?? []).length > 0 ? firing : silent).add(alertTest.alertname);
       }
     }
-    const missing = alertNames.flatMap((a) => [...(firing.has(a) ? [] : [`${a}: no firing case`]), ...(silent.has(a) ? [] : [`${a}: no silent case`])]);
+    const missing = alertNames.flatMap((a) => [
+      ...(firing.has(a) ? [] : [`${a}: no firing case`]),
+      ...(silent.has(a) ? [] : [`${a}: no silent case`]),
+    ]);
     expect(missing).toEqual([]);
   });
 
   it('give every recording rule a value check', () => {
-    const checked = new Set(tests.flatMap(({ doc }) => doc.tests.flatMap((t) => (t.promql_expr_test ?? []).flatMap((e) => selectedNames(e.expr)))));
+    const checked = new Set(
+      tests.flatMap(({ doc }) =>
+        doc.tests.flatMap((t) => (t.promql_expr_test ?? []).flatMap((e) => selectedNames(e.expr))),
+      ),
+    );
     expect(recordNames.filter((r) => !checked.has(r))).toEqual([]);
   });
 
   it('order only groups that exist (promtool ignores an unknown name, and the order silently falls back)', () => {
     const known = new Set(groups.map((g) => g.name));
-    const unknown = tests.flatMap(({ file, doc }) => (doc.group_eval_order ?? []).filter((g) => !known.has(g)).map((g) => `${file}: ${g}`));
+    const unknown = tests.flatMap(({ file, doc }) =>
+      (doc.group_eval_order ?? []).filter((g) => !known.has(g)).map((g) => `${file}: ${g}`),
+    );
     expect(unknown).toEqual([]);
   });
 });

@@ -28,8 +28,13 @@ interface PrometheusConfig {
   scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>;
 }
 
-const datasources = readYaml<{ apiVersion: number; datasources: Datasource[] }>(`${PROVISIONING}/datasources/datasources.yml`);
-const providers = readYaml<{ apiVersion: number; providers: Array<{ type: string; folder: string; options: { path: string } }> }>(`${PROVISIONING}/dashboards/dashboards.yml`);
+const datasources = readYaml<{ apiVersion: number; datasources: Datasource[] }>(
+  `${PROVISIONING}/datasources/datasources.yml`,
+);
+const providers = readYaml<{
+  apiVersion: number;
+  providers: Array<{ type: string; folder: string; options: { path: string } }>;
+}>(`${PROVISIONING}/dashboards/dashboards.yml`);
 const prometheus = readYaml<PrometheusConfig>(`${PROVISIONING}/prometheus/prometheus.yml`);
 const byUid = (uid: string): Datasource | undefined => datasources.datasources.find((d) => d.uid === uid);
 
@@ -72,8 +77,12 @@ describe('Grafana dashboard provider', () => {
     expect(provider.options.path).toBe(mounted?.target);
   });
 
-  it("the provisioning files are mounted where Grafana reads them", () => {
-    const targets = Object.fromEntries(mounts(compose).filter((m) => m.service === 'grafana').map((m) => [m.source, m.target]));
+  it('the provisioning files are mounted where Grafana reads them', () => {
+    const targets = Object.fromEntries(
+      mounts(compose)
+        .filter((m) => m.service === 'grafana')
+        .map((m) => [m.source, m.target]),
+    );
     expect(targets[`./${PROVISIONING}/datasources`]).toBe('/etc/grafana/provisioning/datasources');
     expect(targets[`./${PROVISIONING}/dashboards`]).toBe('/etc/grafana/provisioning/dashboards');
   });
@@ -93,7 +102,8 @@ describe('Prometheus', () => {
       const configDir = configTarget!.replace(/\/[^/]+$/, '');
       expect(rulesTarget?.startsWith(`${configDir}/`), 'rules are mounted beside the config').toBe(true);
       copyFileSync(join(REPO, PROVISIONING, 'prometheus/prometheus.yml'), join(dir, 'prometheus.yml'));
-      if (existsSync(join(REPO, 'alerting/rules'))) symlinkSync(join(REPO, 'alerting/rules'), join(dir, rulesTarget!.slice(configDir.length + 1)));
+      if (existsSync(join(REPO, 'alerting/rules')))
+        symlinkSync(join(REPO, 'alerting/rules'), join(dir, rulesTarget!.slice(configDir.length + 1)));
       const r = spawnSync(promtool, ['check', 'config', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
       expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
       return `${r.stdout}${r.stderr}`;
@@ -108,7 +118,9 @@ describe('Prometheus', () => {
   });
 
   it('loads every generated rule file (promtool checks each one)', () => {
-    const files = existsSync(join(REPO, 'alerting/rules')) ? readdirSync(join(REPO, 'alerting/rules')).filter((f) => f.endsWith('.yml')) : [];
+    const files = existsSync(join(REPO, 'alerting/rules'))
+      ? readdirSync(join(REPO, 'alerting/rules')).filter((f) => f.endsWith('.yml'))
+      : [];
     expect(files.length, 'alerting/rules/*.yml: no rule files yet').toBeGreaterThan(0);
     expect(promtoolCheckConfig()).toContain(`SUCCESS: ${files.length} rule files found`);
   });
@@ -123,12 +135,19 @@ describe('Prometheus', () => {
   });
 
   it('scrapes the exporter as job "crm-exporter" at the port it listens on, and itself', () => {
-    const jobs = Object.fromEntries(prometheus.scrape_configs.map((s) => [s.job_name, s.static_configs.flatMap((c) => c.targets)]));
+    const jobs = Object.fromEntries(
+      prometheus.scrape_configs.map((s) => [s.job_name, s.static_configs.flatMap((c) => c.targets)]),
+    );
     const exporterPort = readYaml<{ listen: string }>('deploy/compose/crm-exporter.yaml').listen.split(':').at(-1);
-    expect(jobs).toEqual({ 'crm-exporter': [`crm-exporter:${exporterPort}`], prometheus: [`localhost:${servicePort('prometheus')}`] });
+    expect(jobs).toEqual({
+      'crm-exporter': [`crm-exporter:${exporterPort}`],
+      prometheus: [`localhost:${servicePort('prometheus')}`],
+    });
   });
 
   it('sends alerts to the compose Alertmanager', () => {
-    expect(prometheus.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual([`alertmanager:${servicePort('alertmanager')}`]);
+    expect(prometheus.alerting.alertmanagers.flatMap((a) => a.static_configs.flatMap((c) => c.targets))).toEqual([
+      `alertmanager:${servicePort('alertmanager')}`,
+    ]);
   });
 });

@@ -35,7 +35,12 @@ describe('thresholds file validation', () => {
   it('accepts a customised file and renders rules promtool accepts', async () => {
     const t = loadThresholdsFile(fixture('good.yaml'));
     expect(t.apdex.t).toBe(0.1);
-    expect(t.alerts.CrmErrorRatioHigh).toMatchObject({ threshold: 0.02, for: '3m', severity: 'critical', min_rps: 0.1 });
+    expect(t.alerts.CrmErrorRatioHigh).toMatchObject({
+      threshold: 0.02,
+      for: '3m',
+      severity: 'critical',
+      min_rps: 0.1,
+    });
     const files = renderBundle(t, 'good.yaml');
     const rules = rulesOfFiles(files);
     const alert = (name: string) => rules.find((r) => r.alert === name);
@@ -44,10 +49,14 @@ describe('thresholds file validation', () => {
     expect(alert('CrmRedisMemoryNearMax')?.labels?.severity).toBe('critical');
     expect(alert('CrmRedisMemoryNearMax')?.for).toBeUndefined();
     expect(alert('CrmErrorBudgetBurnTicket')?.labels?.severity).toBe('info');
-    expect(alert('CrmErrorRatioHigh')?.annotations?.runbook_url).toBe('https://wiki.example.com/crm/runbook#crmerrorratiohigh');
+    expect(alert('CrmErrorRatioHigh')?.annotations?.runbook_url).toBe(
+      'https://wiki.example.com/crm/runbook#crmerrorratiohigh',
+    );
     expect(rules.map((r) => r.record)).toContain('job_log:crm_http_requests:rate2m');
     // Apdex counts "tolerating" up to the 4T bucket: 0.4 here, matched as written in the exposition.
-    expect(rules.find((r) => r.record === 'job_log:crm_http_requests_apdex:ratio_rate2m')?.expr).toContain('le=~"0\\\\.4"');
+    expect(rules.find((r) => r.record === 'job_log:crm_http_requests_apdex:ratio_rate2m')?.expr).toContain(
+      'le=~"0\\\\.4"',
+    );
 
     const dir = await mkdtemp(join(tmpdir(), 'crm-thresholds-'));
     try {
@@ -58,7 +67,9 @@ describe('thresholds file validation', () => {
         paths.push(target);
       }
       expect(paths).toHaveLength(2);
-      const check = spawnSync(requireBinary('promtool', 'prometheus'), ['check', 'rules', ...paths], { encoding: 'utf8' });
+      const check = spawnSync(requireBinary('promtool', 'prometheus'), ['check', 'rules', ...paths], {
+        encoding: 'utf8',
+      });
       expect(`${check.stdout}${check.stderr}`).not.toContain('FAILED');
       expect(check.status).toBe(0);
     } finally {
@@ -70,12 +81,17 @@ describe('thresholds file validation', () => {
     const problems = problemsOf(fixture('unknown-key.yaml'));
     expect(problems).toHaveLength(2);
     expect(problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^alerts\.CrmErrorRatioHigh: .*"threshhold"/), expect.stringMatching(/^slo\.latency: .*"treshold"/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^alerts\.CrmErrorRatioHigh: .*"threshhold"/),
+        expect.stringMatching(/^slo\.latency: .*"treshold"/),
+      ]),
     );
   });
 
   it('rejects an alert name that does not exist', () => {
-    expect(problemsOf(fixture('many-problems.yaml'))).toContainEqual(expect.stringMatching(/^alerts: .*"CrmNoSuchAlert"/));
+    expect(problemsOf(fixture('many-problems.yaml'))).toContainEqual(
+      expect.stringMatching(/^alerts: .*"CrmNoSuchAlert"/),
+    );
   });
 
   it('rejects a latency objective off the bucket boundaries and names the nearest buckets', () => {
@@ -103,7 +119,11 @@ describe('thresholds file validation', () => {
   });
 
   it('lists every problem of a file at once', () => {
-    expect(problemsOf(fixture('many-problems.yaml')).map((p) => p.split(': ')[0]).sort()).toEqual([
+    expect(
+      problemsOf(fixture('many-problems.yaml'))
+        .map((p) => p.split(': ')[0])
+        .sort(),
+    ).toEqual([
       'alerts',
       'alerts.CrmErrorRatioHigh.severity',
       'alerts.CrmErrorRatioHigh.threshold',
@@ -173,10 +193,17 @@ describe('crm-exporter bundle --check', () => {
     expect((await cli([...args, '--check'])).err).toContain('prometheusrule.yaml');
     expect((await cli(args)).code).toBe(0);
     expect((await cli([...args, '--check'])).code).toBe(0);
-    const rule = yaml.load(await readFile(join(out, 'prometheusrule.yaml'), 'utf8')) as { kind: string; spec: { groups: unknown[] } };
+    const rule = yaml.load(await readFile(join(out, 'prometheusrule.yaml'), 'utf8')) as {
+      kind: string;
+      spec: { groups: unknown[] };
+    };
     expect(rule.kind).toBe('PrometheusRule');
-    const plain = [...renderBundle(loadThresholdsFile(thresholds))].filter(([p]) => p.endsWith('.rules.yml')).sort(([a], [b]) => b.localeCompare(a));
-    expect(rule.spec.groups).toEqual(plain.flatMap(([, content]) => (yaml.load(content) as { groups: unknown[] }).groups));
+    const plain = [...renderBundle(loadThresholdsFile(thresholds))]
+      .filter(([p]) => p.endsWith('.rules.yml'))
+      .sort(([a], [b]) => b.localeCompare(a));
+    expect(rule.spec.groups).toEqual(
+      plain.flatMap(([, content]) => (yaml.load(content) as { groups: unknown[] }).groups),
+    );
     expect(JSON.stringify(rule)).toContain('> 0.02');
     await writeFile(thresholds, 'alerts:\n  CrmErrorRatioHigh: { threshold: 0.03 }\n');
     const stale = await cli([...args, '--check']);

@@ -11,7 +11,12 @@ function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | '
   let finished = false;
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const collector: Collector & { calls: () => number; lateWrite: () => boolean; finished: () => boolean; release: () => void } = {
+  const collector: Collector & {
+    calls: () => number;
+    lateWrite: () => boolean;
+    finished: () => boolean;
+    release: () => void;
+  } = {
     name,
     calls: () => calls,
     lateWrite: () => lateWrite,
@@ -57,7 +62,9 @@ describe('CollectorOrchestrator', () => {
     for (let i = 0; i < 5; i++) expect((await orchestrator.run(1000))[0]?.ok).toBe(false);
     mode = 'auth'; // a different error within the same outage is not a new line either: the gauge says it failed
     expect((await orchestrator.run(1000))[0]?.ok).toBe(false);
-    expect(logs).toEqual(['collector flaky failed: connect ECONNREFUSED 127.0.0.1:5 (further failures are not logged until it succeeds again)']);
+    expect(logs).toEqual([
+      'collector flaky failed: connect ECONNREFUSED 127.0.0.1:5 (further failures are not logged until it succeeds again)',
+    ]);
     mode = 'ok';
     expect((await orchestrator.run(1000))[0]?.ok).toBe(true);
     expect((await orchestrator.run(1000))[0]?.ok).toBe(true);
@@ -76,7 +83,11 @@ describe('CollectorOrchestrator', () => {
     const good = scripted('good', registry, 'ok');
     const bad = scripted('bad', registry, 'fail');
     const slow = scripted('slow', registry, 'hang');
-    const orchestrator = new CollectorOrchestrator({ registry, collectors: [good, bad, slow], log: (m) => logs.push(m) });
+    const orchestrator = new CollectorOrchestrator({
+      registry,
+      collectors: [good, bad, slow],
+      log: (m) => logs.push(m),
+    });
     await orchestrator.run(100);
     expect(slow.finished()).toBe(false); // returned at the deadline, not when the slow one finished
     const text = await registry.metrics();
@@ -87,7 +98,9 @@ describe('CollectorOrchestrator', () => {
     expect(text).toMatch(/crm_scrape_collector_duration_seconds\{collector="good"\} 0\.\d+/);
     expect(logs.join('\n')).toContain('collector bad failed');
     expect(logs.join('\n')).not.toContain('s3cret');
-    expect(logs.join('\n')).toContain('collector slow failed: collector slow did not finish within 100 ms (further failures are not logged until it succeeds again)');
+    expect(logs.join('\n')).toContain(
+      'collector slow failed: collector slow did not finish within 100 ms (further failures are not logged until it succeeds again)',
+    );
     // The timed-out collector sees the abort and does not write after the deadline.
     slow.release();
     await expect.poll(() => slow.finished()).toBe(true);
@@ -114,13 +127,18 @@ describe('CollectorOrchestrator', () => {
     const long = orchestrator.run(60_000);
     const short = orchestrator.run(150);
     // on the shared-deadline code the short scrape waited for the long one's deadline (or for the slow collector)
-    const shortOutcomes = await Promise.race([short, new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 5_000))]);
+    const shortOutcomes = await Promise.race([
+      short,
+      new Promise<'still waiting'>((resolve) => setTimeout(() => resolve('still waiting'), 5_000)),
+    ]);
     expect(slow.finished()).toBe(false);
     expect(shortOutcomes).toEqual([
       { name: 'good', ok: true, seconds: expect.any(Number) },
       { name: 'slow', ok: false, seconds: expect.any(Number) },
     ]);
-    expect(logs).toEqual(['collector slow failed: collector slow did not finish within 150 ms (further failures are not logged until it succeeds again)']);
+    expect(logs).toEqual([
+      'collector slow failed: collector slow did not finish within 150 ms (further failures are not logged until it succeeds again)',
+    ]);
     expect(await registry.metrics()).toContain('crm_scrape_collector_success{collector="slow"} 0');
 
     // the long scrape keeps waiting, and the slow collector was not aborted for it

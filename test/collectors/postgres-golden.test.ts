@@ -22,7 +22,14 @@ import { parseExposition, select } from '../helpers/postgres.js';
 
 function fixture(): PostgresSnapshot {
   return {
-    server: { version: '15.20', versionNum: 150020, currentDatabase: 'postgres', inRecovery: true, replicationLagSeconds: 1.5, maxConnections: 100 },
+    server: {
+      version: '15.20',
+      versionNum: 150020,
+      currentDatabase: 'postgres',
+      inRecovery: true,
+      replicationLagSeconds: 1.5,
+      maxConnections: 100,
+    },
     databases: [
       {
         database: 'crm',
@@ -51,7 +58,13 @@ function fixture(): PostgresSnapshot {
       { database: 'crm', state: 'active', sessions: 3, blocked: 1, longestTransactionSeconds: 12.25 },
       { database: 'crm', state: 'idle', sessions: 10, blocked: 0, longestTransactionSeconds: 0 },
       { database: 'crm', state: 'idle in transaction', sessions: 1, blocked: 0, longestTransactionSeconds: 42 },
-      { database: 'crm', state: 'idle in transaction (aborted)', sessions: 1, blocked: 0, longestTransactionSeconds: 3 },
+      {
+        database: 'crm',
+        state: 'idle in transaction (aborted)',
+        sessions: 1,
+        blocked: 0,
+        longestTransactionSeconds: 3,
+      },
       { database: 'crm', state: 'unknown', sessions: 2, blocked: 0, longestTransactionSeconds: 0 },
       { database: 'crm_audit', state: 'fastpath function call', sessions: 1, blocked: 0, longestTransactionSeconds: 0 },
       { database: 'not_monitored', state: 'idle', sessions: 4, blocked: 0, longestTransactionSeconds: 99 },
@@ -89,8 +102,22 @@ function fixture(): PostgresSnapshot {
       },
     ],
     indexes: [
-      { database: 'crm', schema: 'public', table: 'customers', index: 'customers_pkey', scans: 90000, sizeBytes: 2260992 },
-      { database: 'crm', schema: 'public', table: 'customers', index: 'customers_email_key', scans: 8000, sizeBytes: 4202496 },
+      {
+        database: 'crm',
+        schema: 'public',
+        table: 'customers',
+        index: 'customers_pkey',
+        scans: 90000,
+        sizeBytes: 2260992,
+      },
+      {
+        database: 'crm',
+        schema: 'public',
+        table: 'customers',
+        index: 'customers_email_key',
+        scans: 8000,
+        sizeBytes: 4202496,
+      },
       { database: 'crm', schema: 'public', table: 'notes', index: 'notes_body_idx', scans: 0, sizeBytes: 3153920 },
     ],
     statements: {
@@ -156,7 +183,8 @@ describe('PostgreSQL golden exposition', () => {
     const docs = readFileSync(fileURLToPath(new URL('../../docs/metrics.md', import.meta.url)), 'utf8');
     const section = docs.slice(docs.indexOf('## PostgreSQL'), docs.indexOf('\n## ', docs.indexOf('## PostgreSQL') + 1));
     for (const name of POSTGRES_METRIC_NAMES) expect(section, name).toContain(`\`${name}\``);
-    for (const name of section.matchAll(/`(crm_pg_[a-z_]+)`/g)) expect(POSTGRES_METRIC_NAMES, name[1]).toContain(name[1]);
+    for (const name of section.matchAll(/`(crm_pg_[a-z_]+)`/g))
+      expect(POSTGRES_METRIC_NAMES, name[1]).toContain(name[1]);
   });
 
   it('removes series that are no longer in the snapshot and clears everything on reset', async () => {
@@ -190,7 +218,9 @@ describe('PostgreSQL golden exposition', () => {
     const reset = fixture();
     (reset.databases[0] as PostgresSnapshot['databases'][number]).xactCommits = 7;
     writePostgresSnapshot(metrics, reset, 60);
-    expect(select(parseExposition(await registry.metrics()), 'crm_pg_xact_commits_total', { database: 'crm' })[0]?.value).toBe(7);
+    expect(
+      select(parseExposition(await registry.metrics()), 'crm_pg_xact_commits_total', { database: 'crm' })[0]?.value,
+    ).toBe(7);
   });
 
   it.each([

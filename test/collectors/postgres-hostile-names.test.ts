@@ -20,13 +20,30 @@ const snapshot: fc.Arbitrary<PostgresSnapshot> = fc
   .record({
     dbs: fc.uniqueArray(ident, { minLength: 1, maxLength: 3 }),
     tables: fc.array(fc.tuple(ident, ident, ident), { maxLength: 4 }),
-    states: fc.array(fc.oneof(fc.constantFrom('active', 'idle in transaction (aborted)', 'fastpath function call'), hostileString(12)), { maxLength: 3 }),
-    queries: fc.array(fc.tuple(fc.oneof(fc.constant('SELECT * FROM '), fc.constant('UPDATE '), hostileString(5)), ident, hostileString(30)), { maxLength: 4 }),
+    states: fc.array(
+      fc.oneof(fc.constantFrom('active', 'idle in transaction (aborted)', 'fastpath function call'), hostileString(12)),
+      { maxLength: 3 },
+    ),
+    queries: fc.array(
+      fc.tuple(
+        fc.oneof(fc.constant('SELECT * FROM '), fc.constant('UPDATE '), hostileString(5)),
+        ident,
+        hostileString(30),
+      ),
+      { maxLength: 4 },
+    ),
     version: hostileString(15),
     n: count,
   })
   .map(({ dbs, tables, states, queries, version, n }) => ({
-    server: { version, versionNum: 150000, currentDatabase: dbs[0] as string, inRecovery: false, replicationLagSeconds: null, maxConnections: 100 },
+    server: {
+      version,
+      versionNum: 150000,
+      currentDatabase: dbs[0] as string,
+      inRecovery: false,
+      replicationLagSeconds: null,
+      maxConnections: 100,
+    },
     databases: dbs.map((database) => ({
       database,
       xactCommits: n,
@@ -38,13 +55,44 @@ const snapshot: fc.Arbitrary<PostgresSnapshot> = fc
       rows: { returned: 1, fetched: 2, inserted: 3, updated: 4, deleted: 5 },
       sizeBytes: n,
     })),
-    sessions: states.map((state, i) => ({ database: dbs[i % dbs.length] as string, state, sessions: 1, blocked: 0, longestTransactionSeconds: 0.5 })),
+    sessions: states.map((state, i) => ({
+      database: dbs[i % dbs.length] as string,
+      state,
+      sessions: 1,
+      blocked: 0,
+      longestTransactionSeconds: 0.5,
+    })),
     locks: [{ database: dbs[0] as string, mode: 'AccessShareLock', granted: true, locks: 2 }],
-    tables: tables.map(([schema, table], i) => ({ database: dbs[i % dbs.length] as string, schema, table, seqScans: 1, seqRowsRead: 2, indexScans: 3, liveRows: 4, deadRows: 5, sizeBytes: 6, lastAutovacuum: 0 })),
-    indexes: tables.map(([schema, table, index], i) => ({ database: dbs[i % dbs.length] as string, schema, table, index, scans: 1, sizeBytes: 2 })),
+    tables: tables.map(([schema, table], i) => ({
+      database: dbs[i % dbs.length] as string,
+      schema,
+      table,
+      seqScans: 1,
+      seqRowsRead: 2,
+      indexScans: 3,
+      liveRows: 4,
+      deadRows: 5,
+      sizeBytes: 6,
+      lastAutovacuum: 0,
+    })),
+    indexes: tables.map(([schema, table, index], i) => ({
+      database: dbs[i % dbs.length] as string,
+      schema,
+      table,
+      index,
+      scans: 1,
+      sizeBytes: 2,
+    })),
     statements: {
       enabled: true as const,
-      rows: queries.map(([verb, name, rest], i) => ({ database: dbs[i % dbs.length] as string, queryid: String(i), calls: 1, seconds: 0.5, rows: 2, query: `${verb}"${name}" ${rest}` })),
+      rows: queries.map(([verb, name, rest], i) => ({
+        database: dbs[i % dbs.length] as string,
+        queryid: String(i),
+        calls: 1,
+        seconds: 0.5,
+        rows: 2,
+        query: `${verb}"${name}" ${rest}`,
+      })),
     },
     queries: 7,
   }));
@@ -59,9 +107,15 @@ describe('PostgreSQL names and statement texts in labels', () => {
         writePostgresSnapshot(m, s, 200);
         const text = await registry.metrics();
         const samples = checkExposition(text, false);
-        const tables = new Set(samples.filter((x) => x.name === 'crm_pg_table_size_bytes').map((x) => JSON.stringify([x.labels.database, x.labels.schema, x.labels.table])));
+        const tables = new Set(
+          samples
+            .filter((x) => x.name === 'crm_pg_table_size_bytes')
+            .map((x) => JSON.stringify([x.labels.database, x.labels.schema, x.labels.table])),
+        );
         expect(tables).toEqual(new Set(s.tables.map((t) => JSON.stringify([t.database, t.schema, t.table]))));
-        const databases = new Set(samples.filter((x) => x.name === 'crm_pg_database_size_bytes').map((x) => x.labels.database));
+        const databases = new Set(
+          samples.filter((x) => x.name === 'crm_pg_database_size_bytes').map((x) => x.labels.database),
+        );
         expect(databases).toEqual(new Set(s.databases.map((d) => d.database)));
         if (promtoolRuns < 5 && /\\[\\"n]/.test(text)) {
           promtoolRuns++;

@@ -8,7 +8,16 @@ import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { freePort } from '../helpers/net.js';
-import { eventually, parseExposition, select, sleep, startPrivateInstance, value, type PrivateInstance, type Sample } from '../helpers/postgres.js';
+import {
+  eventually,
+  parseExposition,
+  select,
+  sleep,
+  startPrivateInstance,
+  value,
+  type PrivateInstance,
+  type Sample,
+} from '../helpers/postgres.js';
 
 /*
  * Outages seen through HTTP (createApp + listen(0) + fetch): PostgreSQL down, a closed port, and a server that
@@ -45,7 +54,9 @@ async function exporter(postgres: Record<string, unknown>): Promise<Exporter> {
     logs,
     async scrape(timeoutSeconds = 3) {
       const started = Date.now();
-      const res = await fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(timeoutSeconds) } });
+      const res = await fetch(`${base}/metrics`, {
+        headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(timeoutSeconds) },
+      });
       const text = await res.text();
       return { samples: parseExposition(text), ms: Date.now() - started, status: res.status };
     },

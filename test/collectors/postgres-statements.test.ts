@@ -61,7 +61,11 @@ async function database(prefix: string): Promise<TestDatabase & { client: pg.Cli
 
 beforeAll(async () => {
   instance = await startPrivateInstance({
-    settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'top', 'pg_stat_statements.max': '1000' },
+    settings: {
+      shared_preload_libraries: 'pg_stat_statements',
+      'pg_stat_statements.track': 'top',
+      'pg_stat_statements.max': '1000',
+    },
   });
   admin = await connect(instance.url('postgres'));
 }, 60_000);
@@ -81,7 +85,9 @@ describe('pg_stat_statements (private instance with the library preloaded)', () 
       expect(value(samples, 'crm_pg_up')).toBe(1);
       expect(value(samples, 'crm_pg_statements_enabled')).toBe(0);
     }
-    expect(h.logs).toEqual(['postgres: pg_stat_statements is not installed in database "postgres" (CREATE EXTENSION pg_stat_statements there); crm_pg_statements_enabled is 0']);
+    expect(h.logs).toEqual([
+      'postgres: pg_stat_statements is not installed in database "postgres" (CREATE EXTENSION pg_stat_statements there); crm_pg_statements_enabled is 0',
+    ]);
   });
 
   it('serves the top-N statements by total time, normalised and truncated, agreeing with the view', async () => {
@@ -99,14 +105,30 @@ describe('pg_stat_statements (private instance with the library preloaded)', () 
     expect(value(samples, 'crm_pg_statements_enabled')).toBe(1);
     expect(value(samples, 'crm_pg_scrape_queries')).toBe(6); // server, databases, activity+locks, statements, tables, indexes
 
-    const { rows } = await admin.query<{ queryid: string; calls: string; seconds: number; rows: string; query: string }>(
+    const { rows } = await admin.query<{
+      queryid: string;
+      calls: string;
+      seconds: number;
+      rows: string;
+      query: string;
+    }>(
       `SELECT queryid::text, calls, (total_exec_time + total_plan_time) / 1000 AS seconds, rows, query
        FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
        WHERE d.datname = $1 AND toplevel ORDER BY seconds DESC LIMIT 3`,
       [app.name],
     );
-    for (const name of ['crm_pg_statement_calls_total', 'crm_pg_statement_seconds_total', 'crm_pg_statement_rows_total', 'crm_pg_statement_info']) {
-      expect(select(samples, name).map((s) => s.labels.queryid).sort(), name).toEqual(rows.map((r) => r.queryid).sort());
+    for (const name of [
+      'crm_pg_statement_calls_total',
+      'crm_pg_statement_seconds_total',
+      'crm_pg_statement_rows_total',
+      'crm_pg_statement_info',
+    ]) {
+      expect(
+        select(samples, name)
+          .map((s) => s.labels.queryid)
+          .sort(),
+        name,
+      ).toEqual(rows.map((r) => r.queryid).sort());
     }
     for (const r of rows) {
       const labels = { database: app.name, queryid: r.queryid };
@@ -126,14 +148,24 @@ describe('pg_stat_statements (private instance with the library preloaded)', () 
     }
     // SQL text appears in the info series only.
     const text = await h.registry.metrics();
-    expect(text.split('\n').filter((l) => l.includes('pg_sleep')).every((l) => l.startsWith('crm_pg_statement_info{'))).toBe(true);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l.includes('pg_sleep'))
+        .every((l) => l.startsWith('crm_pg_statement_info{')),
+    ).toBe(true);
     expect(promtoolCheckMetrics(text)).toBe('');
 
     // A new, slower statement enters the top 3; the one it displaces disappears from every statement metric.
     await app.client.query('SELECT pg_sleep(0.40), current_user AS newcomer');
     const after = await h.scrape();
     const displaced = rows[2]?.queryid as string;
-    for (const name of ['crm_pg_statement_calls_total', 'crm_pg_statement_seconds_total', 'crm_pg_statement_rows_total', 'crm_pg_statement_info']) {
+    for (const name of [
+      'crm_pg_statement_calls_total',
+      'crm_pg_statement_seconds_total',
+      'crm_pg_statement_rows_total',
+      'crm_pg_statement_info',
+    ]) {
       expect(select(after, name), name).toHaveLength(3);
       expect(select(after, name, { queryid: displaced }), name).toEqual([]);
     }
@@ -159,7 +191,9 @@ describe('auto-discovery (private instance)', () => {
   it('monitors the largest connectable databases up to max_databases and drops the ones that disappear', async () => {
     const small = await database('small');
     const large = await database('large');
-    await large.client.query("CREATE TABLE filler AS SELECT g AS id, repeat('z', 500) AS pad FROM generate_series(1, 20000) g");
+    await large.client.query(
+      "CREATE TABLE filler AS SELECT g AS id, repeat('z', 500) AS pad FROM generate_series(1, 20000) g",
+    );
     await admin.query(`CREATE DATABASE crm_pgtest_noconn TEMPLATE template0`);
     await admin.query(`ALTER DATABASE crm_pgtest_noconn ALLOW_CONNECTIONS false`);
     try {
@@ -217,7 +251,9 @@ describe('secrets in statement texts (private instance, PostgreSQL 15 keeps util
     const app = await database('secret');
     const role = `crm_pgtest_role_${randomBytes(4).toString('hex')}`;
     // Characters a label would escape (\\ " newline) are left out so a plain substring search is exact.
-    const secrets = ['create', 'alter', 'dollar', 'select', 'do'].map((what) => `S3cr3t-${what}-${randomBytes(6).toString('hex')}`);
+    const secrets = ['create', 'alter', 'dollar', 'select', 'do'].map(
+      (what) => `S3cr3t-${what}-${randomBytes(6).toString('hex')}`,
+    );
     const [create, alter, dollar, selectInto, doBlock] = secrets as [string, string, string, string, string];
     closers.push(async () => {
       await admin.query(`DROP ROLE IF EXISTS ${role}`);
@@ -235,7 +271,11 @@ describe('secrets in statement texts (private instance, PostgreSQL 15 keeps util
        WHERE d.datname = $1 AND query ~ 'S3cr3t-'`,
       [app.name],
     );
-    for (const secret of secrets) expect(leaking.some((r) => r.query.includes(secret)), secret).toBe(true);
+    for (const secret of secrets)
+      expect(
+        leaking.some((r) => r.query.includes(secret)),
+        secret,
+      ).toBe(true);
     const hashed = await admin.query<{ same: boolean }>(
       'SELECT hashtextextended(query, 0) = queryid AS same FROM pg_stat_statements WHERE queryid = ANY ($1::bigint[])',
       [leaking.filter((r) => r.query.startsWith('CREATE ROLE')).map((r) => r.queryid)],
@@ -246,7 +286,11 @@ describe('secrets in statement texts (private instance, PostgreSQL 15 keeps util
     const config = parseConfig({
       listen: '127.0.0.1:0',
       positions_file: `${instance.dir}/positions-${app.name}.json`,
-      postgres: { url: instance.url('postgres'), databases: [app.name], statements: { limit: 1000, query_length: 10_000 } },
+      postgres: {
+        url: instance.url('postgres'),
+        databases: [app.name],
+        statements: { limit: 1000, query_length: 10_000 },
+      },
     });
     const exporter = await startExporter(config, { log: (line) => logs.push(line) });
     closers.push(() => exporter.close());
@@ -259,23 +303,27 @@ describe('secrets in statement texts (private instance, PostgreSQL 15 keeps util
     const samples = parseExposition(texts[0] as string);
     expect(value(samples, 'crm_pg_statements_enabled')).toBe(1);
     // The ordinary statement is there, so the statement series are served at all.
-    expect(select(samples, 'crm_pg_statement_info', { database: app.name }).some((s) => s.labels.query?.startsWith('SELECT count(*) FROM pg_class'))).toBe(
-      true,
-    );
+    expect(
+      select(samples, 'crm_pg_statement_info', { database: app.name }).some((s) =>
+        s.labels.query?.startsWith('SELECT count(*) FROM pg_class'),
+      ),
+    ).toBe(true);
     for (const text of [...texts, ...logs]) {
       for (const secret of secrets) expect(text).not.toContain(secret);
       expect(text).not.toMatch(/PASSWORD/i);
     }
     // On PostgreSQL 13-15 a utility statement's queryid is a hash of its text, password included: not served either.
-    for (const r of leaking) expect(select(samples, 'crm_pg_statement_calls_total', { queryid: r.queryid }), r.query).toEqual([]);
+    for (const r of leaking)
+      expect(select(samples, 'crm_pg_statement_calls_total', { queryid: r.queryid }), r.query).toEqual([]);
     expect(logs).toEqual([]);
   });
 
   it('decides on the server which statements may be exported exactly as isPlannableStatement() does', async () => {
     const texts = PLANNABLE_CASES.map(([text]) => text);
-    const { rows } = await admin.query<{ ok: boolean }>(`SELECT ${plannableStatementSql('t')} AS ok FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`, [
-      texts,
-    ]);
+    const { rows } = await admin.query<{ ok: boolean }>(
+      `SELECT ${plannableStatementSql('t')} AS ok FROM unnest($1::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n`,
+      [texts],
+    );
     expect(rows.map((r, i) => [texts[i], r.ok])).toEqual(texts.map((text) => [text, isPlannableStatement(text)]));
   });
 });

@@ -7,7 +7,17 @@ import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrato
 import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
 import { APPLICATION_NAME } from '../../src/exporter/sources/pg-pool.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
-import { connect, createTestDatabase, eventually, parseExposition, select, sleep, value, type Sample, type TestDatabase } from '../helpers/postgres.js';
+import {
+  connect,
+  createTestDatabase,
+  eventually,
+  parseExposition,
+  select,
+  sleep,
+  value,
+  type Sample,
+  type TestDatabase,
+} from '../helpers/postgres.js';
 
 /*
  * The collector against the real (shared) PostgreSQL, in a database of its own. Values are compared with a direct
@@ -150,10 +160,13 @@ describe('PostgreSQL collector (integration)', () => {
   it('reads pg_database_size at most every database_size_interval (0: every scrape)', async () => {
     const cached = harness({ database_size_interval: '1h' });
     const fresh = harness({ database_size_interval: 0 });
-    const sizeOf = async (h: Harness): Promise<number> => value(await h.scrape(), 'crm_pg_database_size_bytes', { database: db.name }) as number;
+    const sizeOf = async (h: Harness): Promise<number> =>
+      value(await h.scrape(), 'crm_pg_database_size_bytes', { database: db.name }) as number;
     const cachedBefore = await sizeOf(cached);
     const freshBefore = await sizeOf(fresh);
-    await direct.query("CREATE TABLE size_interval WITH (autovacuum_enabled = off) AS SELECT g AS id, repeat('s', 200) AS pad FROM generate_series(1, 20000) g");
+    await direct.query(
+      "CREATE TABLE size_interval WITH (autovacuum_enabled = off) AS SELECT g AS id, repeat('s', 200) AS pad FROM generate_series(1, 20000) g",
+    );
     try {
       const { rows } = await direct.query<{ size: string }>('SELECT pg_database_size($1) AS size', [db.name]);
       expect(Math.abs((await sizeOf(fresh)) - Number(rows[0]?.size))).toBeLessThanOrEqual(512 * 1024); // autovacuum may add a map
@@ -182,7 +195,9 @@ describe('PostgreSQL collector (integration)', () => {
       expect(idleSeen).toBeGreaterThanOrEqual(3);
       // The direct client was idle during the scrape and is active now; the exporter the reverse.
       expect(Math.abs(idleSeen - directCount('idle'))).toBeLessThanOrEqual(2);
-      expect(value(samples, 'crm_pg_connections', { database: db.name, state: 'idle_in_transaction' })).toBe(directCount('idle in transaction'));
+      expect(value(samples, 'crm_pg_connections', { database: db.name, state: 'idle_in_transaction' })).toBe(
+        directCount('idle in transaction'),
+      );
       expect(value(samples, 'crm_pg_connections', { database: db.name, state: 'active' })).toBeGreaterThanOrEqual(1); // the exporter itself
     } finally {
       await inTx.query('ROLLBACK');
@@ -244,7 +259,9 @@ describe('PostgreSQL collector (integration)', () => {
       expect(value(samples, 'crm_pg_index_size_bytes', labels), r.indexrelname).toBe(Number(r.size));
     }
     const table = { database: db.name, schema: 'public', table: 'notes' };
-    expect(value(samples, 'crm_pg_table_index_scans_total', table)).toBe(rows.reduce((sum, r) => sum + Number(r.idx_scan), 0));
+    expect(value(samples, 'crm_pg_table_index_scans_total', table)).toBe(
+      rows.reduce((sum, r) => sum + Number(r.idx_scan), 0),
+    );
   });
 
   it('reports live and dead rows, sizes and last autovacuum of each table exactly', async () => {
@@ -285,10 +302,22 @@ describe('PostgreSQL collector (integration)', () => {
     const { rows: indexes } = await direct.query<{ indexrelname: string }>(
       'SELECT indexrelname FROM pg_stat_user_indexes ORDER BY pg_relation_size(indexrelid) DESC, indexrelname LIMIT 1',
     );
-    for (const name of ['crm_pg_table_seq_scans_total', 'crm_pg_table_live_rows', 'crm_pg_table_size_bytes', 'crm_pg_table_last_autovacuum_timestamp_seconds']) {
-      expect(select(samples, name).map((s) => s.labels.table).sort(), name).toEqual(tables.map((t) => t.relname).sort());
+    for (const name of [
+      'crm_pg_table_seq_scans_total',
+      'crm_pg_table_live_rows',
+      'crm_pg_table_size_bytes',
+      'crm_pg_table_last_autovacuum_timestamp_seconds',
+    ]) {
+      expect(
+        select(samples, name)
+          .map((s) => s.labels.table)
+          .sort(),
+        name,
+      ).toEqual(tables.map((t) => t.relname).sort());
     }
-    expect(select(samples, 'crm_pg_index_scans_total').map((s) => s.labels.index)).toEqual(indexes.map((i) => i.indexrelname));
+    expect(select(samples, 'crm_pg_index_scans_total').map((s) => s.labels.index)).toEqual(
+      indexes.map((i) => i.indexrelname),
+    );
     expect(select(samples, 'crm_pg_index_size_bytes')).toHaveLength(1);
   });
 
@@ -298,7 +327,9 @@ describe('PostgreSQL collector (integration)', () => {
     let samples: Sample[];
     try {
       samples = await main.scrape();
-      texts = spy.mock.calls.map((call) => (typeof call[0] === 'string' ? call[0] : String((call[0] as { text?: string }).text)));
+      texts = spy.mock.calls.map((call) =>
+        typeof call[0] === 'string' ? call[0] : String((call[0] as { text?: string }).text),
+      );
     } finally {
       spy.mockRestore();
     }
@@ -306,8 +337,17 @@ describe('PostgreSQL collector (integration)', () => {
     expect(texts).toHaveLength(5);
     expect(value(samples, 'crm_pg_scrape_queries')).toBe(5);
     expect(main.collector.lastQueryCount).toBe(5);
-    for (const view of ['pg_stat_database', 'pg_stat_activity', 'pg_locks', 'pg_stat_user_tables', 'pg_stat_user_indexes']) {
-      expect(texts.filter((t) => t.includes(`${view} `) || t.includes(`${view}\n`)), view).toHaveLength(1);
+    for (const view of [
+      'pg_stat_database',
+      'pg_stat_activity',
+      'pg_locks',
+      'pg_stat_user_tables',
+      'pg_stat_user_indexes',
+    ]) {
+      expect(
+        texts.filter((t) => t.includes(`${view} `) || t.includes(`${view}\n`)),
+        view,
+      ).toHaveLength(1);
     }
   });
 
@@ -352,7 +392,10 @@ describe('PostgreSQL collector (integration)', () => {
       return n > before ? n : undefined;
     });
     expect(after).toBe(before + 1);
-    const { rows } = await direct.query<{ deadlocks: string }>('SELECT deadlocks FROM pg_stat_database WHERE datname = $1', [db.name]);
+    const { rows } = await direct.query<{ deadlocks: string }>(
+      'SELECT deadlocks FROM pg_stat_database WHERE datname = $1',
+      [db.name],
+    );
     expect(after).toBe(Number(rows[0]?.deadlocks));
   });
 
@@ -371,7 +414,9 @@ describe('PostgreSQL collector (integration)', () => {
       const ungranted = select(samples, 'crm_pg_locks', { database: db.name, granted: 'false' });
       expect(ungranted.reduce((sum, s) => sum + s.value, 0)).toBeGreaterThanOrEqual(1);
       expect(ungranted.map((s) => s.labels.mode)).toContain('ShareLock'); // waiting for the holder's transaction id
-      expect(value(samples, 'crm_pg_locks', { database: db.name, mode: 'RowExclusiveLock', granted: 'true' })).toBeGreaterThanOrEqual(2);
+      expect(
+        value(samples, 'crm_pg_locks', { database: db.name, mode: 'RowExclusiveLock', granted: 'true' }),
+      ).toBeGreaterThanOrEqual(2);
       const { rows } = await direct.query<{ n: string }>(
         `SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.datname = $1 AND NOT l.granted`,
         [db.name],

@@ -4,7 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { ProbeConfig } from '../../src/exporter/config/schema.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { createProbeMetrics, ProbeCollector, PROBE_METRIC_NAMES, writeProbeMetrics } from '../../src/exporter/collectors/probe.js';
+import {
+  createProbeMetrics,
+  ProbeCollector,
+  PROBE_METRIC_NAMES,
+  writeProbeMetrics,
+} from '../../src/exporter/collectors/probe.js';
 import { isProbeSuccess, probeHttp } from '../../src/exporter/sources/http-prober.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
@@ -61,7 +66,10 @@ afterAll(async () => {
   await new Promise((resolve) => target.close(resolve));
 });
 
-async function scrapeOnce(config: ProbeConfig, deadlineMs = 5000): Promise<{ text: string; ms: number; logs: string[] }> {
+async function scrapeOnce(
+  config: ProbeConfig,
+  deadlineMs = 5000,
+): Promise<{ text: string; ms: number; logs: string[] }> {
   const registry = new Registry();
   const logs: string[] = [];
   const collector = new ProbeCollector({ config, registry, log: (m) => logs.push(m) });
@@ -135,7 +143,11 @@ describe('HTTP probe', () => {
 
   it('logs when the probe starts failing and when it recovers, not on every scrape', async () => {
     const logs: string[] = [];
-    const collector = new ProbeCollector({ config: { url: `${base}/toggle`, timeout: 1000 }, registry: new Registry(), log: (m) => logs.push(m) });
+    const collector = new ProbeCollector({
+      config: { url: `${base}/toggle`, timeout: 1000 },
+      registry: new Registry(),
+      log: (m) => logs.push(m),
+    });
     const signal = new AbortController().signal;
     toggleStatus = 200;
     await collector.update(signal);
@@ -144,7 +156,10 @@ describe('HTTP probe', () => {
     await collector.update(signal);
     toggleStatus = 200;
     await collector.update(signal);
-    expect(logs).toEqual([expect.stringMatching(/\/toggle failed: HTTP 503$/), expect.stringMatching(/succeeded again$/)]);
+    expect(logs).toEqual([
+      expect.stringMatching(/\/toggle failed: HTTP 503$/),
+      expect.stringMatching(/succeeded again$/),
+    ]);
   });
 
   it.each([
@@ -171,21 +186,37 @@ describe('HTTP probe', () => {
 describe('probe exposition', () => {
   async function golden(): Promise<string> {
     const registry = new Registry();
-    writeProbeMetrics(createProbeMetrics(registry), { success: true, status: 200, durationSeconds: 0.0123, error: undefined });
+    writeProbeMetrics(createProbeMetrics(registry), {
+      success: true,
+      status: 200,
+      durationSeconds: 0.0123,
+      error: undefined,
+    });
     return registry.metrics();
   }
 
   it('matches the golden file', async () => {
     const text = await golden();
     await expect(text).toMatchFileSnapshot('../golden/probe.prom');
-    expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort()).toEqual(Object.values(PROBE_METRIC_NAMES).sort());
+    expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort()).toEqual(
+      Object.values(PROBE_METRIC_NAMES).sort(),
+    );
   });
 
   it('the real /metrics passes promtool check metrics with zero findings', async () => {
     const registry = new Registry();
-    const collector = new ProbeCollector({ config: { url: `${base}/ok`, timeout: 1000 }, registry, log: () => undefined });
+    const collector = new ProbeCollector({
+      config: { url: `${base}/ok`, timeout: 1000 },
+      registry,
+      log: () => undefined,
+    });
     const orchestrator = new CollectorOrchestrator({ registry, collectors: [collector], log: () => undefined });
-    const app = createApp({ registry, orchestrator, scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 }, version: 'test' });
+    const app = createApp({
+      registry,
+      orchestrator,
+      scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 },
+      version: 'test',
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {

@@ -8,7 +8,8 @@ import { createRedisMetrics, REDIS_METRIC_NAMES } from '../../src/exporter/colle
 import { sampleSum } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
-const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/redis/${name}`, import.meta.url)), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`../fixtures/redis/${name}`, import.meta.url)), 'utf8');
 
 function snapshot(file: string): RedisSnapshot {
   const parsed = parseRedisInfo(fixture(file));
@@ -42,13 +43,17 @@ describe('Redis exposition from fixture INFO', () => {
     const text = await exposition('info-7.txt');
     const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
     expect(families.sort()).toEqual(Object.values(REDIS_METRIC_NAMES).sort());
-    for (const name of Object.values(REDIS_METRIC_NAMES)) expect(text, name).toMatch(new RegExp(`^${name}(\\{| )`, 'm'));
+    for (const name of Object.values(REDIS_METRIC_NAMES))
+      expect(text, name).toMatch(new RegExp(`^${name}(\\{| )`, 'm'));
   });
 
   it('converts units: usec to seconds, maxmemory 0 stays 0, latency percentiles become quantiles', async () => {
     const seven = await exposition('info-7.txt');
     expect(sampleSum(seven, 'crm_redis_commands_duration_seconds_total', { cmd: 'get' })).toBeCloseTo(493 / 1e6, 12);
-    expect(sampleSum(seven, 'crm_redis_command_latency_seconds', { cmd: 'set', quantile: '0.999' })).toBeCloseTo(20.095 / 1e6, 12);
+    expect(sampleSum(seven, 'crm_redis_command_latency_seconds', { cmd: 'set', quantile: '0.999' })).toBeCloseTo(
+      20.095 / 1e6,
+      12,
+    );
     expect(seven).toContain('# TYPE crm_redis_command_latency_seconds summary');
     expect(sampleSum(seven, 'crm_redis_memory_max_bytes')).toBe(268435456);
     const six = await exposition('info-6.txt');

@@ -22,19 +22,27 @@ describe('Redis INFO to exposition under hostile replies', () => {
   it('writes every accepted snapshot and serves well-formed, escaped lines', async () => {
     let checked = 0;
     await fc.assert(
-      fc.asyncProperty(hostileRedisInfo(real), fc.array(fc.tuple(hostileString(10), fc.nat(), fc.boolean()), { maxLength: 3 }), async (text, groups) => {
-        const r = parseRedisInfo(text);
-        if (!r.ok) return;
-        const registry = new Registry();
-        const m = createRedisMetrics(registry);
-        writeRedisMetrics(m, { info: r.info, slowlogLength: 3, keyGroups: groups.map(([name, keys, truncated]) => ({ name, keys, truncated })) });
-        const exposition = await registry.metrics();
-        checkExposition(exposition, false);
-        if (checked < 5 && /\\[\\"n]/.test(exposition)) {
-          checked++;
-          expect(promtoolCheckMetrics(exposition), 'promtool check metrics').toBe('');
-        }
-      }),
+      fc.asyncProperty(
+        hostileRedisInfo(real),
+        fc.array(fc.tuple(hostileString(10), fc.nat(), fc.boolean()), { maxLength: 3 }),
+        async (text, groups) => {
+          const r = parseRedisInfo(text);
+          if (!r.ok) return;
+          const registry = new Registry();
+          const m = createRedisMetrics(registry);
+          writeRedisMetrics(m, {
+            info: r.info,
+            slowlogLength: 3,
+            keyGroups: groups.map(([name, keys, truncated]) => ({ name, keys, truncated })),
+          });
+          const exposition = await registry.metrics();
+          checkExposition(exposition, false);
+          if (checked < 5 && /\\[\\"n]/.test(exposition)) {
+            checked++;
+            expect(promtoolCheckMetrics(exposition), 'promtool check metrics').toBe('');
+          }
+        },
+      ),
       { numRuns: 800 },
     );
   });

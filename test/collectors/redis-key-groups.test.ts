@@ -27,11 +27,21 @@ function run(scan: KeyGroupScan, redis: (command: string[]) => unknown): { round
   return { rounds: commands.length, commands };
 }
 
-const keyspace = [...Array.from({ length: 300 }, (_, i) => `customer:${i}`), ...Array.from({ length: 40 }, (_, i) => `lock:${i}`)];
+const keyspace = [
+  ...Array.from({ length: 300 }, (_, i) => `customer:${i}`),
+  ...Array.from({ length: 40 }, (_, i) => `lock:${i}`),
+];
 
 describe('KeyGroupScan', () => {
   it('counts every group exactly when the budget suffices, one SCAN per group per round', () => {
-    const scan = new KeyGroupScan([{ name: 'cache', pattern: 'customer:*' }, { name: 'locks', pattern: 'lock:*' }], 10_000, 100);
+    const scan = new KeyGroupScan(
+      [
+        { name: 'cache', pattern: 'customer:*' },
+        { name: 'locks', pattern: 'lock:*' },
+      ],
+      10_000,
+      100,
+    );
     const { rounds, commands } = run(scan, fakeRedis(keyspace));
     expect(scan.results()).toEqual([
       { name: 'cache', keys: 300, truncated: false },
@@ -46,7 +56,14 @@ describe('KeyGroupScan', () => {
   });
 
   it('shares the budget across groups and marks the unfinished ones truncated', () => {
-    const scan = new KeyGroupScan([{ name: 'cache', pattern: 'customer:*' }, { name: 'locks', pattern: 'lock:*' }], 100, 1000);
+    const scan = new KeyGroupScan(
+      [
+        { name: 'cache', pattern: 'customer:*' },
+        { name: 'locks', pattern: 'lock:*' },
+      ],
+      100,
+      1000,
+    );
     const { commands } = run(scan, fakeRedis(keyspace));
     expect(commands[0]?.map((c) => c[5])).toEqual(['50', '50']);
     expect(scan.spent).toBeLessThanOrEqual(100);
@@ -59,7 +76,14 @@ describe('KeyGroupScan', () => {
   it('redistributes: with budget left over, a lone group keeps scanning in later rounds', () => {
     const big = Array.from({ length: 500 }, (_, i) => `b:${i}`);
     const redis = (command: string[]): unknown => (command[3] === 'a:*' ? ['0', []] : fakeRedis(big)(command));
-    const scan = new KeyGroupScan([{ name: 'a', pattern: 'a:*' }, { name: 'b', pattern: 'b:*' }], 1000, 100);
+    const scan = new KeyGroupScan(
+      [
+        { name: 'a', pattern: 'a:*' },
+        { name: 'b', pattern: 'b:*' },
+      ],
+      1000,
+      100,
+    );
     const { rounds } = run(scan, redis);
     expect(scan.results()).toEqual([
       { name: 'a', keys: 0, truncated: false },

@@ -35,10 +35,20 @@ const SLACK_MS = 1500;
 async function startExporter(redis: Partial<RedisConfig> & { url: string }): Promise<Exporter> {
   const registry = new Registry();
   const logs: string[] = [];
-  const config: RedisConfig = { timeout: 1000, key_groups: [{ name: 'cache', pattern: 'customer:*' }], key_group_scan_budget: 10_000, ...redis };
+  const config: RedisConfig = {
+    timeout: 1000,
+    key_groups: [{ name: 'cache', pattern: 'customer:*' }],
+    key_group_scan_budget: 10_000,
+    ...redis,
+  };
   const collector = new RedisCollector({ config, registry });
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [collector], log: (m) => logs.push(m) });
-  const app = createApp({ registry, orchestrator, scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 }, version: 'test' });
+  const app = createApp({
+    registry,
+    orchestrator,
+    scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
+    version: 'test',
+  });
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -46,7 +56,9 @@ async function startExporter(redis: Partial<RedisConfig> & { url: string }): Pro
     logs,
     async scrape() {
       const started = performance.now();
-      const res = await fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(SCRAPE_TIMEOUT_S) } });
+      const res = await fetch(`${base}/metrics`, {
+        headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(SCRAPE_TIMEOUT_S) },
+      });
       const body = await res.text();
       return { body, ms: performance.now() - started };
     },
@@ -84,7 +96,9 @@ describe('Redis outages', () => {
       expect(down.ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
     }
     // one line for the outage however many scrapes fail (the orchestrator's; the connection itself logs nothing)
-    expect(exporter.logs, exporter.logs.join('\n')).toEqual([expect.stringMatching(/^collector redis failed: redis redis:\/\/127\.0\.0\.1:\d+\/0: /)]);
+    expect(exporter.logs, exporter.logs.join('\n')).toEqual([
+      expect.stringMatching(/^collector redis failed: redis redis:\/\/127\.0\.0\.1:\d+\/0: /),
+    ]);
 
     await redis.restart();
     const deadline = Date.now() + 10_000;
@@ -97,7 +111,9 @@ describe('Redis outages', () => {
     expect(sampleSum(body, 'crm_redis_up')).toBe(1);
     expect(sampleSum(body, 'crm_scrape_collector_success', { collector: 'redis' })).toBe(1);
     expect(body).toMatch(/^crm_redis_uptime_seconds \d+$/m);
-    expect(exporter.logs.slice(1)).toEqual([expect.stringMatching(/^collector redis succeeded again after [3-9]\d* failed attempts$/)]);
+    expect(exporter.logs.slice(1)).toEqual([
+      expect.stringMatching(/^collector redis succeeded again after [3-9]\d* failed attempts$/),
+    ]);
   });
 
   it('hung after being healthy (SIGSTOP): up 0 within the deadline, up 1 again after SIGCONT', async () => {

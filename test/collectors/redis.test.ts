@@ -121,14 +121,19 @@ describe('Redis collector against the shared Redis', () => {
       expect(seconds * 1e6, stat.cmd).toBeGreaterThanOrEqual(stat.usec - 1e-6);
       expect(seconds * 1e6, stat.cmd).toBeLessThanOrEqual((later?.usec ?? Infinity) + 1e-6);
       if (stat.failedCalls !== undefined) {
-        expect(sampleSum(text, 'crm_redis_commands_failed_total', { cmd: stat.cmd }), stat.cmd).toBeGreaterThanOrEqual(stat.failedCalls);
+        expect(sampleSum(text, 'crm_redis_commands_failed_total', { cmd: stat.cmd }), stat.cmd).toBeGreaterThanOrEqual(
+          stat.failedCalls,
+        );
       }
     }
     // latency quantiles: the percentiles INFO latencystats lists (Redis 7)
     for (const entry of after.latency.filter((l) => before.latency.some((b) => b.cmd === l.cmd))) {
       for (const p of entry.percentiles) {
         expect(text, `${entry.cmd} ${p.quantile}`).toMatch(
-          new RegExp(`^crm_redis_command_latency_seconds\\{cmd="${entry.cmd.replace('|', '\\|')}",quantile="${p.quantile}"\\} \\S+$`, 'm'),
+          new RegExp(
+            `^crm_redis_command_latency_seconds\\{cmd="${entry.cmd.replace('|', '\\|')}",quantile="${p.quantile}"\\} \\S+$`,
+            'm',
+          ),
         );
       }
     }
@@ -160,7 +165,8 @@ describe('Redis collector against the shared Redis', () => {
     expect(sampleSum(text, 'crm_redis_key_group_keys', { group: 'cache' })).toBe(137);
     expect(sampleSum(text, 'crm_redis_key_group_keys', { group: 'locks' })).toBe(12);
     expect(text).toMatch(/^crm_redis_key_group_keys\{group="empty"\} 0$/m);
-    for (const group of ['cache', 'locks', 'empty']) expect(text).toMatch(new RegExp(`^crm_redis_key_group_scan_truncated\\{group="${group}"\\} 0$`, 'm'));
+    for (const group of ['cache', 'locks', 'empty'])
+      expect(text).toMatch(new RegExp(`^crm_redis_key_group_scan_truncated\\{group="${group}"\\} 0$`, 'm'));
     await deletePrefix(direct, prefix);
     const again = await h.scrape();
     expect(sampleSum(again, 'crm_redis_key_group_keys', { group: 'cache' })).toBe(0);
@@ -191,7 +197,12 @@ describe('Redis collector against the shared Redis', () => {
   it('serves /metrics that passes promtool check metrics with zero findings', async () => {
     await direct.set(`${prefix}customer:1`, 'x', 'EX', 60);
     const h = harness(config({ key_groups: [{ name: 'cache', pattern: `${prefix}customer:*` }] }));
-    const app = createApp({ registry: h.registry, orchestrator: h.orchestrator, scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 }, version: 'test' });
+    const app = createApp({
+      registry: h.registry,
+      orchestrator: h.orchestrator,
+      scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 },
+      version: 'test',
+    });
     const server: Server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
@@ -201,7 +212,9 @@ describe('Redis collector against the shared Redis', () => {
       expect(body).toMatch(/^crm_redis_command_latency_seconds\{cmd="info",quantile="0\.99"\} /m);
       expect(promtoolCheckMetrics(body)).toBe('');
       // OpenMetrics on request: the latency family stays a summary, counters become families without _total
-      const om = await (await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text;version=1.0.0' } })).text();
+      const om = await (
+        await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text;version=1.0.0' } })
+      ).text();
       expect(om).toContain('# TYPE crm_redis_command_latency_seconds summary');
       expect(om).toContain('# TYPE crm_redis_commands counter');
       expect(om).toMatch(/^crm_redis_commands_total\{cmd="info"\} \d+$/m);
@@ -218,7 +231,14 @@ describe('Redis collector against a private redis-server', () => {
   let direct: Redis;
 
   beforeAll(async () => {
-    server = await PrivateRedis.start(['--maxmemory', '67108864', '--maxmemory-policy', 'allkeys-lru', '--slowlog-log-slower-than', '0']);
+    server = await PrivateRedis.start([
+      '--maxmemory',
+      '67108864',
+      '--maxmemory-policy',
+      'allkeys-lru',
+      '--slowlog-log-slower-than',
+      '0',
+    ]);
     direct = await directClient(server.url);
   });
 
@@ -291,7 +311,14 @@ describe('Redis collector against a private redis-server', () => {
       controller.abort(new Error('deadline'));
       return replies;
     };
-    const h = harness(config({ url: server.url, key_groups: [{ name: 'cache', pattern: 'customer:*' }], key_group_scan_budget: 1_000_000 }), source);
+    const h = harness(
+      config({
+        url: server.url,
+        key_groups: [{ name: 'cache', pattern: 'customer:*' }],
+        key_group_scan_budget: 1_000_000,
+      }),
+      source,
+    );
     await expect(h.collector.update(controller.signal)).rejects.toThrow('deadline');
     expect(calls).toBe(1);
     const text = await h.registry.metrics();
@@ -309,7 +336,11 @@ describe('Redis connection settings', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.each([
-    ['redis://127.0.0.1:6380/2', undefined, { host: '127.0.0.1', port: 6380, db: 2, tls: undefined, password: undefined }],
+    [
+      'redis://127.0.0.1:6380/2',
+      undefined,
+      { host: '127.0.0.1', port: 6380, db: 2, tls: undefined, password: undefined },
+    ],
     ['rediss://cache.example.com', undefined, { host: 'cache.example.com', port: 6379, db: 0, tls: {} }],
     ['redis://app:s3cr%40t@10.0.0.5:6379/0', undefined, { username: 'app', password: 's3cr@t' }],
     ['redis://app:from-url@10.0.0.5:6379', 'from-file', { username: 'app', password: 'from-file' }],
@@ -318,12 +349,20 @@ describe('Redis connection settings', () => {
   ])('%s (password file: %s)', (url, password, expected) => {
     const options = redisConnectionOptions(url, password, 1500);
     expect(options).toMatchObject(expected);
-    expect(options).toMatchObject({ enableOfflineQueue: false, lazyConnect: true, connectTimeout: 1500, commandTimeout: 1500 });
+    expect(options).toMatchObject({
+      enableOfflineQueue: false,
+      lazyConnect: true,
+      connectTimeout: 1500,
+      commandTimeout: 1500,
+    });
   });
 
-  it.each([['http://127.0.0.1:6379'], ['redis://127.0.0.1:6379/cache'], ['redis://exa mple']])('rejects %s with a ConfigError', (url) => {
-    expect(() => redisConnectionOptions(url, undefined, 1000)).toThrow(ConfigError);
-  });
+  it.each([['http://127.0.0.1:6379'], ['redis://127.0.0.1:6379/cache'], ['redis://exa mple']])(
+    'rejects %s with a ConfigError',
+    (url) => {
+      expect(() => redisConnectionOptions(url, undefined, 1000)).toThrow(ConfigError);
+    },
+  );
 
   it('reads the password from password_file, and a wrong one is up 0 without the password in any log', async () => {
     const server = await PrivateRedis.start(['--requirepass', 'pw-from-file']);
@@ -347,6 +386,8 @@ describe('Redis connection settings', () => {
   });
 
   it('a missing password_file stops start-up with a ConfigError naming the key', () => {
-    expect(() => new RedisCollector({ config: config({ password_file: join(dir, 'missing') }), registry: new Registry() })).toThrow(/redis\.password_file/);
+    expect(
+      () => new RedisCollector({ config: config({ password_file: join(dir, 'missing') }), registry: new Registry() }),
+    ).toThrow(/redis\.password_file/);
   });
 });

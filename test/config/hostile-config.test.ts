@@ -54,19 +54,43 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     hostileString(20),
-    fc.constantFrom('0', '0s', '1ms', '1000h', '-1s', '1e400', '99999', ':9464', '[::1]:0', 'redis://:p@h:1/0', 'postgres://u:p@h/db?x=#', 'regex', 'nginx', 'json', '__proto__', 'constructor'),
+    fc.constantFrom(
+      '0',
+      '0s',
+      '1ms',
+      '1000h',
+      '-1s',
+      '1e400',
+      '99999',
+      ':9464',
+      '[::1]:0',
+      'redis://:p@h:1/0',
+      'postgres://u:p@h/db?x=#',
+      'regex',
+      'nginx',
+      'json',
+      '__proto__',
+      'constructor',
+    ),
     fc.double(),
     fc.integer(),
     fc.boolean(),
     fc.constant(null),
     fc.array(tie('v'), { maxLength: 3 }),
-    fc.dictionary(fc.oneof(hostileString(8), fc.constantFrom('__proto__', 'constructor', 'name', 'path', 'format', 'url', '<<')), tie('v'), { maxKeys: 4 }),
+    fc.dictionary(
+      fc.oneof(hostileString(8), fc.constantFrom('__proto__', 'constructor', 'name', 'path', 'format', 'url', '<<')),
+      tie('v'),
+      { maxKeys: 4 },
+    ),
   ),
 })).v;
 
 /** The example document with some keys (at any depth) replaced, deleted or added. */
 const mangledExample: fc.Arbitrary<unknown> = fc
-  .array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.oneof(value, fc.constant(undefined))), { minLength: 1, maxLength: 5 })
+  .array(fc.tuple(fc.array(fc.nat(), { minLength: 1, maxLength: 4 }), fc.oneof(value, fc.constant(undefined))), {
+    minLength: 1,
+    maxLength: 5,
+  })
   .map((edits) => {
     const doc = structuredClone(exampleDoc) as unknown;
     for (const [path, v] of edits) {
@@ -92,7 +116,13 @@ const RUNS = { numRuns: 400 };
 describe('config loader under hostile files (issue 11 B5)', () => {
   it('random text: a config or a ConfigError, nothing else', () => {
     fc.assert(
-      fc.property(fc.oneof(hostileString(200), fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b))), (text) => load(text)),
+      fc.property(
+        fc.oneof(
+          hostileString(200),
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+        ),
+        (text) => load(text),
+      ),
       RUNS,
     );
   });
@@ -111,7 +141,13 @@ describe('config loader under hostile files (issue 11 B5)', () => {
       `logs:\n${'  - name: a\n    path: /x\n    format: json\n'.repeat(3)}`,
     );
     fc.assert(
-      fc.property(fc.oneof(features, value.map((v) => yaml.dump(v, { skipInvalid: true }))), (text) => load(text)),
+      fc.property(
+        fc.oneof(
+          features,
+          value.map((v) => yaml.dump(v, { skipInvalid: true })),
+        ),
+        (text) => load(text),
+      ),
       RUNS,
     );
   });
@@ -125,28 +161,50 @@ describe('config loader under hostile files (issue 11 B5)', () => {
 
   it('the shipped example mangled byte by byte: a config or a ConfigError', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(), hostileString(3), fc.nat({ max: 8 })), { minLength: 1, maxLength: 6 }), (edits) => {
-        let text = example;
-        for (const [at, insert, cut] of edits) {
-          const i = at % (text.length + 1);
-          text = text.slice(0, i) + insert + text.slice(i + cut);
-        }
-        load(text);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.nat(), hostileString(3), fc.nat({ max: 8 })), { minLength: 1, maxLength: 6 }),
+        (edits) => {
+          let text = example;
+          for (const [at, insert, cut] of edits) {
+            const i = at % (text.length + 1);
+            text = text.slice(0, i) + insert + text.slice(i + cut);
+          }
+          load(text);
+        },
+      ),
       RUNS,
     );
   });
 
   it('log sources with random fields, formats, patterns and routes: a config whose parsers build, or a ConfigError', () => {
     const key = fc.constantFrom('a', 'b', 'status', 'x"y', 'é');
-    const common = { name: fc.constantFrom('crm', 'x'), path: fc.constant('/var/log/x.log'), routes: fc.array(fc.oneof(fc.constantFrom('/a/:id', '/static/*', '/'), hostileString(10)), { maxLength: 3 }) };
+    const common = {
+      name: fc.constantFrom('crm', 'x'),
+      path: fc.constant('/var/log/x.log'),
+      routes: fc.array(fc.oneof(fc.constantFrom('/a/:id', '/static/*', '/'), hostileString(10)), { maxLength: 3 }),
+    };
     const json = fc.record({
       ...common,
       format: fc.constant('json'),
-      fields: fc.dictionary(fc.constantFrom('method', 'path', 'route', 'status', 'duration', 'bytes', 'db_time', 'cache', 'lock'), fc.oneof(key, fc.constant(null)), { maxKeys: 4 }),
+      fields: fc.dictionary(
+        fc.constantFrom('method', 'path', 'route', 'status', 'duration', 'bytes', 'db_time', 'cache', 'lock'),
+        fc.oneof(key, fc.constant(null)),
+        { maxKeys: 4 },
+      ),
     });
-    const nginx = fc.record({ ...common, format: fc.constant('nginx'), log_format: fc.oneof(fc.constantFrom('combined', '$status $request', '$request_uri $status $request_time'), hostileString(20)) });
-    const regex = fc.record({ ...common, format: fc.constant('regex'), pattern: fc.oneof(fc.constantFrom('(?<status>\\d+) (?<path>\\S+)', '(?<status>\\d+)', '('), hostileString(20)) });
+    const nginx = fc.record({
+      ...common,
+      format: fc.constant('nginx'),
+      log_format: fc.oneof(
+        fc.constantFrom('combined', '$status $request', '$request_uri $status $request_time'),
+        hostileString(20),
+      ),
+    });
+    const regex = fc.record({
+      ...common,
+      format: fc.constant('regex'),
+      pattern: fc.oneof(fc.constantFrom('(?<status>\\d+) (?<path>\\S+)', '(?<status>\\d+)', '('), hostileString(20)),
+    });
     let accepted = 0;
     fc.assert(
       fc.property(fc.array(fc.oneof(json, nginx, regex), { minLength: 1, maxLength: 2 }), (logs) => {

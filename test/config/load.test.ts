@@ -64,16 +64,33 @@ describe('config loading', () => {
 
   it('reports duplicate source names and bad regex patterns', () => {
     const dup = problemsOf(() =>
-      parseConfig({ logs: [{ name: 'a', path: '/1', format: 'nginx' }, { name: 'a', path: '/2', format: 'nginx' }] }),
+      parseConfig({
+        logs: [
+          { name: 'a', path: '/1', format: 'nginx' },
+          { name: 'a', path: '/2', format: 'nginx' },
+        ],
+      }),
     );
     expect(dup).toEqual(['logs[1].name: duplicate source name "a"']);
-    const bad = problemsOf(() => parseConfig({ logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>x' }] }, {}, CONFIG_CHECKS));
+    const bad = problemsOf(() =>
+      parseConfig({ logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>x' }] }, {}, CONFIG_CHECKS),
+    );
     expect(bad[0]).toMatch(/^logs\[0\]\.pattern: invalid pattern/);
-    const groups = problemsOf(() => parseConfig({ logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>\\S+)' }] }, {}, CONFIG_CHECKS));
+    const groups = problemsOf(() =>
+      parseConfig(
+        { logs: [{ name: 'a', path: '/1', format: 'regex', pattern: '(?<method>\\S+)' }] },
+        {},
+        CONFIG_CHECKS,
+      ),
+    );
     expect(groups).toHaveLength(1);
     expect(groups[0]).toMatch(/^logs\[0\]\.pattern: .*status/);
     const nginx = problemsOf(() =>
-      parseConfig({ logs: [{ name: 'n', path: '/1', format: 'nginx', log_format: '$remote_addr [$time_local]' }] }, {}, CONFIG_CHECKS),
+      parseConfig(
+        { logs: [{ name: 'n', path: '/1', format: 'nginx', log_format: '$remote_addr [$time_local]' }] },
+        {},
+        CONFIG_CHECKS,
+      ),
     );
     expect(nginx).toHaveLength(1);
     expect(nginx[0]).toMatch(/^logs\[0\]\.log_format: /);
@@ -87,7 +104,11 @@ describe('config loading', () => {
   it('lets the environment override connection settings', () => {
     const config = parseConfig(
       { postgres: { url: 'postgres://file/db' } },
-      { CRM_EXPORTER_POSTGRES_URL: 'postgres://env/db', CRM_EXPORTER_REDIS_URL: 'redis://env:6379', CRM_EXPORTER_LISTEN: ':9999' },
+      {
+        CRM_EXPORTER_POSTGRES_URL: 'postgres://env/db',
+        CRM_EXPORTER_REDIS_URL: 'redis://env:6379',
+        CRM_EXPORTER_LISTEN: ':9999',
+      },
     );
     expect(config.postgres?.url).toBe('postgres://env/db');
     expect(config.redis?.url).toBe('redis://env:6379');
@@ -95,7 +116,10 @@ describe('config loading', () => {
   });
 
   it('masks secrets when printing', () => {
-    const config = parseConfig({ postgres: { url: 'postgres://crm:s3cret@db:5432/crm?sslpassword=x' }, redis: { url: 'redis://:hunter2@cache:6379' } });
+    const config = parseConfig({
+      postgres: { url: 'postgres://crm:s3cret@db:5432/crm?sslpassword=x' },
+      redis: { url: 'redis://:hunter2@cache:6379' },
+    });
     const text = JSON.stringify(maskConfig(config));
     expect(text).not.toMatch(/s3cret|hunter2|sslpassword=x/);
     expect(text).toContain('crm:****@db:5432');
@@ -112,7 +136,11 @@ describe('config checks', () => {
 });
 
 describe('duration bounds (each key named in the error)', () => {
-  const base = { postgres: { url: 'postgres://db/crm' }, redis: { url: 'redis://cache' }, probe: { url: 'http://crm/health' } };
+  const base = {
+    postgres: { url: 'postgres://db/crm' },
+    redis: { url: 'redis://cache' },
+    probe: { url: 'http://crm/health' },
+  };
   const withValue = (path: string, value: unknown): Record<string, unknown> => {
     const doc = structuredClone(base) as Record<string, Record<string, unknown>>;
     const [section, key] = path.split('.') as [string, string | undefined];
@@ -129,7 +157,11 @@ describe('duration bounds (each key named in the error)', () => {
     ['logs.poll_interval', '1000h', 'logs[0].poll_interval: must be between 10ms and 1h (got 1000h)'],
     ['postgres.timeout', 0, 'postgres.timeout: must be between 100ms and 5m (got 0ms)'],
     ['postgres.timeout', '2h', 'postgres.timeout: must be between 100ms and 5m (got 2h)'],
-    ['postgres.database_size_interval', '10ms', 'postgres.database_size_interval: must be between 1s and 24h, or 0 (every scrape) (got 10ms)'],
+    [
+      'postgres.database_size_interval',
+      '10ms',
+      'postgres.database_size_interval: must be between 1s and 24h, or 0 (every scrape) (got 10ms)',
+    ],
     ['redis.timeout', 0, 'redis.timeout: must be between 100ms and 5m (got 0ms)'],
     ['probe.timeout', 0, 'probe.timeout: must be between 100ms and 5m (got 0ms)'],
     ['probe.timeout', '50ms', 'probe.timeout: must be between 100ms and 5m (got 50ms)'],

@@ -31,10 +31,19 @@ describe('redactSecrets', () => {
   it.each([
     ['connect to redis://:ab/cd@cache:6379 failed', 'connect to redis://:****@cache:6379 failed'],
     ['connect to redis://app:p@ss@cache:6379 failed', 'connect to redis://app:****@cache:6379 failed'],
-    ['probe http://u:pw1@h/x failed: bad http://u:pw2@h/x\nnext http://u:pw3@h', 'probe http://u:****@h/x failed: bad http://u:****@h/x\nnext http://u:****@h'],
+    [
+      'probe http://u:pw1@h/x failed: bad http://u:pw2@h/x\nnext http://u:pw3@h',
+      'probe http://u:****@h/x failed: bad http://u:****@h/x\nnext http://u:****@h',
+    ],
     ['GET http://h/x?token=abc def failed\nnext line', 'GET http://h/x?token=****\nnext line'],
-    ['Request cannot be constructed from a URL that includes credentials: http://u:pw@h/x', 'Request cannot be constructed from a URL that includes credentials: http://u:****@h/x'],
-    ['connect ENOENT /var/run/postgresql?password=s3cret/.s.PGSQL.5432', 'connect ENOENT /var/run/postgresql?password=****'],
+    [
+      'Request cannot be constructed from a URL that includes credentials: http://u:pw@h/x',
+      'Request cannot be constructed from a URL that includes credentials: http://u:****@h/x',
+    ],
+    [
+      'connect ENOENT /var/run/postgresql?password=s3cret/.s.PGSQL.5432',
+      'connect ENOENT /var/run/postgresql?password=****',
+    ],
     ['options: password="a b c" (sslmode=require)', 'options: password=****'],
     ['token: y', 'token: ****'],
     ['apikey=z sslpassword=x', 'apikey=****'],

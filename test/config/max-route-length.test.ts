@@ -16,7 +16,9 @@ function problemsOf(fn: () => unknown): string[] {
   throw new Error('expected a ConfigError');
 }
 
-const source = (over: Record<string, unknown>): Record<string, unknown> => ({ logs: [{ name: 'a', path: '/x', format: 'nginx', ...over }] });
+const source = (over: Record<string, unknown>): Record<string, unknown> => ({
+  logs: [{ name: 'a', path: '/x', format: 'nginx', ...over }],
+});
 
 describe('logs[].max_route_length (issue 11 A3)', () => {
   it('defaults to 128 characters, and the shipped example sets it', () => {
@@ -35,7 +37,9 @@ describe('logs[].max_route_length (issue 11 A3)', () => {
   });
 
   it('refuses a configured route template longer than the cap, naming it', () => {
-    const problems = problemsOf(() => parseConfig(source({ max_route_length: 16, routes: ['/api/:id', '/a/very/long/template/:id'] })));
+    const problems = problemsOf(() =>
+      parseConfig(source({ max_route_length: 16, routes: ['/api/:id', '/a/very/long/template/:id'] })),
+    );
     expect(problems).toEqual(['logs[0].routes[1]: longer than max_route_length (16)']);
   });
 });

@@ -56,14 +56,22 @@ describe('web config loading', () => {
           prefer_server_cipher_suites: false,
           curve_preferences: ['X25519', 'CurveP256'],
         },
-        http_server_config: { http2: false, headers: { 'X-Frame-Options': 'deny', 'Strict-Transport-Security': 'max-age=3600', 'X-XSS-Protection': '' } },
+        http_server_config: {
+          http2: false,
+          headers: { 'X-Frame-Options': 'deny', 'Strict-Transport-Security': 'max-age=3600', 'X-XSS-Protection': '' },
+        },
         basic_auth_users: { alice: hash, 'bob.smith': hash.replace(/^\$2b\$/, '$2y$') },
         rate_limit: { interval: '1m30s', burst: 5 },
       }),
     );
     expect(config.tls?.clientAuth).toBe('RequireAndVerifyClientCert');
     expect(config.tls?.allowedSans).toEqual(['scraper.test']);
-    expect(config.tls?.context).toMatchObject({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', honorCipherOrder: false, ecdhCurve: 'X25519:P-256' });
+    expect(config.tls?.context).toMatchObject({
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      honorCipherOrder: false,
+      ecdhCurve: 'X25519:P-256',
+    });
     // The TLS 1.2 suite by its OpenSSL name, then Node's TLS 1.3 defaults so TLS 1.3 stays on as in Go.
     expect(config.tls?.context.ciphers).toMatch(/^ECDHE-RSA-AES256-GCM-SHA384:TLS_/);
     expect(config.tls?.certificate.subjectAltName).toContain('IP Address:127.0.0.1');
@@ -77,14 +85,19 @@ describe('web config loading', () => {
 
   it('resolves relative file names against the web config directory, as the toolkit does', () => {
     const file = join(pki.dir, 'web.yml');
-    writeFileSync(file, yaml.dump({ tls_server_config: { cert_file: basename(pki.serverCert), key_file: basename(pki.serverKey) } }));
+    writeFileSync(
+      file,
+      yaml.dump({ tls_server_config: { cert_file: basename(pki.serverCert), key_file: basename(pki.serverKey) } }),
+    );
     const config = loadWebConfig(file);
     expect(config.document.tls_server_config?.cert_file).toBe(pki.serverCert);
     expect(config.files).toContain(pki.serverKey);
   });
 
   it('accepts inline PEMs, and an empty file (no TLS, no auth, as the toolkit)', () => {
-    const inline = loadWebConfig(write({ tls_server_config: { cert: pki.read(pki.serverCert), key: pki.read(pki.serverKey) } }));
+    const inline = loadWebConfig(
+      write({ tls_server_config: { cert: pki.read(pki.serverCert), key: pki.read(pki.serverKey) } }),
+    );
     expect(inline.tls?.context.cert).toContain('BEGIN CERTIFICATE');
     const empty = loadWebConfig(write(''));
     expect(empty.tls).toBeUndefined();
@@ -94,32 +107,140 @@ describe('web config loading', () => {
 
   it.each([
     ['an unknown key', () => ({ tls_server_cofig: {} }), '(root): Unrecognized key: "tls_server_cofig"'],
-    ['an unknown TLS key', () => ({ tls_server_config: { ...tlsFiles(), certfile: 'x' } }), 'tls_server_config: Unrecognized key: "certfile"'],
-    ['a bad min_version', () => ({ tls_server_config: { ...tlsFiles(), min_version: 'TLS14' } }), 'tls_server_config.min_version:'],
-    ['min above max', () => ({ tls_server_config: { ...tlsFiles(), min_version: 'TLS13', max_version: 'TLS12' } }), 'tls_server_config.min_version: TLS13 is above max_version TLS12'],
-    ['a bad client_auth_type', () => ({ tls_server_config: { ...tlsFiles(), client_auth_type: 'Always' } }), 'tls_server_config.client_auth_type:'],
-    ['a missing cert file', () => ({ tls_server_config: { ...tlsFiles(), cert_file: '/nonexistent/c.pem' } }), 'tls_server_config.cert_file: cannot read /nonexistent/c.pem (ENOENT)'],
-    ['a key of another certificate', () => ({ tls_server_config: { ...tlsFiles(), key_file: pki.strayKey } }), 'tls_server_config.key_file: does not match the certificate in cert_file'],
-    ['a certificate as key', () => ({ tls_server_config: { ...tlsFiles(), key_file: pki.serverCert } }), 'tls_server_config.key_file: not an unencrypted PEM private key'],
-    ['a key as certificate', () => ({ tls_server_config: { ...tlsFiles(), cert_file: pki.serverKey } }), 'tls_server_config.cert_file: no PEM certificate in it'],
-    ['cert and cert_file', () => ({ tls_server_config: { ...tlsFiles(), cert: pki.read(pki.serverCert) } }), 'tls_server_config.cert: give cert or cert_file, not both'],
-    ['a key without certificate', () => ({ tls_server_config: { key_file: pki.serverKey } }), 'tls_server_config.cert_file: required for TLS'],
-    ['an empty cert_file', () => ({ tls_server_config: { ...tlsFiles(), cert_file: '' } }), 'tls_server_config.cert_file: must not be empty'],
-    ['TLS settings without a certificate', () => ({ tls_server_config: { min_version: 'TLS13' } }), 'tls_server_config: sets min_version but no certificate'],
-    ['a client CA without client auth', () => ({ tls_server_config: { ...tlsFiles(), client_ca_file: pki.caCert } }), 'tls_server_config.client_auth_type: client CAs are configured'],
-    ['a client CA file without certificates', () => ({ tls_server_config: { ...tlsFiles(), client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: pki.serverKey } }), 'tls_server_config.client_ca_file: no PEM certificate'],
-    ['SANs with an optional certificate', () => ({ tls_server_config: { ...tlsFiles(), client_auth_type: 'VerifyClientCertIfGiven', client_allowed_sans: ['a'] } }), 'tls_server_config.client_allowed_sans: needs client_auth_type'],
-    ['an unknown cipher suite', () => ({ tls_server_config: { ...tlsFiles(), cipher_suites: ['TLS_RSA_WITH_RC4_128_SHA'] } }), 'tls_server_config.cipher_suites[0]: not a cipher suite'],
-    ['an unknown curve', () => ({ tls_server_config: { ...tlsFiles(), curve_preferences: ['X25519MLKEM768'] } }), 'tls_server_config.curve_preferences[0]:'],
-    ['a header the toolkit does not allow', () => ({ http_server_config: { headers: { 'X-Powered-By': 'me' } } }), 'http_server_config.headers.X-Powered-By: cannot be configured'],
-    ['a header value outside its set', () => ({ http_server_config: { headers: { 'X-Frame-Options': 'allow' } } }), 'http_server_config.headers.X-Frame-Options: must be one of deny, sameorigin'],
-    ['a header value with a newline', () => ({ http_server_config: { headers: { 'Content-Security-Policy': "default-src 'self'\nX: y" } } }), 'http_server_config.headers.Content-Security-Policy: must be printable'],
+    [
+      'an unknown TLS key',
+      () => ({ tls_server_config: { ...tlsFiles(), certfile: 'x' } }),
+      'tls_server_config: Unrecognized key: "certfile"',
+    ],
+    [
+      'a bad min_version',
+      () => ({ tls_server_config: { ...tlsFiles(), min_version: 'TLS14' } }),
+      'tls_server_config.min_version:',
+    ],
+    [
+      'min above max',
+      () => ({ tls_server_config: { ...tlsFiles(), min_version: 'TLS13', max_version: 'TLS12' } }),
+      'tls_server_config.min_version: TLS13 is above max_version TLS12',
+    ],
+    [
+      'a bad client_auth_type',
+      () => ({ tls_server_config: { ...tlsFiles(), client_auth_type: 'Always' } }),
+      'tls_server_config.client_auth_type:',
+    ],
+    [
+      'a missing cert file',
+      () => ({ tls_server_config: { ...tlsFiles(), cert_file: '/nonexistent/c.pem' } }),
+      'tls_server_config.cert_file: cannot read /nonexistent/c.pem (ENOENT)',
+    ],
+    [
+      'a key of another certificate',
+      () => ({ tls_server_config: { ...tlsFiles(), key_file: pki.strayKey } }),
+      'tls_server_config.key_file: does not match the certificate in cert_file',
+    ],
+    [
+      'a certificate as key',
+      () => ({ tls_server_config: { ...tlsFiles(), key_file: pki.serverCert } }),
+      'tls_server_config.key_file: not an unencrypted PEM private key',
+    ],
+    [
+      'a key as certificate',
+      () => ({ tls_server_config: { ...tlsFiles(), cert_file: pki.serverKey } }),
+      'tls_server_config.cert_file: no PEM certificate in it',
+    ],
+    [
+      'cert and cert_file',
+      () => ({ tls_server_config: { ...tlsFiles(), cert: pki.read(pki.serverCert) } }),
+      'tls_server_config.cert: give cert or cert_file, not both',
+    ],
+    [
+      'a key without certificate',
+      () => ({ tls_server_config: { key_file: pki.serverKey } }),
+      'tls_server_config.cert_file: required for TLS',
+    ],
+    [
+      'an empty cert_file',
+      () => ({ tls_server_config: { ...tlsFiles(), cert_file: '' } }),
+      'tls_server_config.cert_file: must not be empty',
+    ],
+    [
+      'TLS settings without a certificate',
+      () => ({ tls_server_config: { min_version: 'TLS13' } }),
+      'tls_server_config: sets min_version but no certificate',
+    ],
+    [
+      'a client CA without client auth',
+      () => ({ tls_server_config: { ...tlsFiles(), client_ca_file: pki.caCert } }),
+      'tls_server_config.client_auth_type: client CAs are configured',
+    ],
+    [
+      'a client CA file without certificates',
+      () => ({
+        tls_server_config: {
+          ...tlsFiles(),
+          client_auth_type: 'RequireAndVerifyClientCert',
+          client_ca_file: pki.serverKey,
+        },
+      }),
+      'tls_server_config.client_ca_file: no PEM certificate',
+    ],
+    [
+      'SANs with an optional certificate',
+      () => ({
+        tls_server_config: { ...tlsFiles(), client_auth_type: 'VerifyClientCertIfGiven', client_allowed_sans: ['a'] },
+      }),
+      'tls_server_config.client_allowed_sans: needs client_auth_type',
+    ],
+    [
+      'an unknown cipher suite',
+      () => ({ tls_server_config: { ...tlsFiles(), cipher_suites: ['TLS_RSA_WITH_RC4_128_SHA'] } }),
+      'tls_server_config.cipher_suites[0]: not a cipher suite',
+    ],
+    [
+      'an unknown curve',
+      () => ({ tls_server_config: { ...tlsFiles(), curve_preferences: ['X25519MLKEM768'] } }),
+      'tls_server_config.curve_preferences[0]:',
+    ],
+    [
+      'a header the toolkit does not allow',
+      () => ({ http_server_config: { headers: { 'X-Powered-By': 'me' } } }),
+      'http_server_config.headers.X-Powered-By: cannot be configured',
+    ],
+    [
+      'a header value outside its set',
+      () => ({ http_server_config: { headers: { 'X-Frame-Options': 'allow' } } }),
+      'http_server_config.headers.X-Frame-Options: must be one of deny, sameorigin',
+    ],
+    [
+      'a header value with a newline',
+      () => ({ http_server_config: { headers: { 'Content-Security-Policy': "default-src 'self'\nX: y" } } }),
+      'http_server_config.headers.Content-Security-Policy: must be printable',
+    ],
     ['http2 not a boolean', () => ({ http_server_config: { http2: 'yes' } }), 'http_server_config.http2:'],
-    ['a plain password instead of a hash', () => ({ basic_auth_users: { alice: 'hunter2' } }), 'basic_auth_users.alice: is not a bcrypt hash'],
-    ['a truncated hash', () => ({ basic_auth_users: { alice: hash.slice(0, 59) } }), 'basic_auth_users.alice: is not a bcrypt hash'],
-    ['a user name with a colon', () => ({ basic_auth_users: { 'a:b': hash } }), 'basic_auth_users.a:b: a user name cannot contain ":"'],
-    ['a bad rate limit interval', () => ({ rate_limit: { interval: '5 seconds', burst: 1 } }), 'rate_limit.interval: "5 seconds" is not a Go duration'],
-    ['a rate limit refusing everything', () => ({ rate_limit: { interval: '1s', burst: 0 } }), 'rate_limit.burst: must be at least 1'],
+    [
+      'a plain password instead of a hash',
+      () => ({ basic_auth_users: { alice: 'hunter2' } }),
+      'basic_auth_users.alice: is not a bcrypt hash',
+    ],
+    [
+      'a truncated hash',
+      () => ({ basic_auth_users: { alice: hash.slice(0, 59) } }),
+      'basic_auth_users.alice: is not a bcrypt hash',
+    ],
+    [
+      'a user name with a colon',
+      () => ({ basic_auth_users: { 'a:b': hash } }),
+      'basic_auth_users.a:b: a user name cannot contain ":"',
+    ],
+    [
+      'a bad rate limit interval',
+      () => ({ rate_limit: { interval: '5 seconds', burst: 1 } }),
+      'rate_limit.interval: "5 seconds" is not a Go duration',
+    ],
+    [
+      'a rate limit refusing everything',
+      () => ({ rate_limit: { interval: '1s', burst: 0 } }),
+      'rate_limit.burst: must be at least 1',
+    ],
     ['a list at the root', () => '- a\n- b\n', '(root): must be a mapping'],
     ['a duplicate key', () => 'basic_auth_users: {}\nbasic_auth_users: {}\n', 'not valid YAML (duplicated mapping key'],
   ])('rejects %s, naming the key', (_name, document, expected) => {
@@ -130,11 +251,21 @@ describe('web config loading', () => {
 
   it('lists every problem at once and never echoes a secret', () => {
     const problems = problemsOf(
-      write({ tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' }, basic_auth_users: { alice: 'hunter2', bob: hash } }),
+      write({
+        tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' },
+        basic_auth_users: { alice: 'hunter2', bob: hash },
+      }),
     );
     expect(problems.length).toBeGreaterThanOrEqual(1);
-    const tlsProblems = problemsOf(write({ tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' } }));
-    expect(tlsProblems.map((p) => p.split(': ')[1])).toEqual(['tls_server_config.min_version', 'tls_server_config.key_file']);
+    const tlsProblems = problemsOf(
+      write({
+        tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' },
+      }),
+    );
+    expect(tlsProblems.map((p) => p.split(': ')[1])).toEqual([
+      'tls_server_config.min_version',
+      'tls_server_config.key_file',
+    ]);
     const all = problems.join('\n');
     expect(all).not.toContain('hunter2');
     expect(all).not.toContain(hash);
@@ -142,14 +273,21 @@ describe('web config loading', () => {
   });
 
   it('masks hashes and inline keys for check-config', () => {
-    const config = loadWebConfig(write({ tls_server_config: { cert: pki.read(pki.serverCert), key: pki.read(pki.serverKey) }, basic_auth_users: { alice: hash } }));
+    const config = loadWebConfig(
+      write({
+        tls_server_config: { cert: pki.read(pki.serverCert), key: pki.read(pki.serverKey) },
+        basic_auth_users: { alice: hash },
+      }),
+    );
     const shown = yaml.dump(maskWebConfig(config));
     expect(shown).toContain("alice: '****'");
     expect(shown).toContain("key: '****'");
     expect(shown).toContain('cert: (inline PEM)');
     expect(shown).not.toContain(hash);
     expect(shown).not.toContain('PRIVATE KEY');
-    expect(describeWebConfig(config)).toMatch(/^TLS TLSv1\.2-TLSv1\.3, client certificates NoClientCert, certificate CN=127\.0\.0\.1 .*; basic auth for 1 user$/);
+    expect(describeWebConfig(config)).toMatch(
+      /^TLS TLSv1\.2-TLSv1\.3, client certificates NoClientCert, certificate CN=127\.0\.0\.1 .*; basic auth for 1 user$/,
+    );
   });
 
   it.each([

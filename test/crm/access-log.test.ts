@@ -4,7 +4,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAccessLogLine } from '../../src/crm/access-log.js';
 import { eventually, readLog, startHarness, type Harness } from '../helpers/crm.js';
 
-const CONTRACT = ['time', 'method', 'path', 'route', 'status', 'duration_ms', 'bytes', 'db_ms', 'cache_ms', 'cache', 'lock', 'lock_wait_ms', 'request_id'];
+const CONTRACT = [
+  'time',
+  'method',
+  'path',
+  'route',
+  'status',
+  'duration_ms',
+  'bytes',
+  'db_ms',
+  'cache_ms',
+  'cache',
+  'lock',
+  'lock_wait_ms',
+  'request_id',
+];
 
 /** Keys must appear in contract order (a subsequence of it). */
 function inContractOrder(keys: string[]): boolean {
@@ -31,7 +45,17 @@ describe('formatAccessLogLine', () => {
       time: '2026-01-01T00:00:00.000Z',
     });
     expect(line.endsWith('\n')).toBe(true);
-    expect(Object.keys(JSON.parse(line))).toEqual(['time', 'method', 'path', 'route', 'status', 'duration_ms', 'bytes', 'db_ms', 'request_id']);
+    expect(Object.keys(JSON.parse(line))).toEqual([
+      'time',
+      'method',
+      'path',
+      'route',
+      'status',
+      'duration_ms',
+      'bytes',
+      'db_ms',
+      'request_id',
+    ]);
   });
 });
 
@@ -45,14 +69,27 @@ describe('access log', () => {
   });
 
   it('writes one JSON object per request with the contract fields, typed, in order', async () => {
-    const c = await h.request('POST', '/api/customers', { name: 'Log', email: `log${Date.now()}@example.com`, age: 30 });
-    const r = await h.request('GET', `/api/customers/${c.body.id}?fields=all`, undefined, { 'x-request-id': 'log-get-1' });
+    const c = await h.request('POST', '/api/customers', {
+      name: 'Log',
+      email: `log${Date.now()}@example.com`,
+      age: 30,
+    });
+    const r = await h.request('GET', `/api/customers/${c.body.id}?fields=all`, undefined, {
+      'x-request-id': 'log-get-1',
+    });
     expect(r.status).toBe(400); // unknown query parameter, still a logged request
     const ok = await h.request('GET', `/api/customers/${c.body.id}`, undefined, { 'x-request-id': 'log-get-2' });
     expect(ok.headers.get('x-request-id')).toBe('log-get-2');
     const e = await h.entry('log-get-2');
     expect(inContractOrder(Object.keys(e))).toBe(true);
-    expect(e).toMatchObject({ method: 'GET', path: `/api/customers/${c.body.id}`, route: '/api/customers/:id', status: 200, cache: 'miss', request_id: 'log-get-2' });
+    expect(e).toMatchObject({
+      method: 'GET',
+      path: `/api/customers/${c.body.id}`,
+      route: '/api/customers/:id',
+      status: 200,
+      cache: 'miss',
+      request_id: 'log-get-2',
+    });
     expect(new Date(e.time).toISOString()).toBe(e.time);
     expect(e.bytes).toBe(Buffer.byteLength(ok.text));
     for (const k of ['duration_ms', 'db_ms', 'cache_ms'] as const) {
@@ -69,7 +106,11 @@ describe('access log', () => {
   it('logs unmatched paths, 204s with zero bytes, and replaces unsafe request ids', async () => {
     await h.request('GET', '/no/such/path?x=1', undefined, { 'x-request-id': 'log-404' });
     expect(await h.entry('log-404')).toMatchObject({ route: 'unmatched', status: 404, path: '/no/such/path?x=1' });
-    const c = await h.request('POST', '/api/customers', { name: 'Del', email: `del${Date.now()}@example.com`, age: 30 });
+    const c = await h.request('POST', '/api/customers', {
+      name: 'Del',
+      email: `del${Date.now()}@example.com`,
+      age: 30,
+    });
     await h.request('DELETE', `/api/customers/${c.body.id}`, undefined, { 'x-request-id': 'log-204' });
     expect(await h.entry('log-204')).toMatchObject({ route: '/api/customers/:id', status: 204, bytes: 0 });
     const r = await h.request('GET', '/healthz', undefined, { 'x-request-id': 'bad id with spaces and "quotes"' });
@@ -81,8 +122,16 @@ describe('access log', () => {
   });
 
   it('writes lock fields for password changes', async () => {
-    const u = await h.request('POST', '/api/users', { email: `loglock${Date.now()}@example.com`, password: 'long enough pw' });
-    await h.request('POST', `/api/users/${u.body.id}/password`, { password: 'another long pw' }, { 'x-request-id': 'log-lock' });
+    const u = await h.request('POST', '/api/users', {
+      email: `loglock${Date.now()}@example.com`,
+      password: 'long enough pw',
+    });
+    await h.request(
+      'POST',
+      `/api/users/${u.body.id}/password`,
+      { password: 'another long pw' },
+      { 'x-request-id': 'log-lock' },
+    );
     const e = await h.entry('log-lock');
     expect(e.lock).toBe('acquired');
     expect(typeof e.lock_wait_ms).toBe('number');

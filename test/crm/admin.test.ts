@@ -25,7 +25,9 @@ describe('fault injection', () => {
   let seq = 0;
   beforeAll(async () => {
     h = await startHarness({ adminToken: TOKEN });
-    customerId = (await h.request('POST', '/api/customers', { name: 'Faulty', email: `faults${Date.now()}@example.com`, age: 30 })).body.id;
+    customerId = (
+      await h.request('POST', '/api/customers', { name: 'Faulty', email: `faults${Date.now()}@example.com`, age: 30 })
+    ).body.id;
   });
   afterAll(async () => {
     await h?.stop();
@@ -44,7 +46,9 @@ describe('fault injection', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect((await h.request('GET', '/admin/faults', undefined, { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await h.request('PUT', '/admin/faults', { error_rate: 1 }, { authorization: 'Bearer wrong' })).status).toBe(401);
+    expect((await h.request('PUT', '/admin/faults', { error_rate: 1 }, { authorization: 'Bearer wrong' })).status).toBe(
+      401,
+    );
     const ok = await h.request('GET', '/admin/faults', undefined, auth);
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ active: false, faults: { error_rate: 0, latency_ms: 0, cache_bypass: false } });
@@ -73,7 +77,12 @@ describe('fault injection', () => {
   });
 
   it('adds latency and slow queries (visible in duration_ms and db_ms)', async () => {
-    await setFaults({ latency_ms: 60, latency_route: '/api/rankings', slow_query_ms: 120, slow_query_route: '/api/rankings' });
+    await setFaults({
+      latency_ms: 60,
+      latency_route: '/api/rankings',
+      slow_query_ms: 120,
+      slow_query_route: '/api/rankings',
+    });
     const { status, rid } = await get('/api/rankings');
     expect(status).toBe(200);
     const e = await h.entry(rid);
@@ -98,7 +107,10 @@ describe('fault injection', () => {
 
   it('switch themselves off after duration_s', async () => {
     await setFaults({ error_rate: 1, duration_s: 0.2 });
-    await eventually(async () => ((await h.request('GET', '/admin/faults', undefined, auth)).body.active === false ? true : undefined), 'faults to expire');
+    await eventually(
+      async () => ((await h.request('GET', '/admin/faults', undefined, auth)).body.active === false ? true : undefined),
+      'faults to expire',
+    );
     expect((await get(`/api/customers/${customerId}`)).status).toBe(200);
   });
 });

@@ -3,10 +3,19 @@ import { eventually, privateRedis, startHarness, type Harness, type PrivateRedis
 
 let seq = 0;
 const newCustomer = async (h: Harness, age = 30): Promise<number> =>
-  (await h.request('POST', '/api/customers', { name: 'Cache Test', email: `cache${++seq}.${Date.now()}@example.com`, age })).body.id;
+  (
+    await h.request('POST', '/api/customers', {
+      name: 'Cache Test',
+      email: `cache${++seq}.${Date.now()}@example.com`,
+      age,
+    })
+  ).body.id;
 
 /** GET a customer with a known request id and return what the access log says about the cache. */
-async function cacheOf(h: Harness, id: number): Promise<{ status: number; cache: string | undefined; name: string | undefined }> {
+async function cacheOf(
+  h: Harness,
+  id: number,
+): Promise<{ status: number; cache: string | undefined; name: string | undefined }> {
   const rid = `cache-${++seq}`;
   const r = await h.request('GET', `/api/customers/${id}`, undefined, { 'x-request-id': rid });
   const entry = await h.entry(rid);
@@ -78,7 +87,10 @@ describe('Redis outage', () => {
 
   it('degrades to PostgreSQL (cache=bypass), refuses password changes, and recovers', async () => {
     const id = await newCustomer(h);
-    const user = await h.request('POST', '/api/users', { email: `outage${Date.now()}@example.com`, password: 'correct horse' });
+    const user = await h.request('POST', '/api/users', {
+      email: `outage${Date.now()}@example.com`,
+      password: 'correct horse',
+    });
     await cacheOf(h, id);
     expect((await cacheOf(h, id)).cache).toBe('hit');
 
@@ -94,7 +106,12 @@ describe('Redis outage', () => {
     expect((await h.entry('rank-outage')).cache).toBe('bypass');
 
     // A lock whose state is unknown is not a lock: fail closed, with a hint to retry.
-    const pw = await h.request('POST', `/api/users/${user.body.id}/password`, { password: 'new password' }, { 'x-request-id': 'pw-outage' });
+    const pw = await h.request(
+      'POST',
+      `/api/users/${user.body.id}/password`,
+      { password: 'new password' },
+      { 'x-request-id': 'pw-outage' },
+    );
     expect(pw.status).toBe(503);
     expect(pw.headers.get('retry-after')).toBe('1');
     expect((await h.entry('pw-outage')).lock).toBe('timeout');
@@ -106,9 +123,17 @@ describe('Redis outage', () => {
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
     await redis.start();
-    await eventually(async () => ((await h.request('GET', '/readyz')).status === 200 ? true : undefined), 'readiness after Redis restart');
-    await eventually(async () => ((await cacheOf(h, id)).cache === 'hit' ? true : undefined), 'cache hits after Redis restart');
+    await eventually(
+      async () => ((await h.request('GET', '/readyz')).status === 200 ? true : undefined),
+      'readiness after Redis restart',
+    );
+    await eventually(
+      async () => ((await cacheOf(h, id)).cache === 'hit' ? true : undefined),
+      'cache hits after Redis restart',
+    );
     expect((await cacheOf(h, id)).name).toBe('During Outage');
-    expect((await h.request('POST', `/api/users/${user.body.id}/password`, { password: 'new password' })).status).toBe(200);
+    expect((await h.request('POST', `/api/users/${user.body.id}/password`, { password: 'new password' })).status).toBe(
+      200,
+    );
   });
 });

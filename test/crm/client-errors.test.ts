@@ -21,11 +21,29 @@ describe('client errors', () => {
     ['malformed encoding under a nested route', 'GET', '/api/customers/%ZZ/notes'],
     ['malformed encoding on a write', 'PATCH', '/api/customers/%ZZ', { name: 'x' }],
     ['malformed encoding on a password change', 'POST', '/api/users/%C0/password', { password: 'long enough pw' }],
-    ['a gzip body that is not gzip', 'POST', '/api/customers', 'certainly not gzip', { ...json, 'content-encoding': 'gzip' }],
-    ['a deflate body that is not deflate', 'POST', '/api/customers', 'certainly not deflate', { ...json, 'content-encoding': 'deflate' }],
+    [
+      'a gzip body that is not gzip',
+      'POST',
+      '/api/customers',
+      'certainly not gzip',
+      { ...json, 'content-encoding': 'gzip' },
+    ],
+    [
+      'a deflate body that is not deflate',
+      'POST',
+      '/api/customers',
+      'certainly not deflate',
+      { ...json, 'content-encoding': 'deflate' },
+    ],
     ['an unknown content encoding', 'POST', '/api/customers', '{}', { ...json, 'content-encoding': 'x-zip' }],
     ['an unsupported charset', 'POST', '/api/customers', '{}', { 'content-type': 'application/json; charset=utf-7' }],
-    ['a truncated gzip body', 'POST', '/api/customers', gzipSync('{"name":"a","email":"a@b.io","age":3}').subarray(0, 12), { ...json, 'content-encoding': 'gzip' }],
+    [
+      'a truncated gzip body',
+      'POST',
+      '/api/customers',
+      gzipSync('{"name":"a","email":"a@b.io","age":3}').subarray(0, 12),
+      { ...json, 'content-encoding': 'gzip' },
+    ],
     ['a body larger than the limit', 'POST', '/api/customers', `{"name":"${'x'.repeat(20_000)}"}`, json],
     ['invalid JSON', 'POST', '/api/customers', '{"name":', json],
   ];
@@ -34,7 +52,8 @@ describe('client errors', () => {
     const id = `client-error-${Math.random().toString(36).slice(2)}`;
     const before = logged.length;
     const init: RequestInit = { method, headers: { 'x-request-id': id, ...headers } };
-    if (body !== undefined) init.body = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+    if (body !== undefined)
+      init.body = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
     if (body !== undefined && !headers) (init.headers as Record<string, string>)['content-type'] = 'application/json';
     const res = await fetch(h.svc.url + path, init);
     const text = await res.text();

@@ -16,7 +16,11 @@ const email = (): string => `c${++seq}.${Date.now()}@example.com`;
 
 describe('customers CRUD', () => {
   it('creates, reads, updates and deletes a customer', async () => {
-    const created = await h.request('POST', '/api/customers', { name: 'Ada Lovelace', email: 'Ada@Example.com', age: 36 });
+    const created = await h.request('POST', '/api/customers', {
+      name: 'Ada Lovelace',
+      email: 'Ada@Example.com',
+      age: 36,
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com', age: 36, points: 0 });
     expect(created.headers.get('location')).toBe(`/api/customers/${created.body.id}`);
@@ -55,7 +59,8 @@ describe('customers CRUD', () => {
 
   it('keeps notes per customer, newest first, with keyset pages', async () => {
     const c = (await h.request('POST', '/api/customers', { name: 'N', email: email(), age: 50 })).body;
-    for (const body of ['first', 'second', 'third']) expect((await h.request('POST', `/api/customers/${c.id}/notes`, { body })).status).toBe(201);
+    for (const body of ['first', 'second', 'third'])
+      expect((await h.request('POST', `/api/customers/${c.id}/notes`, { body })).status).toBe(201);
     const page1 = await h.request('GET', `/api/customers/${c.id}/notes?limit=2`);
     expect(page1.body.items.map((n: { body: string }) => n.body)).toEqual(['third', 'second']);
     const page2 = await h.request('GET', `/api/customers/${c.id}/notes?limit=2&cursor=${page1.body.next_cursor}`);
@@ -69,12 +74,16 @@ describe('customers CRUD', () => {
 describe('age search with keyset pagination', () => {
   it('pages through an exact age without gaps or repeats', async () => {
     const ids: number[] = [];
-    for (let i = 0; i < 7; i++) ids.push((await h.request('POST', '/api/customers', { name: `Age ${i}`, email: email(), age: 117 })).body.id);
+    for (let i = 0; i < 7; i++)
+      ids.push((await h.request('POST', '/api/customers', { name: `Age ${i}`, email: email(), age: 117 })).body.id);
     const seen: number[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r: Awaited<ReturnType<Harness['request']>> = await h.request('GET', `/api/customers?age=117&limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      const r: Awaited<ReturnType<Harness['request']>> = await h.request(
+        'GET',
+        `/api/customers?age=117&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(r.status).toBe(200);
       seen.push(...r.body.items.map((c: { id: number; age: number }) => (expect(c.age).toBe(117), c.id)));
       cursor = r.body.next_cursor;
@@ -85,7 +94,8 @@ describe('age search with keyset pagination', () => {
   });
 
   it('orders a range by age then id', async () => {
-    for (const age of [121, 119, 120, 119]) await h.request('POST', '/api/customers', { name: 'R', email: email(), age });
+    for (const age of [121, 119, 120, 119])
+      await h.request('POST', '/api/customers', { name: 'R', email: email(), age });
     const r = await h.request('GET', '/api/customers?min_age=119&max_age=121&limit=500');
     const keys = r.body.items.map((c: { age: number; id: number }) => [c.age, c.id]);
     expect(keys.map((k: number[]) => k[0])).toEqual([119, 119, 120, 121]);
@@ -105,7 +115,9 @@ describe('age search with keyset pagination', () => {
     try {
       await client.query('SET enable_seqscan = off'); // the test table is tiny; ask whether the index *can* serve it
       const plan = async (sql: string, params: unknown[]): Promise<string> =>
-        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows.map((r) => r['QUERY PLAN']).join('\n');
+        (await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
       const age = await plan(AGE_PAGE_SQL, [42, 0, 42, 21]);
       expect(age).toMatch(/Index Scan using customers_age_idx/);
       expect(age).not.toMatch(/Sort/);
@@ -204,18 +216,30 @@ describe('SQL injection attempts are stored verbatim or rejected, never executed
     expect([201, 400]).toContain(e.status);
     const u = await h.request('POST', '/api/users', { email: email(), password: `${p}-long-enough` });
     expect(u.status).toBe(201);
-    expect((await h.request('POST', `/api/users/${u.body.id}/password`, { password: `${p}-long-enough` })).status).toBe(200);
+    expect((await h.request('POST', `/api/users/${u.body.id}/password`, { password: `${p}-long-enough` })).status).toBe(
+      200,
+    );
 
     // Query string, cursor and path: validated before any SQL.
-    for (const path of [`/api/customers?age=${encodeURIComponent(p)}`, `/api/customers?cursor=${encodeURIComponent(p)}`, `/api/customers/${encodeURIComponent(p)}`, `/api/rankings?limit=${encodeURIComponent(p)}`]) {
+    for (const path of [
+      `/api/customers?age=${encodeURIComponent(p)}`,
+      `/api/customers?cursor=${encodeURIComponent(p)}`,
+      `/api/customers/${encodeURIComponent(p)}`,
+      `/api/rankings?limit=${encodeURIComponent(p)}`,
+    ]) {
       expect((await h.request('GET', path)).status).toBe(400);
     }
   });
 
   it('left every table and row in place', async () => {
-    const { rows } = await h.db.pool.query<{ t: string }>("SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    const { rows } = await h.db.pool.query<{ t: string }>(
+      "SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    );
     expect(rows.map((r) => r.t)).toEqual(['customers', 'notes', 'schema_migrations', 'users']);
-    const names = await h.db.pool.query<{ n: string }>('SELECT count(*)::int AS n FROM customers WHERE name = ANY($1)', [payloads]);
+    const names = await h.db.pool.query<{ n: string }>(
+      'SELECT count(*)::int AS n FROM customers WHERE name = ANY($1)',
+      [payloads],
+    );
     expect(names.rows[0]!.n).toBe(payloads.length);
   });
 });

@@ -96,20 +96,41 @@ describe('password change under the lock', () => {
     // takes the lock. Only one of the two overlapping changes may succeed, the other must get the documented 409.
     const short = await startHarness({ adminToken: 'lock-test-token', lockTtlMs: 200, lockWaitMs: 0 });
     try {
-      const r = await short.request('POST', '/api/users', { email: `fence${Math.random()}@example.com`, password: 'initial password' });
+      const r = await short.request('POST', '/api/users', {
+        email: `fence${Math.random()}@example.com`,
+        password: 'initial password',
+      });
       const id: number = r.body.id;
       const key = `${short.prefix}lock:user:${id}:password`;
       await short.request('PUT', '/admin/faults', { lock_hold_ms: 2_500 }, admin);
-      const first = short.request('POST', `/api/users/${id}/password`, { password: 'first new password' }, { 'x-request-id': `fence-${id}-0` });
-      await eventually(async () => ((await short.redis.exists(key)) === 1 ? true : undefined), 'the first change to take the lock');
-      await eventually(async () => ((await short.redis.exists(key)) === 0 ? true : undefined), 'the first lease to expire');
-      const second = short.request('POST', `/api/users/${id}/password`, { password: 'second new password' }, { 'x-request-id': `fence-${id}-1` });
+      const first = short.request(
+        'POST',
+        `/api/users/${id}/password`,
+        { password: 'first new password' },
+        { 'x-request-id': `fence-${id}-0` },
+      );
+      await eventually(
+        async () => ((await short.redis.exists(key)) === 1 ? true : undefined),
+        'the first change to take the lock',
+      );
+      await eventually(
+        async () => ((await short.redis.exists(key)) === 0 ? true : undefined),
+        'the first lease to expire',
+      );
+      const second = short.request(
+        'POST',
+        `/api/users/${id}/password`,
+        { password: 'second new password' },
+        { 'x-request-id': `fence-${id}-1` },
+      );
       const [a, b] = await Promise.all([first, second]);
       expect([a.status, b.status].sort()).toEqual([200, 409]);
       const loser = a.status === 409 ? a : b;
       expect(Number(loser.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       const winner = a.status === 200 ? 'first new password' : 'second new password';
-      const { rows } = await short.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [id]);
+      const { rows } = await short.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [
+        id,
+      ]);
       expect(await verifyPassword(winner, rows[0]!.h)).toBe(true);
     } finally {
       await short.request('DELETE', '/admin/faults', undefined, admin);
@@ -123,13 +144,20 @@ describe('password change under the lock', () => {
     const blocked = await h.request('POST', `/api/users/${id}/password`, { password: 'changed password' });
     expect(blocked.status).toBe(409);
     expect(['1', '2']).toContain(blocked.headers.get('retry-after'));
-    await eventually(async () => ((await h.request('POST', `/api/users/${id}/password`, { password: 'changed password' })).status === 200 ? true : undefined), 'the lease to expire');
+    await eventually(
+      async () =>
+        (await h.request('POST', `/api/users/${id}/password`, { password: 'changed password' })).status === 200
+          ? true
+          : undefined,
+      'the lease to expire',
+    );
   });
 
   it('stores only a salted scrypt hash that neither equals nor contains the password', async () => {
     const password = 'Tr0ub4dor&3-horse';
     const id = await newUser(password);
-    const hashOf = async (): Promise<string> => (await h.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [id])).rows[0]!.h;
+    const hashOf = async (): Promise<string> =>
+      (await h.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [id])).rows[0]!.h;
     const first = await hashOf();
     expect(first).not.toBe(password);
     expect(first).not.toContain(password);
@@ -137,7 +165,9 @@ describe('password change under the lock', () => {
     expect(await verifyPassword(password, first)).toBe(true);
     expect(await verifyPassword('wrong password', first)).toBe(false);
 
-    expect((await h.request('POST', `/api/users/${id}/password`, { password }, { 'x-request-id': 'pw-same' })).status).toBe(200);
+    expect(
+      (await h.request('POST', `/api/users/${id}/password`, { password }, { 'x-request-id': 'pw-same' })).status,
+    ).toBe(200);
     const second = await hashOf();
     expect(second).not.toBe(first); // fresh salt
     expect(second).not.toContain(password);

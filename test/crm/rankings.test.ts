@@ -17,7 +17,10 @@ interface Entry {
 
 /** The truth: PostgreSQL's order, ties by id descending. */
 async function expected(limit: number): Promise<Entry[]> {
-  const { rows } = await h.db.pool.query<{ id: string; points: number }>('SELECT id, points FROM customers ORDER BY points DESC, id DESC LIMIT $1', [limit]);
+  const { rows } = await h.db.pool.query<{ id: string; points: number }>(
+    'SELECT id, points FROM customers ORDER BY points DESC, id DESC LIMIT $1',
+    [limit],
+  );
   return rows.map((r, i) => ({ rank: i + 1, id: Number(r.id), points: r.points }));
 }
 
@@ -30,14 +33,24 @@ async function rankings(limit: number): Promise<{ items: Entry[]; cache: string 
 }
 
 const key = (): string => `${h.prefix}rankings:points`;
-const waitForSet = (): Promise<true> => eventually(async () => ((await h.redis.exists(key())) === 1 ? true : undefined), 'rankings rebuild');
+const waitForSet = (): Promise<true> =>
+  eventually(async () => ((await h.redis.exists(key())) === 1 ? true : undefined), 'rankings rebuild');
 
 describe('rankings', () => {
   const ids: number[] = [];
 
   it('starts from PostgreSQL (miss), rebuilds the sorted set, then serves it (hit) in the same order', async () => {
     for (const [i, points] of [10, 50, 30, 50, 0, 20, 40].entries()) {
-      ids.push((await h.request('POST', '/api/customers', { name: `R${i}`, email: `rank${i}.${Date.now()}@example.com`, age: 30, points })).body.id);
+      ids.push(
+        (
+          await h.request('POST', '/api/customers', {
+            name: `R${i}`,
+            email: `rank${i}.${Date.now()}@example.com`,
+            age: 30,
+            points,
+          })
+        ).body.id,
+      );
     }
     const first = await rankings(5);
     expect(first.cache).toBe('miss');
@@ -54,7 +67,12 @@ describe('rankings', () => {
   it('stays in step with point changes, creates and deletes', async () => {
     await h.request('POST', `/api/customers/${ids[4]}/points`, { delta: 100 });
     await h.request('POST', `/api/customers/${ids[1]}/points`, { delta: -45 });
-    const created = await h.request('POST', '/api/customers', { name: 'New', email: `rank-new.${Date.now()}@example.com`, age: 30, points: 75 });
+    const created = await h.request('POST', '/api/customers', {
+      name: 'New',
+      email: `rank-new.${Date.now()}@example.com`,
+      age: 30,
+      points: 75,
+    });
     await h.request('DELETE', `/api/customers/${ids[3]}`);
     const r = await rankings(100);
     expect(r.cache).toBe('hit');
@@ -66,7 +84,9 @@ describe('rankings', () => {
 
   it('stays consistent under concurrent point changes to the same customers', async () => {
     const targets = ids.slice(0, 3);
-    const writes = Array.from({ length: 45 }, (_, i) => h.request('POST', `/api/customers/${targets[i % 3]}/points`, { delta: (i % 7) - 2 }));
+    const writes = Array.from({ length: 45 }, (_, i) =>
+      h.request('POST', `/api/customers/${targets[i % 3]}/points`, { delta: (i % 7) - 2 }),
+    );
     for (const w of await Promise.all(writes)) expect(w.status).toBe(200);
     const r = await rankings(100);
     expect(r.cache).toBe('hit');

@@ -49,24 +49,43 @@ describe('password hashing is rate-limited (each hash is a 32 MiB scrypt)', () =
       [PLACEHOLDER],
     );
     const ids = rows.map((r) => Number(r.id));
-    const results = await Promise.all(ids.map((id) => h.request('POST', `/api/users/${id}/password`, { password: 'a new password' }, { 'x-request-id': `rl-${id}` })));
+    const results = await Promise.all(
+      ids.map((id) =>
+        h.request('POST', `/api/users/${id}/password`, { password: 'a new password' }, { 'x-request-id': `rl-${id}` }),
+      ),
+    );
     const statuses = results.map((r) => r.status);
-    expect(statuses.every((s) => s === 200 || s === 429), String(statuses)).toBe(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 429),
+      String(statuses),
+    ).toBe(true);
     expect(statuses.filter((s) => s === 429).length, String(statuses)).toBeGreaterThanOrEqual(1);
     for (const [i, r] of results.entries()) {
       if (r.status !== 429) continue;
       expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(r.body.error).toMatch(/too many password changes/);
-      const stored = await h.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [ids[i]]);
+      const stored = await h.db.pool.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [
+        ids[i],
+      ]);
       expect(stored.rows[0]!.h).toBe(PLACEHOLDER);
       expect((await h.entry(`rl-${ids[i]}`)).status).toBe(429);
     }
   });
 
   it('so are new users (they hash a password too)', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => h.request('POST', '/api/users', { email: `rl-new-${i}-${Math.random()}@example.com`, password: 'long enough pw' })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        h.request('POST', '/api/users', {
+          email: `rl-new-${i}-${Math.random()}@example.com`,
+          password: 'long enough pw',
+        }),
+      ),
+    );
     const statuses = results.map((r) => r.status);
-    expect(statuses.every((s) => s === 201 || s === 429), String(statuses)).toBe(true);
+    expect(
+      statuses.every((s) => s === 201 || s === 429),
+      String(statuses),
+    ).toBe(true);
     expect(statuses.filter((s) => s === 429).length, String(statuses)).toBeGreaterThanOrEqual(1);
   });
 });

@@ -16,10 +16,21 @@ describe('seed', () => {
 
   it('bulk-loads realistic customers, notes and users, and can run again', async () => {
     const progress: number[] = [];
-    const result = await seed(db.pool, { customers: 2_500, users: 2, batchSize: 1_000, onProgress: (n) => progress.push(n) });
+    const result = await seed(db.pool, {
+      customers: 2_500,
+      users: 2,
+      batchSize: 1_000,
+      onProgress: (n) => progress.push(n),
+    });
     expect(result.customers).toBe(2_500);
     expect(progress).toEqual([1_000, 2_000, 2_500]);
-    const { rows } = await db.pool.query<{ n: number; min_age: number; max_age: number; emails: number; negative: number }>(
+    const { rows } = await db.pool.query<{
+      n: number;
+      min_age: number;
+      max_age: number;
+      emails: number;
+      negative: number;
+    }>(
       'SELECT count(*)::int AS n, min(age) AS min_age, max(age) AS max_age, count(DISTINCT email)::int AS emails, count(*) FILTER (WHERE points < 0)::int AS negative FROM customers',
     );
     expect(rows[0]).toMatchObject({ n: 2_500, emails: 2_500, negative: 0 });

@@ -5,7 +5,15 @@ import { CrmStartError } from '../../src/crm/errors.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { main } from '../../src/crm/main.js';
 import { startCrmService } from '../../src/crm/service.js';
-import { createTestDatabase, freePort, REDIS_URL, request, startHarness, type Harness, type TestDatabase } from '../helpers/crm.js';
+import {
+  createTestDatabase,
+  freePort,
+  REDIS_URL,
+  request,
+  startHarness,
+  type Harness,
+  type TestDatabase,
+} from '../helpers/crm.js';
 
 describe('migrations', () => {
   let db: TestDatabase;
@@ -23,8 +31,12 @@ describe('migrations', () => {
     expect(second.applied).toEqual([]);
     const { rows } = await db.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
-    const idx = await db.pool.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'");
-    expect(idx.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['customers_age_idx', 'customers_points_idx', 'customers_email_key']));
+    const idx = await db.pool.query<{ indexname: string }>(
+      "SELECT indexname FROM pg_indexes WHERE tablename = 'customers'",
+    );
+    expect(idx.rows.map((r) => r.indexname)).toEqual(
+      expect.arrayContaining(['customers_age_idx', 'customers_points_idx', 'customers_email_key']),
+    );
   });
 
   it('run concurrently without conflict', async () => {
@@ -41,10 +53,18 @@ describe('migrations', () => {
 describe('start-up without its servers', () => {
   it('names PostgreSQL, in one line without a stack trace', async () => {
     const port = await freePort();
-    const err = await startCrmService({ databaseUrl: `postgres://postgres:hunter2@127.0.0.1:${port}/crm`, redisUrl: REDIS_URL, port: 0, accessLog: false, log: silentLogger }).catch((e: unknown) => e);
+    const err = await startCrmService({
+      databaseUrl: `postgres://postgres:hunter2@127.0.0.1:${port}/crm`,
+      redisUrl: REDIS_URL,
+      port: 0,
+      accessLog: false,
+      log: silentLogger,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CrmStartError);
     const message = (err as Error).message;
-    expect(message).toMatch(/^PostgreSQL is unreachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/crm: .*ECONNREFUSED/);
+    expect(message).toMatch(
+      /^PostgreSQL is unreachable at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/crm: .*ECONNREFUSED/,
+    );
     expect(message).not.toContain('hunter2');
     expect(message).not.toContain('\n');
   });
@@ -53,7 +73,13 @@ describe('start-up without its servers', () => {
     const db = await createTestDatabase();
     try {
       const port = await freePort();
-      const err = await startCrmService({ databaseUrl: db.url, redisUrl: `redis://127.0.0.1:${port}`, port: 0, accessLog: false, log: silentLogger }).catch((e: unknown) => e);
+      const err = await startCrmService({
+        databaseUrl: db.url,
+        redisUrl: `redis://127.0.0.1:${port}`,
+        port: 0,
+        accessLog: false,
+        log: silentLogger,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CrmStartError);
       expect((err as Error).message).toMatch(/^Redis is unreachable at redis:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED/);
     } finally {
@@ -64,9 +90,13 @@ describe('start-up without its servers', () => {
   it('makes the CLI exit 1 with that message only', async () => {
     const port = await freePort();
     const stderr: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true));
     try {
-      expect(await main(['serve', '--database-url', `postgres://postgres@127.0.0.1:${port}/crm`, '--port', '0'])).toBe(1);
+      expect(await main(['serve', '--database-url', `postgres://postgres@127.0.0.1:${port}/crm`, '--port', '0'])).toBe(
+        1,
+      );
       expect(await main(['--port', 'many'])).toBe(2);
     } finally {
       spy.mockRestore();
@@ -92,7 +122,12 @@ describe('health and shutdown', () => {
   });
 
   it('finishes in-flight requests on close, then refuses new ones', async () => {
-    await h.request('PUT', '/admin/faults', { latency_ms: 400, latency_route: '/api/rankings' }, { authorization: 'Bearer shutdown-token' });
+    await h.request(
+      'PUT',
+      '/admin/faults',
+      { latency_ms: 400, latency_route: '/api/rankings' },
+      { authorization: 'Bearer shutdown-token' },
+    );
     const inFlight = h.request('GET', '/api/rankings', undefined, { 'x-request-id': 'in-flight' });
     await new Promise((r) => setTimeout(r, 100)); // let the request reach the server
     const closing = h.svc.close();

@@ -6,8 +6,16 @@ import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { DaemonSet, Deployment } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Service, type IContainer, type IPodSpec } from 'kubernetes-models/v1';
-import { PodMonitor, PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { renderGrafanaDashboardConfigMaps, renderPrometheusRule, GRAFANA_DASHBOARD_LABEL } from '../../src/exporter/bundle/kubernetes.js';
+import {
+  PodMonitor,
+  PrometheusRule,
+  ServiceMonitor,
+} from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import {
+  renderGrafanaDashboardConfigMaps,
+  renderPrometheusRule,
+  GRAFANA_DASHBOARD_LABEL,
+} from '../../src/exporter/bundle/kubernetes.js';
 import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
 import { main } from '../../src/exporter/cli.js';
 import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
@@ -51,11 +59,19 @@ interface K8sObject {
 }
 
 interface Workload extends K8sObject {
-  spec: { replicas?: number; strategy?: { type?: string }; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: IPodSpec } };
+  spec: {
+    replicas?: number;
+    strategy?: { type?: string };
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: IPodSpec };
+  };
 }
 
 interface ServiceObject extends K8sObject {
-  spec: { selector: Record<string, string>; ports: Array<{ name?: string; port: number; targetPort?: string | number }> };
+  spec: {
+    selector: Record<string, string>;
+    ports: Array<{ name?: string; port: number; targetPort?: string | number }>;
+  };
 }
 
 interface Relabeling {
@@ -82,15 +98,21 @@ function kustomize(dir: string): K8sObject[] {
 const built = new Map<string, K8sObject[]>(BUILDS.map((dir) => [dir, kustomize(dir)]));
 const objectsOf = (dir: string): K8sObject[] => built.get(dir) ?? [];
 const id = (o: K8sObject): string => `${o.kind}/${o.metadata.name}`;
-const kindOf = <T extends K8sObject>(objects: K8sObject[], ...kinds: string[]): T[] => objects.filter((o) => kinds.includes(o.kind)) as T[];
-const workloadsOf = (objects: K8sObject[]): Workload[] => kindOf<Workload>(objects, 'Deployment', 'DaemonSet', 'StatefulSet');
+const kindOf = <T extends K8sObject>(objects: K8sObject[], ...kinds: string[]): T[] =>
+  objects.filter((o) => kinds.includes(o.kind)) as T[];
+const workloadsOf = (objects: K8sObject[]): Workload[] =>
+  kindOf<Workload>(objects, 'Deployment', 'DaemonSet', 'StatefulSet');
 const selects = (selector: Record<string, string>, labels: Record<string, string> | undefined): boolean =>
   Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 
 /** Every container of every workload, init containers included, named Kind/workload/container. */
 function containersOf(objects: K8sObject[]): Array<{ name: string; workload: Workload; container: IContainer }> {
   return workloadsOf(objects).flatMap((w) =>
-    [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers].map((c) => ({ name: `${id(w)}/${c.name}`, workload: w, container: c })),
+    [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers].map((c) => ({
+      name: `${id(w)}/${c.name}`,
+      workload: w,
+      container: c,
+    })),
   );
 }
 
@@ -121,7 +143,10 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
     for (const object of objects) {
       const Model = MODELS[`${object.apiVersion}/${object.kind}`];
       expect(Model, `${id(object)}: ${object.apiVersion} has no schema here`).toBeDefined();
-      expect(() => new (Model as new (data: K8sObject) => { validate(): void })(object).validate(), id(object)).not.toThrow();
+      expect(
+        () => new (Model as new (data: K8sObject) => { validate(): void })(object).validate(),
+        id(object),
+      ).not.toThrow();
     }
   });
 
@@ -130,7 +155,9 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
     expect(containers.length).toBeGreaterThan(0);
     for (const { name, container } of containers) {
       const image = container.image ?? '';
-      const match = /^(?<repo>[^@\s]+?)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/.exec(image);
+      const match = /^(?<repo>[^@\s]+?)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/.exec(
+        image,
+      );
       expect(match, `${name}: ${image}`).not.toBeNull();
       const { repo, tag, digest } = match?.groups ?? {};
       expect(tag ?? digest, `${name}: ${image} has neither tag nor digest`).toBeDefined();
@@ -154,7 +181,9 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
         expect(sc?.runAsUser, name).toBe(0);
         // Root only to read what root owns, and only read-only: every host path it mounts, except its state.
         const hostVolumes = new Set((pod.volumes ?? []).filter((v) => v.hostPath).map((v) => v.name));
-        const writable = (container.volumeMounts ?? []).filter((m) => hostVolumes.has(m.name) && !m.readOnly).map((m) => m.mountPath);
+        const writable = (container.volumeMounts ?? [])
+          .filter((m) => hostVolumes.has(m.name) && !m.readOnly)
+          .map((m) => m.mountPath);
         expect(writable, name).toEqual(['/var/lib/crm-exporter']);
       } else {
         expect(sc?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, name).toBe(true);
@@ -190,11 +219,16 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
       for (const env of container.env ?? []) {
         if (env.value !== undefined) {
           expect(env.value, `${name}: ${env.name}`).not.toMatch(/:\/\/[^/@\s]*:[^/@\s]*@/);
-          expect(env.name, `${name}: a literal value for a secret-looking variable`).not.toMatch(/PASSWORD|TOKEN|SECRET/);
+          expect(env.name, `${name}: a literal value for a secret-looking variable`).not.toMatch(
+            /PASSWORD|TOKEN|SECRET/,
+          );
           expect(DATABASE_URL_VARIABLES, `${name}: ${env.name} must come from a Secret`).not.toContain(env.name);
         }
         const ref = env.valueFrom?.secretKeyRef;
-        if (ref) expect(docs, `${name}: Secret ${ref.name} key ${ref.key} in docs/kubernetes.md`).toMatch(new RegExp(`create secret generic ${ref.name} [^\\n]*--from-literal=${ref.key}=`));
+        if (ref)
+          expect(docs, `${name}: Secret ${ref.name} key ${ref.key} in docs/kubernetes.md`).toMatch(
+            new RegExp(`create secret generic ${ref.name} [^\\n]*--from-literal=${ref.key}=`),
+          );
       }
     }
     expect(kindOf(objects, 'Secret')).toEqual([]);
@@ -209,15 +243,20 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
         const containerPorts = pod.spec.template.spec.containers.flatMap((c) => c.ports ?? []);
         for (const port of service.spec.ports) {
           const target = port.targetPort ?? port.port;
-          const found = containerPorts.some((p) => (typeof target === 'number' ? p.containerPort === target : p.name === target));
-          expect(found, `${id(service)} port ${port.name}: no container port ${String(target)} in ${id(pod)}`).toBe(true);
+          const found = containerPorts.some((p) =>
+            typeof target === 'number' ? p.containerPort === target : p.name === target,
+          );
+          expect(found, `${id(service)} port ${port.name}: no container port ${String(target)} in ${id(pod)}`).toBe(
+            true,
+          );
         }
       }
     }
   });
 
   it('each workload selector matches its own pod template labels', () => {
-    for (const w of workloadsOf(objects)) expect(selects(w.spec.selector.matchLabels, w.spec.template.metadata.labels), id(w)).toBe(true);
+    for (const w of workloadsOf(objects))
+      expect(selects(w.spec.selector.matchLabels, w.spec.template.metadata.labels), id(w)).toBe(true);
   });
 });
 
@@ -231,7 +270,13 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
   function scrapedBy(monitor: Monitor): string[] {
     if (monitor.kind === 'PodMonitor') {
       return (monitor.spec.podMetricsEndpoints ?? []).flatMap((endpoint) =>
-        exporters.filter(({ workload, container }) => selects(monitor.spec.selector.matchLabels, workload.spec.template.metadata.labels) && (container.ports ?? []).some((p) => p.name === endpoint.port)).map((e) => e.name),
+        exporters
+          .filter(
+            ({ workload, container }) =>
+              selects(monitor.spec.selector.matchLabels, workload.spec.template.metadata.labels) &&
+              (container.ports ?? []).some((p) => p.name === endpoint.port),
+          )
+          .map((e) => e.name),
       );
     }
     return (monitor.spec.endpoints ?? []).flatMap((endpoint) =>
@@ -241,7 +286,11 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
           const port = s.spec.ports.find((p) => p.name === endpoint.port);
           if (!port) return [];
           return exporters
-            .filter(({ workload, container }) => selects(s.spec.selector, workload.spec.template.metadata.labels) && (container.ports ?? []).some((p) => p.name === port.targetPort || p.containerPort === port.targetPort))
+            .filter(
+              ({ workload, container }) =>
+                selects(s.spec.selector, workload.spec.template.metadata.labels) &&
+                (container.ports ?? []).some((p) => p.name === port.targetPort || p.containerPort === port.targetPort),
+            )
             .map((e) => e.name);
         }),
     );
@@ -274,12 +323,16 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
     const configPath = container.command?.[container.command.indexOf('--config') + 1] ?? '';
     const mount = (container.volumeMounts ?? []).find((m) => m.mountPath === posix.dirname(configPath));
     const volume = (pod.volumes ?? []).find((v) => v.name === mount?.name);
-    const configMap = kindOf<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap').find((c) => c.metadata.name === volume?.configMap?.name);
+    const configMap = kindOf<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap').find(
+      (c) => c.metadata.name === volume?.configMap?.name,
+    );
     const text = configMap?.data[posix.basename(configPath)];
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
-      env[e.name] = ref ? (SECRET_SAMPLES[`${ref.name}/${ref.key}`] ?? `no sample for ${ref.name}/${ref.key}`) : (e.value ?? '');
+      env[e.name] = ref
+        ? (SECRET_SAMPLES[`${ref.name}/${ref.key}`] ?? `no sample for ${ref.name}/${ref.key}`)
+        : (e.value ?? '');
     }
 
     function resolved(): Config {
@@ -335,7 +388,9 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
         const logVolume = (pod.volumes ?? []).find((v) => v.name === logMount?.name);
         if (logVolume?.hostPath) continue;
         expect(logVolume?.emptyDir, `${source.path}: an emptyDir shared in the pod`).toBeDefined();
-        const writer = pod.containers.find((c) => c !== container && (c.command ?? []).includes(`--access-log=${source.path}`));
+        const writer = pod.containers.find(
+          (c) => c !== container && (c.command ?? []).includes(`--access-log=${source.path}`),
+        );
         expect(writer, `no container writes --access-log=${source.path}`).toBeDefined();
         expect(writer?.volumeMounts?.find((m) => m.name === logMount?.name)?.readOnly ?? false).toBe(false);
       }
@@ -347,7 +402,9 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
       const url = new URL(config.probe.url);
       const port = Number(url.port || 80);
       if (['127.0.0.1', 'localhost'].includes(url.hostname)) {
-        expect(pod.containers.filter((c) => c !== container).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort))).toContain(port);
+        expect(
+          pod.containers.filter((c) => c !== container).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
+        ).toContain(port);
       } else {
         const service = services.find((s) => s.metadata.name === url.hostname);
         expect(service, url.hostname).toBeDefined();
@@ -358,8 +415,12 @@ describe.each(OVERLAYS.map((dir) => [dir] as const))('deploy/kubernetes/%s: moni
 
   it('roles: logs exporters read logs and no database; one collectors replica samples PostgreSQL and Redis', () => {
     const roles = exporters.map(({ name, workload, container }) => {
-      const configMapName = (workload.spec.template.spec.volumes ?? []).find((v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/etc/crm-exporter')?.name)?.configMap?.name;
-      const data = kindOf<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap').find((c) => c.metadata.name === configMapName)?.data['crm-exporter.yaml'];
+      const configMapName = (workload.spec.template.spec.volumes ?? []).find(
+        (v) => v.name === container.volumeMounts?.find((m) => m.mountPath === '/etc/crm-exporter')?.name,
+      )?.configMap?.name;
+      const data = kindOf<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap').find(
+        (c) => c.metadata.name === configMapName,
+      )?.data['crm-exporter.yaml'];
       const document = yaml.load(data ?? '') as Partial<Record<'logs' | 'postgres' | 'redis', unknown>>;
       return { name, workload, database: 'postgres' in document || 'redis' in document };
     });
@@ -386,7 +447,9 @@ describe('deploy/kubernetes/overlays/sidecar', () => {
     // Kubernetes turns $$ into $ and leaves $size alone (no parentheses): the shell gets $(stat ...).
     expect(script).toContain('$$(stat -c %s /var/log/crm/access.log');
     expect(script).not.toMatch(/[^$]\$\(/);
-    expect(crm?.spec.template.spec.containers.find((c) => c.name === 'crm')?.command).toContain('--access-log-reopen=5');
+    expect(crm?.spec.template.spec.containers.find((c) => c.name === 'crm')?.command).toContain(
+      '--access-log-reopen=5',
+    );
   });
 });
 
@@ -398,8 +461,13 @@ describe('deploy/kubernetes/overlays/daemonset', () => {
     const pod = node?.spec.template.spec;
     const volumes = Object.fromEntries((pod?.volumes ?? []).map((v) => [v.name, v.hostPath?.path]));
     const mounts = pod?.containers[0]?.volumeMounts ?? [];
-    expect(mounts.find((m) => volumes[m.name] === '/var/log/pods')).toMatchObject({ mountPath: '/var/log/pods', readOnly: true });
-    expect(mounts.find((m) => volumes[m.name] === '/var/lib/crm-exporter')).toMatchObject({ mountPath: '/var/lib/crm-exporter' });
+    expect(mounts.find((m) => volumes[m.name] === '/var/log/pods')).toMatchObject({
+      mountPath: '/var/log/pods',
+      readOnly: true,
+    });
+    expect(mounts.find((m) => volumes[m.name] === '/var/lib/crm-exporter')).toMatchObject({
+      mountPath: '/var/lib/crm-exporter',
+    });
   });
 
   it('leaves the CRM access log on standard output, where the container runtime writes /var/log/pods', () => {
@@ -429,8 +497,12 @@ describe('generated objects (regenerate and diff: run `npm run bundle`)', () => 
   });
 
   it("one ConfigMap per dashboard with Grafana's sidecar label, holding exactly dashboards/<uid>.json", () => {
-    const files = readdirSync('dashboards').filter((f) => f.endsWith('.json')).sort();
-    const maps = kindOf<K8sObject & { data: Record<string, string> }>(base, 'ConfigMap').filter((c) => selects(GRAFANA_DASHBOARD_LABEL, c.metadata.labels));
+    const files = readdirSync('dashboards')
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    const maps = kindOf<K8sObject & { data: Record<string, string> }>(base, 'ConfigMap').filter((c) =>
+      selects(GRAFANA_DASHBOARD_LABEL, c.metadata.labels),
+    );
     expect(maps.flatMap((c) => Object.keys(c.data)).sort()).toEqual(files);
     for (const map of maps) {
       const [[file, content]] = Object.entries(map.data) as [[string, string]];
@@ -447,8 +519,12 @@ describe('generated objects (regenerate and diff: run `npm run bundle`)', () => 
 
 describe('the checks can fail', () => {
   it('the schema validation rejects a malformed object', () => {
-    const broken = structuredClone(workloadsOf(objectsOf('overlays/sidecar')).find((w) => w.metadata.name === 'crm')) as Workload;
-    (broken.spec.template.spec.containers[0] as unknown as { ports: Array<{ containerPort: unknown }> }).ports[0]!.containerPort = 'http';
+    const broken = structuredClone(
+      workloadsOf(objectsOf('overlays/sidecar')).find((w) => w.metadata.name === 'crm'),
+    ) as Workload;
+    (
+      broken.spec.template.spec.containers[0] as unknown as { ports: Array<{ containerPort: unknown }> }
+    ).ports[0]!.containerPort = 'http';
     expect(() => new Deployment(broken as never).validate()).toThrow(/containerPort/);
   });
 
@@ -458,7 +534,10 @@ describe('the checks can fail', () => {
       const dir = join(tmp, 'a', 'b');
       writeFileSync(join(tmp, 'd.json'), '{}');
       spawnSync('mkdir', ['-p', dir]);
-      writeFileSync(join(dir, 'kustomization.yaml'), 'configMapGenerator:\n  - name: d\n    files:\n      - ../../d.json\n');
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        'configMapGenerator:\n  - name: d\n    files:\n      - ../../d.json\n',
+      );
       const r = spawnSync(requireBinary('kubectl', 'kubectl'), ['kustomize', dir], { encoding: 'utf8' });
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/not in or below/);

@@ -31,8 +31,20 @@ const LAYOUTS: Layout[] = [
   {
     name: 'one job crm-exporter, role label (deploy/kubernetes/, shipped thresholds)',
     thresholds: loadThresholdsFile('alerting/thresholds.yaml'),
-    logs: { job: 'crm-exporter', role: 'logs', instance: '10.1.0.5:9464', namespace: 'crm', pod: 'crm-7d9c8b6f4-x2x9q' },
-    collectors: { job: 'crm-exporter', role: 'collectors', instance: '10.1.0.9:9464', namespace: 'crm', pod: 'crm-exporter-collectors-5b7f9-k8v2m' },
+    logs: {
+      job: 'crm-exporter',
+      role: 'logs',
+      instance: '10.1.0.5:9464',
+      namespace: 'crm',
+      pod: 'crm-7d9c8b6f4-x2x9q',
+    },
+    collectors: {
+      job: 'crm-exporter',
+      role: 'collectors',
+      instance: '10.1.0.9:9464',
+      namespace: 'crm',
+      pod: 'crm-exporter-collectors-5b7f9-k8v2m',
+    },
   },
   {
     name: 'one job per role, selectors.job naming both',
@@ -50,7 +62,11 @@ function series(name: string, ...labelSets: Array<Record<string, string>>): stri
   return `${name}{${labels.join(', ')}}`;
 }
 
-function firing(alertname: string, severity: string, ...labelSets: Array<Record<string, string>>): { labels: string; value: number } {
+function firing(
+  alertname: string,
+  severity: string,
+  ...labelSets: Array<Record<string, string>>
+): { labels: string; value: number } {
   return { labels: series('ALERTS', { alertname, alertstate: 'firing', severity }, ...labelSets), value: 1 };
 }
 
@@ -86,14 +102,51 @@ function promtoolTest(layout: Layout): Record<string, unknown> {
         interval: '1m',
         input_series: [...inputs, probeOn(L)],
         promql_expr_test: [
-          { expr: alertQuery('CrmErrorRatioHigh'), eval_time: '20m', exp_samples: [firing('CrmErrorRatioHigh', 'critical', { job: L.job as string }, log)] },
-          { expr: alertQuery('CrmPostgresDown'), eval_time: '20m', exp_samples: [firing('CrmPostgresDown', 'critical', C)] },
+          {
+            expr: alertQuery('CrmErrorRatioHigh'),
+            eval_time: '20m',
+            exp_samples: [firing('CrmErrorRatioHigh', 'critical', { job: L.job as string }, log)],
+          },
+          {
+            expr: alertQuery('CrmPostgresDown'),
+            eval_time: '20m',
+            exp_samples: [firing('CrmPostgresDown', 'critical', C)],
+          },
           { expr: alertQuery('CrmRedisDown'), eval_time: '20m', exp_samples: [] },
           // The log's last line joined with the probe of the same pod (job and instance).
-          { expr: alertQuery('CrmLogStale'), eval_time: '20m', exp_samples: [firing('CrmLogStale', 'warning', L, log)] },
-          { expr: 'instance:crm_pg_connections:ratio', eval_time: '20m', exp_samples: [{ labels: series('instance:crm_pg_connections:ratio', { job: C.job as string, instance: C.instance as string }), value: 0.5 }] },
-          { expr: 'job_log:crm_http_requests_errors:ratio_rate5m', eval_time: '20m', exp_samples: [{ labels: series('job_log:crm_http_requests_errors:ratio_rate5m', { job: L.job as string }, log), value: 0.1 }] },
-          { expr: 'job:crm_probe_success:avg5m', eval_time: '20m', exp_samples: [{ labels: series('job:crm_probe_success:avg5m', { job: L.job as string }), value: 1 }] },
+          {
+            expr: alertQuery('CrmLogStale'),
+            eval_time: '20m',
+            exp_samples: [firing('CrmLogStale', 'warning', L, log)],
+          },
+          {
+            expr: 'instance:crm_pg_connections:ratio',
+            eval_time: '20m',
+            exp_samples: [
+              {
+                labels: series('instance:crm_pg_connections:ratio', {
+                  job: C.job as string,
+                  instance: C.instance as string,
+                }),
+                value: 0.5,
+              },
+            ],
+          },
+          {
+            expr: 'job_log:crm_http_requests_errors:ratio_rate5m',
+            eval_time: '20m',
+            exp_samples: [
+              {
+                labels: series('job_log:crm_http_requests_errors:ratio_rate5m', { job: L.job as string }, log),
+                value: 0.1,
+              },
+            ],
+          },
+          {
+            expr: 'job:crm_probe_success:avg5m',
+            eval_time: '20m',
+            exp_samples: [{ labels: series('job:crm_probe_success:avg5m', { job: L.job as string }), value: 1 }],
+          },
           {
             expr: 'job:up:avg5m',
             eval_time: '20m',
@@ -110,7 +163,11 @@ function promtoolTest(layout: Layout): Record<string, unknown> {
         input_series: [...inputs, probeOn(C)],
         promql_expr_test: [
           { expr: alertQuery('CrmLogStale'), eval_time: '20m', exp_samples: [] },
-          { expr: alertQuery('CrmPostgresDown'), eval_time: '20m', exp_samples: [firing('CrmPostgresDown', 'critical', C)] },
+          {
+            expr: alertQuery('CrmPostgresDown'),
+            eval_time: '20m',
+            exp_samples: [firing('CrmPostgresDown', 'critical', C)],
+          },
         ],
       },
     ],
@@ -125,7 +182,10 @@ describe('generated rules across the logs and collectors roles', () => {
         if (path.endsWith('.rules.yml')) writeFileSync(join(dir, path.split('/').pop() as string), content);
       }
       writeFileSync(join(dir, 'roles.test.yml'), yaml.dump(promtoolTest(layout), { lineWidth: -1 }));
-      const r = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', 'roles.test.yml'], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', 'roles.test.yml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       expect(`${r.stdout}${r.stderr}`).toContain('SUCCESS');
       expect(r.status).toBe(0);
     } finally {
@@ -142,7 +202,10 @@ describe('generated rules across the logs and collectors roles', () => {
         if (path.endsWith('.rules.yml')) writeFileSync(join(dir, path.split('/').pop() as string), content);
       }
       writeFileSync(join(dir, 'roles.test.yml'), yaml.dump(promtoolTest(narrow), { lineWidth: -1 }));
-      const r = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', 'roles.test.yml'], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync(requireBinary('promtool', 'prometheus'), ['test', 'rules', 'roles.test.yml'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       expect(r.status).not.toBe(0);
       expect(`${r.stdout}${r.stderr}`).toMatch(/CrmPostgresDown/);
     } finally {

@@ -24,7 +24,10 @@ const documented = new Set([...docs.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => 
 describe('docs/metrics.md', () => {
   it('the golden expositions cover every subsystem', () => {
     for (const prefix of ['crm_http_', 'crm_log_', 'crm_pg_', 'crm_redis_', 'crm_probe_', 'crm_scrape_']) {
-      expect([...golden].some((n) => n.startsWith(prefix)), `no golden exposition has a ${prefix} metric`).toBe(true);
+      expect(
+        [...golden].some((n) => n.startsWith(prefix)),
+        `no golden exposition has a ${prefix} metric`,
+      ).toBe(true);
     }
   });
 

@@ -38,7 +38,14 @@ beforeAll(async () => {
   stack = await startAlertingStack({ thresholdsFile: THRESHOLDS });
   // Steady traffic for the whole file: faults come on top of it, and alerts must resolve while it goes on (not
   // because the traffic, and with it every ratio, disappears).
-  steadyLoad = runLoad({ url: stack.crm.url, durationMs: 10 * 60_000, rate: STEADY_RATE, scenario: 'steady', adminToken: stack.crm.adminToken, signal: steadyStop.signal });
+  steadyLoad = runLoad({
+    url: stack.crm.url,
+    durationMs: 10 * 60_000,
+    rate: STEADY_RATE,
+    scenario: 'steady',
+    adminToken: stack.crm.adminToken,
+    signal: steadyStop.signal,
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -47,8 +54,12 @@ afterAll(async () => {
   await stack?.stop();
 }, 60_000);
 
-const is = (alertname: string, status: AlertEvent['status'], labels: Record<string, string> = {}) => (e: AlertEvent) =>
-  e.labels.alertname === alertname && e.status === status && Object.entries(labels).every(([k, v]) => e.labels[k] === v);
+const is =
+  (alertname: string, status: AlertEvent['status'], labels: Record<string, string> = {}) =>
+  (e: AlertEvent) =>
+    e.labels.alertname === alertname &&
+    e.status === status &&
+    Object.entries(labels).every(([k, v]) => e.labels[k] === v);
 
 interface ScenarioRun {
   /** Date.now() when the fault was switched on and off. */
@@ -61,9 +72,20 @@ interface ScenarioRun {
  * Runs a fault scenario on top of the steady load; `whileRunning` waits for the firing notifications (a fault
  * that does not page while it lasts never will). The scenario's run is always awaited, so its faults are off.
  */
-async function runScenario(scenario: 'error-burst' | 'latency', durationMs: number, whileRunning: () => Promise<void>): Promise<ScenarioRun> {
+async function runScenario(
+  scenario: 'error-burst' | 'latency',
+  durationMs: number,
+  whileRunning: () => Promise<void>,
+): Promise<ScenarioRun> {
   const at: Record<string, number> = {};
-  const load = runLoad({ url: stack.crm.url, durationMs, rate: SCENARIO_RATE, scenario, adminToken: stack.crm.adminToken, onPhase: (label) => (at[label] = Date.now()) });
+  const load = runLoad({
+    url: stack.crm.url,
+    durationMs,
+    rate: SCENARIO_RATE,
+    scenario,
+    adminToken: stack.crm.adminToken,
+    onPhase: (label) => (at[label] = Date.now()),
+  });
   let failure: unknown;
   try {
     await whileRunning();
@@ -97,7 +119,12 @@ async function expectNothingFiring(): Promise<void> {
 }
 
 async function firingNow(alertname: string, labels: Record<string, string> = {}): Promise<boolean> {
-  return (await stack.prometheus.alerts()).some((a) => a.state === 'firing' && a.labels.alertname === alertname && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+  return (await stack.prometheus.alerts()).some(
+    (a) =>
+      a.state === 'firing' &&
+      a.labels.alertname === alertname &&
+      Object.entries(labels).every(([k, v]) => a.labels[k] === v),
+  );
 }
 
 describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertmanager → webhook)', () => {
@@ -112,7 +139,8 @@ describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertm
     for (;;) {
       await expectNothingFiring();
       if ((await stack.prometheus.query(covered)).length === 1) break;
-      if (Date.now() > deadline) throw new Error(`no ${windowS} s of recorded steady throughput within 120 s (${covered})`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${windowS} s of recorded steady throughput within 120 s (${covered})`);
       await sleep(1_000);
     }
     // The alerts judged real numbers, not absent series.
@@ -130,14 +158,27 @@ describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertm
     const since = Date.now();
     const run = await runScenario('error-burst', 32_000, async () => {
       await stack.webhook.waitFor('CrmErrorRatioHigh firing', is('CrmErrorRatioHigh', 'firing'), 60_000);
-      await stack.webhook.waitFor('CrmErrorBudgetBurnPage{slo="availability"} firing', is('CrmErrorBudgetBurnPage', 'firing', { slo: 'availability' }), 60_000);
+      await stack.webhook.waitFor(
+        'CrmErrorBudgetBurnPage{slo="availability"} firing',
+        is('CrmErrorBudgetBurnPage', 'firing', { slo: 'availability' }),
+        60_000,
+      );
     });
     expect(run.summary.load.errors5xx).toBeGreaterThan(0);
     const events = stack.webhook.events().filter((e) => e.receivedAt >= since);
     expectNotification(events.find(is('CrmErrorRatioHigh', 'firing'))!, '/pages', 'critical', run.faultOn);
-    expectNotification(events.find(is('CrmErrorBudgetBurnPage', 'firing', { slo: 'availability' }))!, '/pages', 'critical', run.faultOn);
+    expectNotification(
+      events.find(is('CrmErrorBudgetBurnPage', 'firing', { slo: 'availability' }))!,
+      '/pages',
+      'critical',
+      run.faultOn,
+    );
 
-    const ratio = await stack.webhook.waitFor('CrmErrorRatioHigh resolved', (e) => is('CrmErrorRatioHigh', 'resolved')(e) && e.receivedAt >= run.faultOff, 90_000);
+    const ratio = await stack.webhook.waitFor(
+      'CrmErrorRatioHigh resolved',
+      (e) => is('CrmErrorRatioHigh', 'resolved')(e) && e.receivedAt >= run.faultOff,
+      90_000,
+    );
     const burn = await stack.webhook.waitFor(
       'CrmErrorBudgetBurnPage{slo="availability"} resolved',
       (e) => is('CrmErrorBudgetBurnPage', 'resolved', { slo: 'availability' })(e) && e.receivedAt >= run.faultOff,
@@ -155,12 +196,25 @@ describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertm
     // reaches half height after ~22 s; the 28.8 % it needs (14.4 x a 2 % budget, of the ~57 % of requests slowed)
     // then holds for `for`: the page arrives ~26 s into the fault on the test machine.
     const run = await runScenario('latency', 68_000, async () => {
-      await stack.webhook.waitFor(`CrmLatencyP95High{route="${ROUTE}"} firing`, is('CrmLatencyP95High', 'firing', p95), 90_000);
-      await stack.webhook.waitFor('CrmErrorBudgetBurnPage{slo="latency"} firing', is('CrmErrorBudgetBurnPage', 'firing', { slo: 'latency' }), 90_000);
+      await stack.webhook.waitFor(
+        `CrmLatencyP95High{route="${ROUTE}"} firing`,
+        is('CrmLatencyP95High', 'firing', p95),
+        90_000,
+      );
+      await stack.webhook.waitFor(
+        'CrmErrorBudgetBurnPage{slo="latency"} firing',
+        is('CrmErrorBudgetBurnPage', 'firing', { slo: 'latency' }),
+        90_000,
+      );
     });
     const events = stack.webhook.events().filter((e) => e.receivedAt >= since);
     expectNotification(events.find(is('CrmLatencyP95High', 'firing', p95))!, '/tickets', 'warning', run.faultOn);
-    expectNotification(events.find(is('CrmErrorBudgetBurnPage', 'firing', { slo: 'latency' }))!, '/pages', 'critical', run.faultOn);
+    expectNotification(
+      events.find(is('CrmErrorBudgetBurnPage', 'firing', { slo: 'latency' }))!,
+      '/pages',
+      'critical',
+      run.faultOn,
+    );
 
     const latency = await stack.webhook.waitFor(
       `CrmLatencyP95High{route="${ROUTE}"} resolved`,
@@ -182,13 +236,18 @@ describe('alerting bundle end to end (CRM → exporter → Prometheus → Alertm
  * Dashboard queries (\`uid / panel\` prefixes) that cannot return data on this stack, and why. Everything else must.
  */
 const LEGITIMATELY_EMPTY: Record<string, string> = {
-  'crm-postgres / Replication lag / A': 'the shared PostgreSQL is a primary: crm_pg_replication_lag_seconds exists on replicas only',
-  'crm-postgres / Top statements by time / ': 'pg_stat_statements is not preloaded on the shared PostgreSQL (compose preloads it)',
-  'crm-redis / Memory used of maxmemory / A': 'the shared Redis has maxmemory 0 (no limit): the used/max ratio is absent by design',
+  'crm-postgres / Replication lag / A':
+    'the shared PostgreSQL is a primary: crm_pg_replication_lag_seconds exists on replicas only',
+  'crm-postgres / Top statements by time / ':
+    'pg_stat_statements is not preloaded on the shared PostgreSQL (compose preloads it)',
+  'crm-redis / Memory used of maxmemory / A':
+    'the shared Redis has maxmemory 0 (no limit): the used/max ratio is absent by design',
   'crm-redis / Memory / B': 'maxmemory 0 (no limit): the max line is left out rather than drawn at 0',
   'crm-postgres / Locks / A': 'no lock may be held or awaited at the sampled instants',
-  'crm-postgres / Dead rows by table / C': 'the test database is never autovacuumed within the run (time since last autovacuum)',
-  'crm-route / Lock acquisitions by result / A': 'the route shown is /api/customers/:id, which takes no lock (only password changes do)',
+  'crm-postgres / Dead rows by table / C':
+    'the test database is never autovacuumed within the run (time since last autovacuum)',
+  'crm-route / Lock acquisitions by result / A':
+    'the route shown is /api/customers/:id, which takes no lock (only password changes do)',
   'crm-route / Lock wait per acquisition / A': 'the same: no lock on /api/customers/:id',
 };
 
@@ -199,25 +258,43 @@ describe('after the scenarios (the live stack, still running)', () => {
     const expected = rendered().flatMap((g) => g.rules.map((r) => (isAlert(r) ? r.alert : r.record)));
     const rules = await stack.prometheus.rules();
     expect(rules.map((r) => r.name).sort()).toEqual(expected.sort());
-    expect(rules.filter((r) => r.health !== 'ok').map((r) => `${r.group}/${r.name}: ${r.health} ${r.lastError ?? ''}`)).toEqual([]);
+    expect(
+      rules.filter((r) => r.health !== 'ok').map((r) => `${r.group}/${r.name}: ${r.health} ${r.lastError ?? ''}`),
+    ).toEqual([]);
   });
 
   it('recorded no NaN or infinite value at any evaluation: start-up, steady and faulty traffic alike', async () => {
     const recorded = new Set(rendered().flatMap((g) => g.rules.flatMap((r) => (isAlert(r) ? [] : [r.record]))));
-    const series = await stack.prometheus.queryRange(`{__name__=~"${[...recorded].join('|')}"}`, startedAt, Date.now(), 1);
+    const series = await stack.prometheus.queryRange(
+      `{__name__=~"${[...recorded].join('|')}"}`,
+      startedAt,
+      Date.now(),
+      1,
+    );
     expect(series.length).toBeGreaterThan(0);
-    const bad = series.flatMap((s) => s.values.filter(([, v]) => !Number.isFinite(Number(v))).map(([t, v]) => `${JSON.stringify(s.metric)} = ${v} at ${new Date(t * 1000).toISOString()}`));
+    const bad = series.flatMap((s) =>
+      s.values
+        .filter(([, v]) => !Number.isFinite(Number(v)))
+        .map(([t, v]) => `${JSON.stringify(s.metric)} = ${v} at ${new Date(t * 1000).toISOString()}`),
+    );
     expect(bad).toEqual([]);
   });
 
   it('returns data for every dashboard panel query, except the few that cannot have any here (each with its reason)', async () => {
-    const dashboards = [...stack.bundle].filter(([path]) => path.startsWith('dashboards/') && path.endsWith('.json')).map(([, json]) => JSON.parse(json) as Dashboard);
+    const dashboards = [...stack.bundle]
+      .filter(([path]) => path.startsWith('dashboards/') && path.endsWith('.json'))
+      .map(([, json]) => JSON.parse(json) as Dashboard);
     const queries = dashboardQueries(dashboards);
     expect(queries.length).toBeGreaterThan(50);
     const empty: string[] = [];
     for (const q of queries) {
       // Grafana's $__rate_interval with a 1 s scrape interval is a few seconds; 30 s spans the whole fault windows.
-      const expr = substituteVariables(q.expr, { __rate_interval: '30s', __interval: '5s', __range: '5m', route: ROUTE });
+      const expr = substituteVariables(q.expr, {
+        __rate_interval: '30s',
+        __interval: '5s',
+        __range: '5m',
+        route: ROUTE,
+      });
       const series = await stack.prometheus.queryRange(expr, startedAt, Date.now(), 5);
       if (series.length === 0) empty.push(`${q.uid} / ${q.panel} / ${q.refId}`);
     }

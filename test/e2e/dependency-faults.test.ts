@@ -92,7 +92,10 @@ interface Scrape {
 }
 
 async function scrape(): Promise<Scrape> {
-  const res = await fetch(`${exporter.url}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '5' }, signal: AbortSignal.timeout(15_000) });
+  const res = await fetch(`${exporter.url}/metrics`, {
+    headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '5' },
+    signal: AbortSignal.timeout(15_000),
+  });
   return { status: res.status, text: await res.text() };
 }
 
@@ -103,7 +106,13 @@ async function scrapeUntil(what: string, check: (text: string) => boolean, timeo
     const { status, text } = await scrape();
     expect(status, 'every scrape answers').toBe(200);
     if (check(text)) return text;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last scrape:\n${text.split('\n').filter((l) => /^crm_(pg_up|redis_up|scrape|log_file|positions|log_lines)/.test(l)).join('\n')}\nexporter log:\n${exporter.lines().join('\n')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}; last scrape:\n${text
+          .split('\n')
+          .filter((l) => /^crm_(pg_up|redis_up|scrape|log_file|positions|log_lines)/.test(l))
+          .join('\n')}\nexporter log:\n${exporter.lines().join('\n')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -122,7 +131,9 @@ async function underLoad(ms: number, fault: () => Promise<void>): Promise<LoadSu
 async function expectEveryRequestCounted(): Promise<void> {
   const total = Object.values(completed).reduce((a, b) => a + b, 0);
   const text = await scrapeUntil(`${total} requests counted`, (t) => sampleSum(t, 'crm_http_requests_total') === total);
-  const counted = Object.fromEntries(Object.keys(completed).map((s) => [s, sampleSum(text, 'crm_http_requests_total', { status: s })]));
+  const counted = Object.fromEntries(
+    Object.keys(completed).map((s) => [s, sampleSum(text, 'crm_http_requests_total', { status: s })]),
+  );
   expect(counted).toEqual(completed);
   expect(sampleSum(text, 'crm_log_lines_total')).toBe(total);
   expect(sampleSum(text, 'crm_log_parse_errors_total')).toBe(0);
@@ -133,7 +144,10 @@ const linesSince = (from: number): string[] => exporter.lines().slice(from);
 
 describe('dependencies failing under load (issue 11 B4)', () => {
   it('starts healthy', async () => {
-    const text = await scrapeUntil('both collectors up', (t) => sampleSum(t, 'crm_pg_up') === 1 && sampleSum(t, 'crm_redis_up') === 1);
+    const text = await scrapeUntil(
+      'both collectors up',
+      (t) => sampleSum(t, 'crm_pg_up') === 1 && sampleSum(t, 'crm_redis_up') === 1,
+    );
     expect(sampleSum(text, 'crm_log_file_readable', { log: 'crm' })).toBe(1);
     expect(sampleSum(text, 'crm_positions_write_success')).toBe(1);
   });
@@ -150,10 +164,20 @@ describe('dependencies failing under load (issue 11 B4)', () => {
       }
       await pg!.start();
     });
-    await scrapeUntil('PostgreSQL back', (t) => sampleSum(t, 'crm_pg_up') === 1 && sampleSum(t, 'crm_scrape_collector_success', { collector: 'postgres' }) === 1);
+    await scrapeUntil(
+      'PostgreSQL back',
+      (t) =>
+        sampleSum(t, 'crm_pg_up') === 1 &&
+        sampleSum(t, 'crm_scrape_collector_success', { collector: 'postgres' }) === 1,
+    );
     const lines = linesSince(from);
-    expect(lines.filter((l) => /postgres/i.test(l) && !/succeeded again/.test(l)), lines.join('\n')).toEqual([expect.stringMatching(/^collector postgres failed: /)]);
-    expect(lines.filter((l) => /^collector postgres succeeded again after \d+ failed attempts?$/.test(l))).toHaveLength(1);
+    expect(
+      lines.filter((l) => /postgres/i.test(l) && !/succeeded again/.test(l)),
+      lines.join('\n'),
+    ).toEqual([expect.stringMatching(/^collector postgres failed: /)]);
+    expect(lines.filter((l) => /^collector postgres succeeded again after \d+ failed attempts?$/.test(l))).toHaveLength(
+      1,
+    );
     await expectEveryRequestCounted();
   }, 90_000);
 
@@ -171,7 +195,10 @@ describe('dependencies failing under load (issue 11 B4)', () => {
     });
     await scrapeUntil('Redis back', (t) => sampleSum(t, 'crm_redis_up') === 1);
     const lines = linesSince(from);
-    expect(lines.filter((l) => /redis/i.test(l) && !/succeeded again/.test(l)), lines.join('\n')).toEqual([expect.stringMatching(/^collector redis failed: /)]);
+    expect(
+      lines.filter((l) => /redis/i.test(l) && !/succeeded again/.test(l)),
+      lines.join('\n'),
+    ).toEqual([expect.stringMatching(/^collector redis failed: /)]);
     expect(lines.filter((l) => /^collector redis succeeded again after \d+ failed attempts?$/.test(l))).toHaveLength(1);
     await expectEveryRequestCounted();
   }, 90_000);
@@ -186,17 +213,26 @@ describe('dependencies failing under load (issue 11 B4)', () => {
         // logrotate-style rename + create while the exporter cannot look into the directory
         await rename(accessLog, `${accessLog}.1`);
         await crm!.reopenAccessLog();
-        const text = await scrapeUntil('the log reported unreadable', (t) => sampleSum(t, 'crm_log_file_readable', { log: 'crm' }) === 0);
+        const text = await scrapeUntil(
+          'the log reported unreadable',
+          (t) => sampleSum(t, 'crm_log_file_readable', { log: 'crm' }) === 0,
+        );
         expect(sampleSum(text, 'crm_log_file_errors_total', { log: 'crm' })).toBe(1);
         await new Promise((resolve) => setTimeout(resolve, 1_500)); // many passes meet the problem: still one line
       } finally {
         await chmod(logs, 0o755);
       }
     });
-    const text = await scrapeUntil('the log readable again', (t) => sampleSum(t, 'crm_log_file_readable', { log: 'crm' }) === 1);
+    const text = await scrapeUntil(
+      'the log readable again',
+      (t) => sampleSum(t, 'crm_log_file_readable', { log: 'crm' }) === 1,
+    );
     expect(sampleSum(text, 'crm_log_file_errors_total', { log: 'crm' })).toBe(1);
     const lines = linesSince(from);
-    expect(lines.filter((l) => l.startsWith('log ')), lines.join('\n')).toEqual([expect.stringMatching(/^log crm \(.*access\.log\): .*EACCES/)]);
+    expect(
+      lines.filter((l) => l.startsWith('log ')),
+      lines.join('\n'),
+    ).toEqual([expect.stringMatching(/^log crm \(.*access\.log\): .*EACCES/)]);
     await expectEveryRequestCounted();
   }, 90_000);
 
@@ -216,16 +252,25 @@ describe('dependencies failing under load (issue 11 B4)', () => {
       } finally {
         await fh.close();
       }
-      const text = await scrapeUntil('the positions write failing', (t) => sampleSum(t, 'crm_positions_write_success') === 0);
+      const text = await scrapeUntil(
+        'the positions write failing',
+        (t) => sampleSum(t, 'crm_positions_write_success') === 0,
+      );
       expect(sampleSum(text, 'crm_positions_write_errors_total')).toBeGreaterThanOrEqual(1);
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // several intervals fail: still one line
-      expect(JSON.parse(await readFile(positions, 'utf8'))).toMatchObject({ version: 1, positions: { crm: { offset: expect.any(Number) } } });
+      expect(JSON.parse(await readFile(positions, 'utf8'))).toMatchObject({
+        version: 1,
+        positions: { crm: { offset: expect.any(Number) } },
+      });
       await unlink(filler);
     });
     const text = await scrapeUntil('positions written again', (t) => sampleSum(t, 'crm_positions_write_success') === 1);
     expect(sampleSum(text, 'crm_positions_write_errors_total')).toBeGreaterThan(1);
     const lines = linesSince(from);
-    expect(lines.filter((l) => l.startsWith('positions:')), lines.join('\n')).toEqual([
+    expect(
+      lines.filter((l) => l.startsWith('positions:')),
+      lines.join('\n'),
+    ).toEqual([
       expect.stringMatching(/^positions: cannot write .*positions\.json: ENOSPC/),
       expect.stringMatching(/^positions: writing .*positions\.json works again after \d+ failed attempts$/),
     ]);
@@ -236,7 +281,9 @@ describe('dependencies failing under load (issue 11 B4)', () => {
       .poll(
         async () => {
           await scrape();
-          return (JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: { inode: number; offset: number } } }).positions.crm;
+          return (
+            JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: { inode: number; offset: number } } }
+          ).positions.crm;
         },
         { timeout: 10_000 },
       )

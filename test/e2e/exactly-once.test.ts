@@ -119,7 +119,8 @@ async function sizesNow(): Promise<Map<number, { path: string; size: number }>> 
  */
 async function linesBehind(sizes: Map<number, { path: string; size: number }>): Promise<number> {
   type Pos = { inode: number; offset: number };
-  const saved = (JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: Pos & { next?: Pos } } }).positions.crm;
+  const saved = (JSON.parse(await readFile(positions, 'utf8')) as { positions: { crm: Pos & { next?: Pos } } })
+    .positions.crm;
   let lines = 0;
   for (const pos of [saved, saved.next]) {
     const file = pos && sizes.get(pos.inode);
@@ -132,7 +133,9 @@ async function linesBehind(sizes: Map<number, { path: string; size: number }>): 
 
 /** The per-process last values, summed by status (see the comment at the top). */
 async function storedByStatus(): Promise<Record<string, number>> {
-  const result = await prometheus!.query('sum by (status) (max_over_time(crm_http_requests_total{job=~"exactly-once-.+"}[10m]))');
+  const result = await prometheus!.query(
+    'sum by (status) (max_over_time(crm_http_requests_total{job=~"exactly-once-.+"}[10m]))',
+  );
   return Object.fromEntries(result.map((s) => [s.metric.status as string, Number(s.value[1])]));
 }
 
@@ -175,7 +178,9 @@ describe('exactly once as Prometheus sees it (issue 11 B2)', () => {
     }
     await sleep(2_000); // two more scrapes: a line counted twice would show now
     stored = await storedByStatus();
-    console.info(`exactly once: ${total(written)} lines written over ${RUNS} processes; lines behind the saved positions at each restart: ${behind.join(', ')}`);
+    console.info(
+      `exactly once: ${total(written)} lines written over ${RUNS} processes; lines behind the saved positions at each restart: ${behind.join(', ')}`,
+    );
     expect(stored).toEqual(written);
     const lines = await prometheus!.query('sum(max_over_time(crm_log_lines_total{job=~"exactly-once-.+"}[10m]))');
     expect(Number(lines[0]?.value[1])).toBe(total(written));

@@ -24,7 +24,11 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   // an exporter that opened the FIFO without O_NONBLOCK is stuck on it: a writer releases it (ENXIO when none waits)
-  for (const f of fifos.splice(0)) await open(f, constants.O_WRONLY | constants.O_NONBLOCK).then((fh) => fh.close(), () => undefined);
+  for (const f of fifos.splice(0))
+    await open(f, constants.O_WRONLY | constants.O_NONBLOCK).then(
+      (fh) => fh.close(),
+      () => undefined,
+    );
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -61,7 +65,9 @@ async function listening(cli: Cli, ms = 10_000): Promise<string> {
 function exitWithin(cli: Cli, ms: number): Promise<number | null> {
   return Promise.race([
     cli.exited,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${ms} ms: ${cli.stderr()}`)), ms).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`still running after ${ms} ms: ${cli.stderr()}`)), ms).unref(),
+    ),
   ]);
 }
 
@@ -81,7 +87,9 @@ describe('crm-exporter process in a hostile environment', () => {
     );
     const cli = spawnCli(config);
     const url = await listening(cli);
-    await expect.poll(async () => (await fetch(url)).text(), { timeout: 5_000 }).toMatch(/<td>crm<\/td>.*<td>not-regular<\/td>/s);
+    await expect
+      .poll(async () => (await fetch(url)).text(), { timeout: 5_000 })
+      .toMatch(/<td>crm<\/td>.*<td>not-regular<\/td>/s);
     // the tailer test counts reports over exact passes; here: one line, not one per poll or scrape
     for (let i = 0; i < 5; i++) expect((await fetch(`${url}/metrics`)).status).toBe(200);
     expect(cli.stderr().match(/is a FIFO, not a regular file/g)).toHaveLength(1);
@@ -95,7 +103,8 @@ describe('crm-exporter process in a hostile environment', () => {
     const port = (blocker.address() as { port: number }).port;
     try {
       const log = join(dir, 'busy.log');
-      const line = (i: number): string => `{"time":"2026-11-27T08:00:00Z","method":"GET","path":"/api/customers/${i}","status":200,"duration_ms":5,"bytes":10}\n`;
+      const line = (i: number): string =>
+        `{"time":"2026-11-27T08:00:00Z","method":"GET","path":"/api/customers/${i}","status":200,"duration_ms":5,"bytes":10}\n`;
       const lines = Array.from({ length: 100 }, (_, i) => line(i));
       await writeFile(log, lines.join(''));
       const head = (await readFile(log)).subarray(0, 64).toString('base64');

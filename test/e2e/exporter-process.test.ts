@@ -60,14 +60,18 @@ describe('crm-exporter process', () => {
     );
 
     const first = await startCli(config);
-    await expect.poll(async () => sampleSum(await metrics(first.url), 'crm_http_requests_total'), { timeout: 15_000 }).toBe(100);
+    await expect
+      .poll(async () => sampleSum(await metrics(first.url), 'crm_http_requests_total'), { timeout: 15_000 })
+      .toBe(100);
     expect(await stop(first.child)).toBe(0);
     const saved = JSON.parse(await readFile(positions, 'utf8')) as { positions: Record<string, { offset: number }> };
     expect(saved.positions.crm?.offset).toBe((await readFile(log)).length);
 
     await appendFile(log, Array.from({ length: 50 }, (_, i) => line(1000 + i, 503)).join(''));
     const second = await startCli(config);
-    await expect.poll(async () => sampleSum(await metrics(second.url), 'crm_http_requests_total'), { timeout: 15_000 }).toBe(50);
+    await expect
+      .poll(async () => sampleSum(await metrics(second.url), 'crm_http_requests_total'), { timeout: 15_000 })
+      .toBe(50);
     const text = await metrics(second.url);
     expect(sampleSum(text, 'crm_http_requests_total', { status: '503' })).toBe(50);
     expect(sampleSum(text, 'crm_log_lines_total')).toBe(50);

@@ -38,9 +38,17 @@ describe('crm-exporter --web.config.file', () => {
     const config = join(dir, 'config.yaml');
     await writeFile(config, yaml.dump({ listen: `127.0.0.1:${port}`, positions_file: join(dir, 'positions.json') }));
     const web = join(dir, 'web.yml');
-    await writeFile(web, yaml.dump({ tls_server_config: { cert_file: pki.serverCert, key_file: pki.serverKey }, basic_auth_users: { prometheus: bcrypt.hashSync('pw', 4) } }));
+    await writeFile(
+      web,
+      yaml.dump({
+        tls_server_config: { cert_file: pki.serverCert, key_file: pki.serverKey },
+        basic_auth_users: { prometheus: bcrypt.hashSync('pw', 4) },
+      }),
+    );
     const exporter = run(['--config', config, '--web.config.file', web]);
-    await expect.poll(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(exporter.stderr()), { timeout: 15_000 }).toBe(true);
+    await expect
+      .poll(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(exporter.stderr()), { timeout: 15_000 })
+      .toBe(true);
     const url = `https://127.0.0.1:${port}/metrics`;
     expect((await httpsGet(url, { ca: pki.read(pki.caCert) })).status).toBe(401);
     expect((await httpsGet(url, { ca: pki.read(pki.caCert), auth: 'prometheus:pw' })).status).toBe(200);
@@ -56,7 +64,9 @@ describe('crm-exporter --web.config.file', () => {
     await writeFile(web, yaml.dump({ tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey } }));
     const exporter = run(['--config', config, '--web.config.file', web]);
     expect(await exporter.exited).toBe(1);
-    expect(exporter.stderr()).toContain(`web_config_file: ${web}: tls_server_config.key_file: does not match the certificate in cert_file`);
+    expect(exporter.stderr()).toContain(
+      `web_config_file: ${web}: tls_server_config.key_file: does not match the certificate in cert_file`,
+    );
     expect(exporter.stderr()).not.toContain('listening on');
   });
 });

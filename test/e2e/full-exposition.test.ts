@@ -26,8 +26,14 @@ beforeAll(async () => {
   const json = join(dir, 'json.log');
   const nginx = join(dir, 'nginx.log');
   const regex = join(dir, 'regex.log');
-  await writeFile(json, '{"method":"GET","path":"/api/customers/7","status":200,"duration_ms":3.5,"bytes":10,"db_ms":1,"cache_ms":0.2,"cache":"hit","lock":"acquired","lock_wait_ms":0.5}\nnot json\n');
-  await writeFile(nginx, '127.0.0.1 - - [27/Nov/2026:08:00:00 +0000] "GET /api/customers/12?x=1 HTTP/1.1" 200 512 "-" "curl/8" 0.012 0.010\n');
+  await writeFile(
+    json,
+    '{"method":"GET","path":"/api/customers/7","status":200,"duration_ms":3.5,"bytes":10,"db_ms":1,"cache_ms":0.2,"cache":"hit","lock":"acquired","lock_wait_ms":0.5}\nnot json\n',
+  );
+  await writeFile(
+    nginx,
+    '127.0.0.1 - - [27/Nov/2026:08:00:00 +0000] "GET /api/customers/12?x=1 HTTP/1.1" 200 512 "-" "curl/8" 0.012 0.010\n',
+  );
   await writeFile(regex, 'GET /api/rankings 200 4.5ms\n');
   const config = parseConfig(
     {
@@ -40,9 +46,16 @@ beforeAll(async () => {
           path: nginx,
           format: 'nginx',
           start_at: 'beginning',
-          log_format: '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time',
+          log_format:
+            '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time',
         },
-        { name: 'regex', path: regex, format: 'regex', start_at: 'beginning', pattern: '^(?<method>\\S+) (?<path>\\S+) (?<status>\\d{3}) (?<duration_ms>[\\d.]+)ms$' },
+        {
+          name: 'regex',
+          path: regex,
+          format: 'regex',
+          start_at: 'beginning',
+          pattern: '^(?<method>\\S+) (?<path>\\S+) (?<status>\\d{3}) (?<duration_ms>[\\d.]+)ms$',
+        },
       ],
       postgres: { url: 'postgres://postgres@127.0.0.1:5432/postgres', databases: ['postgres'] },
       redis: { url: 'redis://127.0.0.1:6379', key_groups: [{ name: 'cache', pattern: 'crm-full-test-nothing:*' }] },
@@ -62,7 +75,11 @@ afterAll(async () => {
 
 describe('full exposition', () => {
   it('serves every subsystem and passes promtool check metrics with zero findings', async () => {
-    await expect.poll(async () => sampleSum(await (await fetch(`${exporter.url}/metrics`)).text(), 'crm_log_lines_total'), { timeout: 15_000 }).toBe(4);
+    await expect
+      .poll(async () => sampleSum(await (await fetch(`${exporter.url}/metrics`)).text(), 'crm_log_lines_total'), {
+        timeout: 15_000,
+      })
+      .toBe(4);
     const text = await (await fetch(`${exporter.url}/metrics`)).text();
     expect(sampleSum(text, 'crm_pg_up')).toBe(1);
     expect(sampleSum(text, 'crm_redis_up')).toBe(1);

@@ -8,7 +8,14 @@ import { startExporter, type RunningExporter } from '../../src/exporter/main.js'
 import { startCrmService, type CrmService } from '../../src/crm/service.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
-import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/crm.js';
+import {
+  createTestDatabase,
+  deleteKeys,
+  newRedisClient,
+  randomPrefix,
+  REDIS_URL,
+  type TestDatabase,
+} from '../helpers/crm.js';
 import { sampleSum } from '../helpers/exposition.js';
 
 /*
@@ -42,7 +49,15 @@ describe('load generator → CRM → access log → exporter', () => {
   it('counts exactly the requests the load generator sent, by status', async () => {
     const accessLog = join(dir, 'access.log');
     const adminToken = 'chain-test-token';
-    crm = await startCrmService({ databaseUrl: db.url, redisUrl: REDIS_URL, port: 0, accessLog, redisPrefix: prefix, adminToken, log: silentLogger });
+    crm = await startCrmService({
+      databaseUrl: db.url,
+      redisUrl: REDIS_URL,
+      port: 0,
+      accessLog,
+      redisPrefix: prefix,
+      adminToken,
+      log: silentLogger,
+    });
     const config = parseConfig({
       listen: '127.0.0.1:0',
       positions_file: join(dir, 'positions.json'),
@@ -51,7 +66,14 @@ describe('load generator → CRM → access log → exporter', () => {
     exporter = await startExporter(config, { log: () => undefined });
 
     // error-burst injects 500s through the admin endpoint, so more than one status class must add up.
-    const summary: LoadSummary = await runLoad({ url: crm.url, durationMs: 4_000, rate: 60, scenario: 'error-burst', adminToken, requestTimeoutMs: 10_000 });
+    const summary: LoadSummary = await runLoad({
+      url: crm.url,
+      durationMs: 4_000,
+      rate: 60,
+      scenario: 'error-burst',
+      adminToken,
+      requestTimeoutMs: 10_000,
+    });
     expect(summary.networkErrors).toBe(0);
     expect(Object.keys(summary.byStatus).length).toBeGreaterThan(1);
     await crm.close(); // flushes the access log
@@ -60,9 +82,15 @@ describe('load generator → CRM → access log → exporter', () => {
     const expected = Object.fromEntries(Object.entries(summary.byStatus).map(([status, n]) => [status, n]));
     const total = Object.values(summary.byStatus).reduce((a, b) => a + b, 0);
     const url = exporter.url;
-    await expect.poll(async () => sampleSum(await (await fetch(`${url}/metrics`)).text(), 'crm_http_requests_total'), { timeout: 20_000 }).toBe(total);
+    await expect
+      .poll(async () => sampleSum(await (await fetch(`${url}/metrics`)).text(), 'crm_http_requests_total'), {
+        timeout: 20_000,
+      })
+      .toBe(total);
     const text = await (await fetch(`${url}/metrics`)).text();
-    const counted = Object.fromEntries(Object.keys(expected).map((status) => [status, sampleSum(text, 'crm_http_requests_total', { status })]));
+    const counted = Object.fromEntries(
+      Object.keys(expected).map((status) => [status, sampleSum(text, 'crm_http_requests_total', { status })]),
+    );
     expect(counted).toEqual(expected);
     expect(sampleSum(text, 'crm_log_parse_errors_total')).toBe(0);
     expect(sampleSum(text, 'crm_log_lines_total')).toBe(total);

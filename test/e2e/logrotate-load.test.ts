@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { runLoad } from '../../src/loadgen/runner.js';
-import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from '../helpers/crm.js';
+import {
+  createTestDatabase,
+  deleteKeys,
+  newRedisClient,
+  randomPrefix,
+  REDIS_URL,
+  type TestDatabase,
+} from '../helpers/crm.js';
 import { startCrmChild, type CrmChild } from '../helpers/crm-child.js';
 import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
 import { sampleSum } from '../helpers/exposition.js';
@@ -81,7 +88,9 @@ function countedByStatus(text: string, statuses: Iterable<string>): Counts {
 
 /** Waits until the exporter's request total stops short of nothing: equal to `expected`, then returns /metrics. */
 async function settledAt(expected: number): Promise<string> {
-  await expect.poll(async () => sampleSum(await scrape(), 'crm_http_requests_total'), { timeout: 20_000 }).toBe(expected);
+  await expect
+    .poll(async () => sampleSum(await scrape(), 'crm_http_requests_total'), { timeout: 20_000 })
+    .toBe(expected);
   await new Promise((resolve) => setTimeout(resolve, 1_000)); // nothing more may arrive (a duplicate would)
   return scrape();
 }
@@ -144,12 +153,15 @@ describe('logrotate under real load (issue 11 B3)', () => {
     const text = await settledAt(total(onDisk));
     const statuses = new Set([...Object.keys(completed), ...Object.keys(onDisk)]);
     expect(countedByStatus(text, statuses)).toEqual(Object.fromEntries([...statuses].map((s) => [s, onDisk[s] ?? 0])));
-    for (const status of statuses) expect(onDisk[status] ?? 0, `status ${status}`).toBeLessThanOrEqual(completed[status] ?? 0);
+    for (const status of statuses)
+      expect(onDisk[status] ?? 0, `status ${status}`).toBeLessThanOrEqual(completed[status] ?? 0);
     expect(sampleSum(text, 'crm_log_lines_total')).toBe(total(onDisk));
     expect(sampleSum(text, 'crm_log_parse_errors_total')).toBe(0); // a truncation never yields a fragment
     expect(sampleSum(text, 'crm_log_rotations_total')).toBe(ROTATIONS);
     expect(await exporter!.stop()).toBe(0);
     // the measured loss of logrotate's copytruncate, for docs/failure-modes.md
-    console.info(`copytruncate: ${total(completed) - total(onDisk)} of ${total(completed)} completed requests lost by logrotate over ${ROTATIONS} rotations`);
+    console.info(
+      `copytruncate: ${total(completed) - total(onDisk)} of ${total(completed)} completed requests lost by logrotate over ${ROTATIONS} rotations`,
+    );
   }, 60_000);
 });

@@ -22,7 +22,17 @@ beforeAll(async () => {
   const lines: string[] = [];
   for (let i = 0; i < LINES; i += 1) {
     const status = i % 10 === 0 ? 500 : 200;
-    lines.push(JSON.stringify({ method: i % 3 === 0 ? 'POST' : 'GET', path: `/api/customers/${i}`, status, duration_ms: (i % 50) + 0.5, bytes: 200, db_ms: 1, cache: 'hit' }));
+    lines.push(
+      JSON.stringify({
+        method: i % 3 === 0 ? 'POST' : 'GET',
+        path: `/api/customers/${i}`,
+        status,
+        duration_ms: (i % 50) + 0.5,
+        bytes: 200,
+        db_ms: 1,
+        cache: 'hit',
+      }),
+    );
   }
   await writeFile(log, `${lines.join('\n')}\n`);
   const config = parseConfig({
@@ -43,13 +53,18 @@ afterAll(async () => {
 describe('Prometheus scraping the exporter', () => {
   it('ingests every series with the right totals', async () => {
     await expect
-      .poll(async () => (await prometheus.query('sum(crm_http_requests_total{job="crm"})'))[0]?.value[1], { timeout: 30_000, interval: 500 })
+      .poll(async () => (await prometheus.query('sum(crm_http_requests_total{job="crm"})'))[0]?.value[1], {
+        timeout: 30_000,
+        interval: 500,
+      })
       .toBe(String(LINES));
     const errors = await prometheus.query('sum by (status) (crm_http_requests_total{job="crm",status="500"})');
     expect(errors[0]?.value[1]).toBe(String(LINES / 10));
     const up = await prometheus.query('up{job="crm"}');
     expect(up[0]?.value[1]).toBe('1');
-    const count = await prometheus.query('sum(crm_http_request_duration_seconds_count{job="crm",route="/api/customers/:id"})');
+    const count = await prometheus.query(
+      'sum(crm_http_request_duration_seconds_count{job="crm",route="/api/customers/:id"})',
+    );
     expect(count[0]?.value[1]).toBe(String(LINES));
     const build = await prometheus.query('crm_exporter_build_info{job="crm"}');
     expect(build).toHaveLength(1);

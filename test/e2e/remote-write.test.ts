@@ -7,7 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
 import { serviceNames } from '../../src/exporter/bundle/rules/recording.js';
 import { EXPORTER_JOB } from '../helpers/alerting-stack.js';
-import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from '../helpers/crm-processes.js';
+import {
+  startCrmProcess,
+  startExporterProcess,
+  type CrmProcess,
+  type ExporterProcess,
+} from '../helpers/crm-processes.js';
 import { startPrometheus, type RunningPrometheus, type Sample } from '../helpers/prometheus.js';
 
 /*
@@ -40,9 +45,17 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'crm-remote-write-'));
   dirs.push(dir);
   crm = await startCrmProcess(dir);
-  load = runLoad({ url: crm.url, durationMs: 5 * 60_000, rate: 10, scenario: 'steady', adminToken: crm.adminToken, signal: loadStop.signal });
+  load = runLoad({
+    url: crm.url,
+    durationMs: 5 * 60_000,
+    rate: 10,
+    scenario: 'steady',
+    adminToken: crm.adminToken,
+    signal: loadStop.signal,
+  });
   const ruleFiles = new Map<string, string>();
-  for (const name of (await readdir(RULES_DIR)).filter((f) => f.endsWith('.yml'))) ruleFiles.set(name, await readFile(join(RULES_DIR, name), 'utf8'));
+  for (const name of (await readdir(RULES_DIR)).filter((f) => f.endsWith('.yml')))
+    ruleFiles.set(name, await readFile(join(RULES_DIR, name), 'utf8'));
   central = await startPrometheus([], { interval: '1s', ruleFiles, remoteWriteReceiver: true });
   for (const cluster of CLUSTERS) {
     const exporterDir = await mkdtemp(join(tmpdir(), `crm-remote-write-${cluster}-`));
@@ -73,8 +86,10 @@ afterAll(async () => {
 }, 60_000);
 
 /** Labels of a sample without the metric name. */
-const labelsOf = (s: Sample): Record<string, string> => Object.fromEntries(Object.entries(s.metric).filter(([k]) => k !== '__name__'));
-const byCluster = (samples: Sample[]): Sample[] => [...samples].sort((a, b) => (a.metric.cluster ?? '').localeCompare(b.metric.cluster ?? ''));
+const labelsOf = (s: Sample): Record<string, string> =>
+  Object.fromEntries(Object.entries(s.metric).filter(([k]) => k !== '__name__'));
+const byCluster = (samples: Sample[]): Sample[] =>
+  [...samples].sort((a, b) => (a.metric.cluster ?? '').localeCompare(b.metric.cluster ?? ''));
 
 /** Polls the central Prometheus until `expr` has a series for every cluster (the rules evaluate every second). */
 async function everyCluster(expr: string, timeoutMs = 45_000): Promise<Sample[]> {
@@ -82,7 +97,10 @@ async function everyCluster(expr: string, timeoutMs = 45_000): Promise<Sample[]>
   for (;;) {
     const samples = await central.query(expr);
     if (CLUSTERS.every((c) => samples.some((s) => s.metric.cluster === c))) return byCluster(samples);
-    if (Date.now() > deadline) throw new Error(`${expr}: no series for every cluster within ${timeoutMs / 1000} s, got ${JSON.stringify(samples.map((s) => s.metric))}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${expr}: no series for every cluster within ${timeoutMs / 1000} s, got ${JSON.stringify(samples.map((s) => s.metric))}`,
+      );
     await sleep(1_000);
   }
 }
@@ -90,10 +108,14 @@ async function everyCluster(expr: string, timeoutMs = 45_000): Promise<Sample[]>
 describe('Prometheus agents remote-writing to a central Prometheus with the shipped rules', () => {
   it('receives the exporters’ series with the cluster and instance labels of their agent', async () => {
     const raw = await everyCluster(`count by (cluster, instance, job) (crm_http_requests_total)`);
-    expect(raw.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, instance: exporters.get(cluster)?.address, job: EXPORTER_JOB })));
+    expect(raw.map(labelsOf)).toEqual(
+      CLUSTERS.map((cluster) => ({ cluster, instance: exporters.get(cluster)?.address, job: EXPORTER_JOB })),
+    );
     // Nothing on the central Prometheus comes from elsewhere: it scrapes nothing, every `up` is an agent's (polled:
     // remote write shards series, so a scrape's `up` may arrive a batch after its other samples).
-    expect((await everyCluster('count by (cluster) (up)')).map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster })));
+    expect((await everyCluster('count by (cluster) (up)')).map(labelsOf)).toEqual(
+      CLUSTERS.map((cluster) => ({ cluster })),
+    );
   }, 60_000);
 
   it.each([
@@ -102,34 +124,54 @@ describe('Prometheus agents remote-writing to a central Prometheus with the ship
     ['latency p50', n.quantile('p50'), (v: number) => v > 0],
     ['latency p95', n.quantile('p95'), (v: number) => v > 0],
     ['latency p99', n.quantile('p99'), (v: number) => v > 0],
-  ])('records the %s (%s) once per cluster, instance aggregated away as the rule says', async (_what, record, valid) => {
-    const samples = await everyCluster(record);
-    expect(samples.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB, log: 'crm' })));
-    for (const s of samples) expect(valid(Number(s.value[1])), `${record}${JSON.stringify(s.metric)} = ${s.value[1]}`).toBe(true);
-  }, 50_000);
+  ])(
+    'records the %s (%s) once per cluster, instance aggregated away as the rule says',
+    async (_what, record, valid) => {
+      const samples = await everyCluster(record);
+      expect(samples.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB, log: 'crm' })));
+      for (const s of samples)
+        expect(valid(Number(s.value[1])), `${record}${JSON.stringify(s.metric)} = ${s.value[1]}`).toBe(true);
+    },
+    50_000,
+  );
 
   it('records the per-route p95 per cluster and route', async () => {
     const samples = await everyCluster(`${n.routeQuantile('p95')}{route="/api/customers/:id"}`);
-    expect(samples.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB, log: 'crm', route: '/api/customers/:id' })));
+    expect(samples.map(labelsOf)).toEqual(
+      CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB, log: 'crm', route: '/api/customers/:id' })),
+    );
     for (const s of samples) expect(Number(s.value[1])).toBeGreaterThan(0);
   }, 50_000);
 
   it.each([
     ['availability from the probe', n.probeAvailability],
     ['availability from up', n.upAvailability],
-  ])('records the %s (%s) once per cluster', async (_what, record) => {
-    const samples = await everyCluster(record);
-    expect(samples.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB })));
-    // Every probe of the healthy CRM and (almost) every scrape succeeded: a share, far from 0.
-    for (const s of samples) expect(Number(s.value[1])).toBeGreaterThan(0.5);
-    for (const s of samples) expect(Number(s.value[1])).toBeLessThanOrEqual(1);
-  }, 50_000);
+  ])(
+    'records the %s (%s) once per cluster',
+    async (_what, record) => {
+      const samples = await everyCluster(record);
+      expect(samples.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, job: EXPORTER_JOB })));
+      // Every probe of the healthy CRM and (almost) every scrape succeeded: a share, far from 0.
+      for (const s of samples) expect(Number(s.value[1])).toBeGreaterThan(0.5);
+      for (const s of samples) expect(Number(s.value[1])).toBeLessThanOrEqual(1);
+    },
+    50_000,
+  );
 
   it('keeps cluster and instance on the per-instance database rules', async () => {
     const connections = await everyCluster(n.pgConnectionsRatio);
-    expect(connections.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, instance: exporters.get(cluster)?.address, job: EXPORTER_JOB })));
+    expect(connections.map(labelsOf)).toEqual(
+      CLUSTERS.map((cluster) => ({ cluster, instance: exporters.get(cluster)?.address, job: EXPORTER_JOB })),
+    );
     const blocks = await everyCluster(n.pgCacheHitRatio);
-    expect(blocks.map(labelsOf)).toEqual(CLUSTERS.map((cluster) => ({ cluster, instance: exporters.get(cluster)?.address, job: EXPORTER_JOB, database: crm.db.name })));
+    expect(blocks.map(labelsOf)).toEqual(
+      CLUSTERS.map((cluster) => ({
+        cluster,
+        instance: exporters.get(cluster)?.address,
+        job: EXPORTER_JOB,
+        database: crm.db.name,
+      })),
+    );
   }, 50_000);
 
   it('evaluates every rule without an error, and the agents lost no sample', async () => {

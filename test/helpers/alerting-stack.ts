@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { renderBundle, type BundleFiles } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile, type Thresholds } from '../../src/exporter/bundle/thresholds.js';
-import { loadShippedAlertmanagerConfig, startAlertmanager, testAlertmanagerConfig, FAST_TIMERS, type RunningAlertmanager, type Timers } from './alertmanager-shipped.js';
+import {
+  loadShippedAlertmanagerConfig,
+  startAlertmanager,
+  testAlertmanagerConfig,
+  FAST_TIMERS,
+  type RunningAlertmanager,
+  type Timers,
+} from './alertmanager-shipped.js';
 import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from './crm-processes.js';
 import { startPrometheus, type RunningPrometheus } from './prometheus.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
@@ -15,7 +22,12 @@ import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.j
  * Everything it starts is stopped, and every temporary directory, database and Redis key removed, by stop().
  */
 
-export { startAlertmanager, testAlertmanagerConfig, loadShippedAlertmanagerConfig, FAST_TIMERS } from './alertmanager-shipped.js';
+export {
+  startAlertmanager,
+  testAlertmanagerConfig,
+  loadShippedAlertmanagerConfig,
+  FAST_TIMERS,
+} from './alertmanager-shipped.js';
 export { startWebhookReceiver, describeEvent } from './webhook-receiver.js';
 export type { AlertEvent, Notification, WebhookReceiver } from './webhook-receiver.js';
 
@@ -45,7 +57,11 @@ export interface AlertingStack {
 export async function startAlertingStack(options: AlertingStackOptions): Promise<AlertingStack> {
   const thresholds = loadThresholdsFile(options.thresholdsFile);
   const bundle = renderBundle(thresholds, options.thresholdsFile);
-  const ruleFiles = new Map([...bundle].filter(([path]) => path.startsWith('alerting/rules/')).map(([path, content]) => [basename(path), content]));
+  const ruleFiles = new Map(
+    [...bundle]
+      .filter(([path]) => path.startsWith('alerting/rules/'))
+      .map(([path, content]) => [basename(path), content]),
+  );
   const dir = await mkdtemp(join(tmpdir(), 'crm-alerting-'));
   const stops: Array<() => Promise<void>> = [() => rm(dir, { recursive: true, force: true })];
   const stop = async (): Promise<void> => {
@@ -60,9 +76,15 @@ export async function startAlertingStack(options: AlertingStackOptions): Promise
     stops.push(exporter.stop);
     const webhook = await startWebhookReceiver();
     stops.push(webhook.close);
-    const alertmanager = await startAlertmanager(testAlertmanagerConfig(await loadShippedAlertmanagerConfig(), webhook.url, options.timers ?? FAST_TIMERS));
+    const alertmanager = await startAlertmanager(
+      testAlertmanagerConfig(await loadShippedAlertmanagerConfig(), webhook.url, options.timers ?? FAST_TIMERS),
+    );
     stops.push(alertmanager.stop);
-    const prometheus = await startPrometheus([{ job: EXPORTER_JOB, target: exporter.address }], { interval: '1s', ruleFiles, alertmanager: alertmanager.address });
+    const prometheus = await startPrometheus([{ job: EXPORTER_JOB, target: exporter.address }], {
+      interval: '1s',
+      ruleFiles,
+      alertmanager: alertmanager.address,
+    });
     stops.push(prometheus.stop);
     return { crm, exporter, prometheus, alertmanager, webhook, thresholds, bundle, stop };
   } catch (err) {

@@ -23,7 +23,11 @@ interface Route {
 
 export interface AlertmanagerConfig {
   route: Route;
-  receivers: Array<{ name: string; webhook_configs?: Array<{ url: string; [key: string]: unknown }>; [key: string]: unknown }>;
+  receivers: Array<{
+    name: string;
+    webhook_configs?: Array<{ url: string; [key: string]: unknown }>;
+    [key: string]: unknown;
+  }>;
   [key: string]: unknown;
 }
 
@@ -44,13 +48,18 @@ export async function loadShippedAlertmanagerConfig(): Promise<AlertmanagerConfi
  * routes use `timers` wherever the shipped file sets a timer (and on the root route). Routes, matchers, grouping,
  * receivers and inhibitions stay as shipped.
  */
-export function testAlertmanagerConfig(shipped: AlertmanagerConfig, webhookBase: string, timers: Timers = FAST_TIMERS): AlertmanagerConfig {
+export function testAlertmanagerConfig(
+  shipped: AlertmanagerConfig,
+  webhookBase: string,
+  timers: Timers = FAST_TIMERS,
+): AlertmanagerConfig {
   const copy = structuredClone(shipped);
   for (const receiver of copy.receivers) {
     for (const hook of receiver.webhook_configs ?? []) hook.url = `${webhookBase}${new URL(hook.url).pathname}`;
   }
   const retime = (route: Route, root: boolean): void => {
-    for (const key of Object.keys(timers) as Array<keyof Timers>) if (root || route[key] !== undefined) route[key] = timers[key];
+    for (const key of Object.keys(timers) as Array<keyof Timers>)
+      if (root || route[key] !== undefined) route[key] = timers[key];
     for (const child of route.routes ?? []) retime(child, false);
   };
   retime(copy.route, true);

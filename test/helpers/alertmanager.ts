@@ -75,9 +75,15 @@ export async function startAlertmanager(configYaml: string): Promise<RunningAler
       const body = alerts.map((labels) => ({
         labels,
         annotations: { summary: 'test' },
-        ...(endsAt ? { startsAt: new Date(endsAt.getTime() - 60_000).toISOString(), endsAt: endsAt.toISOString() } : { startsAt: new Date().toISOString() }),
+        ...(endsAt
+          ? { startsAt: new Date(endsAt.getTime() - 60_000).toISOString(), endsAt: endsAt.toISOString() }
+          : { startsAt: new Date().toISOString() }),
       }));
-      const res = await fetch(`${url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const res = await fetch(`${url}/api/v2/alerts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       if (!res.ok) throw new Error(`POST /api/v2/alerts: ${res.status} ${await res.text()}`);
     },
     async alerts() {

@@ -50,7 +50,13 @@ export function mounts(compose: ComposeFile): Mount[] {
         const bind = source.startsWith('.') || source.startsWith('/');
         out.push({ service, kind: bind ? 'bind' : 'volume', source, target, readOnly: mode.split(',').includes('ro') });
       } else {
-        out.push({ service, kind: v.type === 'bind' ? 'bind' : 'volume', source: v.source ?? '', target: v.target, readOnly: v.read_only === true });
+        out.push({
+          service,
+          kind: v.type === 'bind' ? 'bind' : 'volume',
+          source: v.source ?? '',
+          target: v.target,
+          readOnly: v.read_only === true,
+        });
       }
     }
   }

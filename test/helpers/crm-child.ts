@@ -16,10 +16,29 @@ export interface CrmChild {
   stop(): Promise<number | null>;
 }
 
-export async function startCrmChild(args: { databaseUrl: string; redisUrl: string; accessLog: string; redisPrefix: string; extra?: string[] }): Promise<CrmChild> {
+export async function startCrmChild(args: {
+  databaseUrl: string;
+  redisUrl: string;
+  accessLog: string;
+  redisPrefix: string;
+  extra?: string[];
+}): Promise<CrmChild> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [bin, '--database-url', args.databaseUrl, '--redis-url', args.redisUrl, '--port', '0', '--access-log', args.accessLog, '--redis-prefix', args.redisPrefix, ...(args.extra ?? [])],
+    [
+      bin,
+      '--database-url',
+      args.databaseUrl,
+      '--redis-url',
+      args.redisUrl,
+      '--port',
+      '0',
+      '--access-log',
+      args.accessLog,
+      '--redis-prefix',
+      args.redisPrefix,
+      ...(args.extra ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

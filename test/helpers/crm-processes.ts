@@ -40,8 +40,21 @@ export async function startCrmProcess(dir: string): Promise<CrmProcess> {
   try {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const env = { ...process.env, DATABASE_URL: db.url, REDIS_URL, HOST: '127.0.0.1', PORT: String(port), ACCESS_LOG: accessLog, REDIS_PREFIX: redisPrefix, CRM_ADMIN_TOKEN: adminToken };
-    const proc = await startProcess(process.execPath, [CRM_BIN, 'serve'], { name: 'crm-service', env, ready: () => httpOk(`${url}/healthz`) });
+    const env = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ACCESS_LOG: accessLog,
+      REDIS_PREFIX: redisPrefix,
+      CRM_ADMIN_TOKEN: adminToken,
+    };
+    const proc = await startProcess(process.execPath, [CRM_BIN, 'serve'], {
+      name: 'crm-service',
+      env,
+      ready: () => httpOk(`${url}/healthz`),
+    });
     return {
       url,
       adminToken,
@@ -72,7 +85,11 @@ export interface ExporterProcess {
 }
 
 /** crm-exporter with its config in `dir`: log `crm` is the CRM's access log, probe on its /healthz. */
-export async function startExporterProcess(dir: string, crm: CrmProcess, options: ExporterOptions = {}): Promise<ExporterProcess> {
+export async function startExporterProcess(
+  dir: string,
+  crm: CrmProcess,
+  options: ExporterOptions = {},
+): Promise<ExporterProcess> {
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const config = {
@@ -109,6 +126,9 @@ export async function startExporterProcess(dir: string, crm: CrmProcess, options
   const file = join(dir, 'crm-exporter.yaml');
   await writeFile(file, yaml.dump(config));
   const url = `http://${address}`;
-  const proc = await startProcess(process.execPath, [EXPORTER_BIN, '--config', file], { name: 'crm-exporter', ready: () => httpOk(`${url}/healthz`) });
+  const proc = await startProcess(process.execPath, [EXPORTER_BIN, '--config', file], {
+    name: 'crm-exporter',
+    ready: () => httpOk(`${url}/healthz`),
+  });
   return { url, address, stop: () => proc.stop() };
 }

@@ -30,7 +30,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`integration tests need PostgreSQL at ${PG_ADMIN_URL} (set CRM_TEST_PG_URL): ${(err as Error).message}`);
+    throw new Error(
+      `integration tests need PostgreSQL at ${PG_ADMIN_URL} (set CRM_TEST_PG_URL): ${(err as Error).message}`,
+    );
   }
   try {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
@@ -104,7 +106,13 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function request(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpResult> {
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<HttpResult> {
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
@@ -212,7 +220,11 @@ export async function privateRedis(): Promise<PrivateRedis> {
     url,
     port,
     async start() {
-      child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+      child = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        { stdio: 'ignore' },
+      );
       child.once('error', () => {});
       await eventually(async () => {
         const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

@@ -86,7 +86,8 @@ export function inBuildContext(dockerignore: string, path: string): boolean {
     if (line === '' || line.startsWith('#')) continue;
     const negated = line.startsWith('!');
     const pattern = (negated ? line.slice(1) : line).replace(/\/$/, '');
-    if (pattern !== '*' && /[*?[\]]/.test(pattern)) throw new Error(`.dockerignore pattern not understood by this check: ${line}`);
+    if (pattern !== '*' && /[*?[\]]/.test(pattern))
+      throw new Error(`.dockerignore pattern not understood by this check: ${line}`);
     const matches = pattern === '*' || path === pattern || path.startsWith(`${pattern}/`);
     if (matches) included = negated;
   }

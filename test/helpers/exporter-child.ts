@@ -33,7 +33,10 @@ async function allThreadsStopped(pid: number): Promise<boolean> {
   return true;
 }
 
-export async function startExporterChild(configFile: string, opts: { uid?: number; gid?: number } = {}): Promise<ExporterChild> {
+export async function startExporterChild(
+  configFile: string,
+  opts: { uid?: number; gid?: number } = {},
+): Promise<ExporterChild> {
   const child: ChildProcess = spawn(process.execPath, [bin, '--config', configFile], {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...(opts.uid !== undefined && { uid: opts.uid }),
@@ -63,7 +66,8 @@ export async function startExporterChild(configFile: string, opts: { uid?: numbe
     lines: () => stderr.split('\n').filter((l) => l !== ''),
     async pause() {
       child.kill('SIGSTOP');
-      for (let i = 0; i < 500 && !(await allThreadsStopped(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 500 && !(await allThreadsStopped(pid)); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
       if (!(await allThreadsStopped(pid))) throw new Error(`crm-exporter ${pid} did not stop`);
     },
     resume() {

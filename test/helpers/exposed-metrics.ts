@@ -34,7 +34,8 @@ export interface ExposedSeries {
 
 export async function exposedSeries(t: Thresholds): Promise<ExposedSeries> {
   const out: ExposedSeries = { names: new Set(['up', 'scrape_duration_seconds']), counters: new Set() };
-  for (const file of readdirSync(GOLDEN).filter((f) => f.endsWith('.prom'))) addExposition(readFileSync(join(GOLDEN, file), 'utf8'), out);
+  for (const file of readdirSync(GOLDEN).filter((f) => f.endsWith('.prom')))
+    addExposition(readFileSync(join(GOLDEN, file), 'utf8'), out);
   const registry = new Registry();
   registerRuntimeMetrics(registry);
   addExposition(await registry.metrics(), out);

@@ -25,7 +25,9 @@ const LABELS = `\\{(?:[a-zA-Z_][a-zA-Z0-9_]*="${LABEL_VALUE}")(?:,[a-zA-Z_][a-zA
 const VALUE = '(?:[-+]?(?:\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?|\\.\\d+)|NaN|[-+]Inf)';
 const SAMPLE = new RegExp(`^(${NAME})(${LABELS})? (${VALUE})$`);
 const HELP = new RegExp(`^# HELP ${NAME} (?:[^\\\\\\n]|\\\\[\\\\n])*$`);
-const TYPE = new RegExp(`^# TYPE ${NAME} (?:counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$`);
+const TYPE = new RegExp(
+  `^# TYPE ${NAME} (?:counter|gauge|histogram|summary|untyped|unknown|info|stateset|gaugehistogram)$`,
+);
 const UNIT = new RegExp(`^# UNIT ${NAME} [a-zA-Z0-9_]*$`);
 
 const unescape = (v: string): string => v.replace(/\\(["\\n])/g, (_m, c: string) => (c === 'n' ? '\n' : c));
@@ -49,18 +51,20 @@ export function checkExposition(text: string, openMetrics: boolean): ExpositionS
       continue;
     }
     if (line.startsWith('#')) {
-      expect(HELP.test(line) || TYPE.test(line) || (openMetrics && UNIT.test(line)), `bad comment line: ${JSON.stringify(line)}`).toBe(true);
+      expect(
+        HELP.test(line) || TYPE.test(line) || (openMetrics && UNIT.test(line)),
+        `bad comment line: ${JSON.stringify(line)}`,
+      ).toBe(true);
       continue;
     }
     const m = SAMPLE.exec(line);
     expect(m, `bad sample line: ${JSON.stringify(line)}`).not.toBeNull();
     const labels: Record<string, string> = {};
     for (const l of (m![2] ?? '').matchAll(new RegExp(`([a-zA-Z_][a-zA-Z0-9_]*)="(${LABEL_VALUE})"`, 'g'))) {
-      expect(l[1] as string in labels, `duplicate label in ${line}`).toBe(false);
+      expect((l[1] as string) in labels, `duplicate label in ${line}`).toBe(false);
       labels[l[1] as string] = unescape(l[2] as string);
     }
     samples.push({ name: m![1] as string, labels, value: Number(m![3]) });
   }
   return samples;
 }
-

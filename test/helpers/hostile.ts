@@ -8,18 +8,72 @@ import fc from 'fast-check';
  */
 
 /** Characters that matter to escaping and splitting, weighted in alongside any code point. */
-const NASTY = ['"', '\\', '\n', '\r', '\t', '\0', '{', '}', '=', ',', '#', ' ', '%', '$', '\u2028', '\u00e9', '\u{1F600}', '\x7f', '\x1b'];
+const NASTY = [
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '\t',
+  '\0',
+  '{',
+  '}',
+  '=',
+  ',',
+  '#',
+  ' ',
+  '%',
+  '$',
+  '\u2028',
+  '\u00e9',
+  '\u{1F600}',
+  '\x7f',
+  '\x1b',
+];
 
 /** A string mixing nasty characters with any code point (lone surrogates included). */
 export const hostileString = (maxLength = 40): fc.Arbitrary<string> =>
   fc
-    .array(fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...NASTY) }, { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) }), { maxLength })
+    .array(
+      fc.oneof(
+        { weight: 2, arbitrary: fc.constantFrom(...NASTY) },
+        { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 3 }) },
+      ),
+      { maxLength },
+    )
     .map((parts) => parts.join(''));
 
 /** Numbers a logger or an attacker may write, as JSON text. */
 export const hostileNumberText: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: -1000, max: 1000 }).map(String),
-  fc.constantFrom('200', '404', '599', '600', '99', '0', '-0', '1e2', '2e2', '200.0', '1e400', '-1e400', '1e-400', '0.000', '99999999999999999999', '1.7976931348623157e308', '4.9e-324', '0x10', '01', '.5', '5.', '+5', 'NaN', 'Infinity', '-', '1e', '2e+2'),
+  fc.constantFrom(
+    '200',
+    '404',
+    '599',
+    '600',
+    '99',
+    '0',
+    '-0',
+    '1e2',
+    '2e2',
+    '200.0',
+    '1e400',
+    '-1e400',
+    '1e-400',
+    '0.000',
+    '99999999999999999999',
+    '1.7976931348623157e308',
+    '4.9e-324',
+    '0x10',
+    '01',
+    '.5',
+    '5.',
+    '+5',
+    'NaN',
+    'Infinity',
+    '-',
+    '1e',
+    '2e+2',
+  ),
   fc.double({ noNaN: true }).map(String),
 );
 
@@ -28,17 +82,46 @@ export const jsonValueText: fc.Arbitrary<string> = fc.oneof(
   hostileString(30).map((s) => JSON.stringify(s)),
   hostileString(30).map((s) => `"${s}"`), // unescaped: raw quotes, controls, backslashes
   hostileNumberText,
-  fc.constantFrom('null', 'true', 'false', '[]', '{}', '[1,2]', '{"a":{"b":[1]}}', '"\\u0000"', '"\\ud800"', '"\\u00e9"', '""'),
+  fc.constantFrom(
+    'null',
+    'true',
+    'false',
+    '[]',
+    '{}',
+    '[1,2]',
+    '{"a":{"b":[1]}}',
+    '"\\u0000"',
+    '"\\ud800"',
+    '"\\u00e9"',
+    '""',
+  ),
 );
 
 /** The reference CRM's keys in its order, plus a few others: the layouts the JSON parser learns and bails on. */
-const JSON_KEYS = ['time', 'method', 'path', 'route', 'status', 'duration_ms', 'bytes', 'db_ms', 'cache_ms', 'cache', 'lock', 'lock_wait_ms', 'request_id'];
+const JSON_KEYS = [
+  'time',
+  'method',
+  'path',
+  'route',
+  'status',
+  'duration_ms',
+  'bytes',
+  'db_ms',
+  'cache_ms',
+  'cache',
+  'lock',
+  'lock_wait_ms',
+  'request_id',
+];
 
 /** An access-log line in the reference CRM's JSON shape, each value replaced by a hostile one with some probability. */
 const mutatedJsonLine: fc.Arbitrary<string> = fc
   .record({
     // mostly normal values, so that many lines are accepted and their hostile strings reach the labels
-    keep: fc.array(fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length }),
+    keep: fc.array(
+      fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length },
+    ),
     values: fc.array(jsonValueText, { minLength: JSON_KEYS.length, maxLength: JSON_KEYS.length }),
     extra: fc.option(fc.tuple(hostileString(10), jsonValueText)),
     space: fc.constantFrom('', ' ', '\t'),
@@ -68,7 +151,17 @@ const mutatedJsonLine: fc.Arbitrary<string> = fc
 const hostileRouteJsonLine: fc.Arbitrary<string> = fc
   .tuple(hostileString(40), hostileString(40), fc.boolean(), fc.constantFrom(200, 404, 503))
   .map(([path, route, withRoute, status]) =>
-    JSON.stringify({ time: '2026-11-27T08:00:00Z', method: 'GET', path: `/${path}`, ...(withRoute && { route }), status, duration_ms: 1.5, bytes: 10, db_ms: 0.5, request_id: 'r' }),
+    JSON.stringify({
+      time: '2026-11-27T08:00:00Z',
+      method: 'GET',
+      path: `/${path}`,
+      ...(withRoute && { route }),
+      status,
+      duration_ms: 1.5,
+      bytes: 10,
+      db_ms: 0.5,
+      request_id: 'r',
+    }),
   );
 
 export const hostileJsonLine: fc.Arbitrary<string> = fc.oneof(mutatedJsonLine, hostileRouteJsonLine);
@@ -116,7 +209,10 @@ export const hostileRegexLine: fc.Arbitrary<string> = fc
     fc.option(mostly(fc.constantFrom('hit', 'miss'), hostileString(6))),
     fc.option(seconds),
   )
-  .map(([m, p, s, d, b, c, db]) => `${m} /${p} ${s} ${d}ms bytes=${b}${c === null ? '' : ` cache=${c}`}${db === null ? '' : ` db=${db}ms`}`);
+  .map(
+    ([m, p, s, d, b, c, db]) =>
+      `${m} /${p} ${s} ${d}ms bytes=${b}${c === null ? '' : ` cache=${c}`}${db === null ? '' : ` db=${db}ms`}`,
+  );
 
 /** Any of the above, raw random bytes, or a line mangled byte-wise (invalid UTF-8, NULs). */
 export const hostileLineBytes = (line: fc.Arbitrary<string>): fc.Arbitrary<Buffer> =>
@@ -125,16 +221,19 @@ export const hostileLineBytes = (line: fc.Arbitrary<string>): fc.Arbitrary<Buffe
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
     {
       weight: 2,
-      arbitrary: fc.tuple(line, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 })).map(([l, edits]) => {
-        const b = Buffer.from(l, 'utf8');
-        for (const [at, byte] of edits) if (b.length > 0) b[at % b.length] = byte;
-        return b;
-      }),
+      arbitrary: fc
+        .tuple(line, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }))
+        .map(([l, edits]) => {
+          const b = Buffer.from(l, 'utf8');
+          for (const [at, byte] of edits) if (b.length > 0) b[at % b.length] = byte;
+          return b;
+        }),
     },
   );
 
 /** The regex source pattern the hostile regex lines are written for. */
-export const REGEX_PATTERN = '^(?<method>\\S*) (?<path>\\S+) (?<status>\\S+) (?<duration_ms>\\S+)ms bytes=(?<bytes>\\S+)(?: cache=(?<cache>\\S+))?(?: db=(?<db_ms>\\S+)ms)?$';
+export const REGEX_PATTERN =
+  '^(?<method>\\S*) (?<path>\\S+) (?<status>\\S+) (?<duration_ms>\\S+)ms bytes=(?<bytes>\\S+)(?: cache=(?<cache>\\S+))?(?: db=(?<db_ms>\\S+)ms)?$';
 
 /** An nginx log_format with upstream timing and cache status, matching hostileNginxLine. */
 export const NGINX_FORMAT = `log_format main '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time $upstream_cache_status';`;
@@ -142,31 +241,74 @@ export const NGINX_FORMAT = `log_format main '$remote_addr - $remote_user [$time
 /** An INFO field value: a number (odd ones included), a `k=v,...` list, or anything. */
 const infoValue: fc.Arbitrary<string> = fc.oneof(
   hostileNumberText,
-  fc.array(fc.tuple(fc.constantFrom('calls', 'usec', 'failed_calls', 'rejected_calls', 'keys', 'expires', 'avg_ttl', 'p50', 'p99.9', 'p101', 'x'), hostileNumberText), { maxLength: 4 }).map((kv) => kv.map(([k, v]) => `${k}=${v}`).join(',')),
+  fc
+    .array(
+      fc.tuple(
+        fc.constantFrom(
+          'calls',
+          'usec',
+          'failed_calls',
+          'rejected_calls',
+          'keys',
+          'expires',
+          'avg_ttl',
+          'p50',
+          'p99.9',
+          'p101',
+          'x',
+        ),
+        hostileNumberText,
+      ),
+      { maxLength: 4 },
+    )
+    .map((kv) => kv.map(([k, v]) => `${k}=${v}`).join(',')),
   hostileString(20),
 );
 
 /** An INFO reply: a real one mangled, or lines whose names Redis uses with hostile values and names. */
 export const hostileRedisInfo = (real: string): fc.Arbitrary<string> =>
   fc.oneof(
-    fc.array(fc.tuple(fc.nat(), hostileString(12), fc.nat({ max: 20 })), { maxLength: 8 }).map((edits) =>
-      edits.reduce((text, [at, insert, cut]) => text.slice(0, at % (text.length + 1)) + insert + text.slice((at % (text.length + 1)) + cut), real),
-    ),
+    fc
+      .array(fc.tuple(fc.nat(), hostileString(12), fc.nat({ max: 20 })), { maxLength: 8 })
+      .map((edits) =>
+        edits.reduce(
+          (text, [at, insert, cut]) =>
+            text.slice(0, at % (text.length + 1)) + insert + text.slice((at % (text.length + 1)) + cut),
+          real,
+        ),
+      ),
     fc
       .array(
         fc.tuple(
           fc.oneof(
             fc.constantFrom('# Server', '# Commandstats', '# Latencystats', '# Keyspace', '# Stats', '#'),
-            fc.tuple(
-              fc.oneof(
-                fc.constantFrom('redis_version', 'redis_mode', 'role', 'uptime_in_seconds', 'used_memory', 'maxmemory', 'keyspace_hits', 'total_net_input_bytes', 'mem_fragmentation_ratio'),
-                fc.oneof(fc.constantFrom('get', 'set', 'config|get'), hostileString(8)).map((s) => `cmdstat_${s}`),
-                hostileString(8).map((s) => `latency_percentiles_usec_${s}`),
-                fc.nat({ max: 20 }).map((n) => `db${n}`),
-                hostileString(8),
-              ),
-              fc.oneof(infoValue, fc.tuple(hostileNumberText, hostileNumberText, hostileNumberText).map(([c, u, f]) => `calls=${c},usec=${u},failed_calls=${f}`)),
-            ).map(([k, v]) => `${k}:${v}`),
+            fc
+              .tuple(
+                fc.oneof(
+                  fc.constantFrom(
+                    'redis_version',
+                    'redis_mode',
+                    'role',
+                    'uptime_in_seconds',
+                    'used_memory',
+                    'maxmemory',
+                    'keyspace_hits',
+                    'total_net_input_bytes',
+                    'mem_fragmentation_ratio',
+                  ),
+                  fc.oneof(fc.constantFrom('get', 'set', 'config|get'), hostileString(8)).map((s) => `cmdstat_${s}`),
+                  hostileString(8).map((s) => `latency_percentiles_usec_${s}`),
+                  fc.nat({ max: 20 }).map((n) => `db${n}`),
+                  hostileString(8),
+                ),
+                fc.oneof(
+                  infoValue,
+                  fc
+                    .tuple(hostileNumberText, hostileNumberText, hostileNumberText)
+                    .map(([c, u, f]) => `calls=${c},usec=${u},failed_calls=${f}`),
+                ),
+              )
+              .map(([k, v]) => `${k}:${v}`),
           ),
           fc.constantFrom('\r\n', '\n'),
         ),

@@ -28,16 +28,25 @@ export interface HttpsAnswer {
 export function httpsGet(url: string, options: HttpsGetOptions = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
     const { authorization, auth, ...tls } = options;
-    const req = request(url, { ...tls, agent: false, ...(auth ? { auth } : {}), headers: authorization ? { Authorization: authorization } : {} }, (res) => {
-      const socket = res.socket as import('node:tls').TLSSocket;
-      const serial = socket.getPeerCertificate().serialNumber;
-      const protocol = socket.getProtocol();
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, serial, protocol }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        ...tls,
+        agent: false,
+        ...(auth ? { auth } : {}),
+        headers: authorization ? { Authorization: authorization } : {},
+      },
+      (res) => {
+        const socket = res.socket as import('node:tls').TLSSocket;
+        const serial = socket.getPeerCertificate().serialNumber;
+        const protocol = socket.getProtocol();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body, serial, protocol }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end();
   });

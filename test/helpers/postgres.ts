@@ -28,7 +28,9 @@ export async function connect(url: string): Promise<pg.Client> {
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${url.replace(/:[^:@/]*@/, '@')} (${(err as Error).message}); start it (scripts/test-deps.sh)`);
+    throw new Error(
+      `PostgreSQL is not reachable at ${url.replace(/:[^:@/]*@/, '@')} (${(err as Error).message}); start it (scripts/test-deps.sh)`,
+    );
   }
   return client;
 }
@@ -56,7 +58,10 @@ export async function createTestDatabase(prefix: string, adminUrl = sharedUrl())
     async drop() {
       const c = await connect(adminUrl);
       try {
-        await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+        await c.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
@@ -113,7 +118,11 @@ export function select(samples: readonly Sample[], name: string, labels: Record<
 }
 
 /** The value of the one sample of `name` matching `labels`; undefined when absent, an error when ambiguous. */
-export function value(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+export function value(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const found = select(samples, name, labels);
   if (found.length > 1) throw new Error(`${found.length} samples of ${name} match ${JSON.stringify(labels)}`);
   return found[0]?.value;
@@ -132,9 +141,13 @@ export interface PrivateInstance {
 function asPostgresUser(command: string, args: string[]): void {
   const root = process.getuid?.() === 0;
   const result = root
-    ? spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')], {
-        encoding: 'utf8',
-      })
+    ? spawnSync(
+        'su',
+        ['postgres', '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')],
+        {
+          encoding: 'utf8',
+        },
+      )
     : spawnSync(command, args, { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stdout}${result.stderr}`);
 }
@@ -143,10 +156,15 @@ function asPostgresUser(command: string, args: string[]): void {
 function asPostgresUserAsync(command: string, args: string[]): Promise<void> {
   const root = process.getuid?.() === 0;
   const [file, argv] = root
-    ? ['su', ['postgres', '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')]]
+    ? [
+        'su',
+        ['postgres', '-s', '/bin/sh', '-c', [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')],
+      ]
     : [command, args];
   return new Promise((resolve, reject) => {
-    execFile(file, argv as string[], { encoding: 'utf8' }, (err, stdout, stderr) => (err ? reject(new Error(`${command} ${args.join(' ')} failed: ${stdout}${stderr}`)) : resolve()));
+    execFile(file, argv as string[], { encoding: 'utf8' }, (err, stdout, stderr) =>
+      err ? reject(new Error(`${command} ${args.join(' ')} failed: ${stdout}${stderr}`)) : resolve(),
+    );
   });
 }
 
@@ -154,10 +172,13 @@ function asPostgresUserAsync(command: string, args: string[]): Promise<void> {
  * A private PostgreSQL cluster in a temporary directory on a free port (initdb runs as the postgres user when the
  * tests run as root). `settings` become -c options; `password` switches TCP authentication to scram-sha-256.
  */
-export async function startPrivateInstance(options: { settings?: Record<string, string>; password?: string } = {}): Promise<PrivateInstance> {
+export async function startPrivateInstance(
+  options: { settings?: Record<string, string>; password?: string } = {},
+): Promise<PrivateInstance> {
   const initdb = join(PG_BIN, 'initdb');
   const pgCtl = join(PG_BIN, 'pg_ctl');
-  if (spawnSync('test', ['-x', initdb]).status !== 0) throw new Error(`${initdb} not found: install postgresql-15 (or set CRM_TEST_PG_BIN)`);
+  if (spawnSync('test', ['-x', initdb]).status !== 0)
+    throw new Error(`${initdb} not found: install postgresql-15 (or set CRM_TEST_PG_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'crm-pgpriv-'));
   const root = process.getuid?.() === 0;
   if (root) execFileSync('chown', ['postgres', dir]);

@@ -61,7 +61,8 @@ export async function startProcess(command: string, args: string[], options: Sta
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${options.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${options.name} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
     if (await options.ready().catch(() => false)) return handle;
     if (Date.now() > deadline) {
       await handle.stop();

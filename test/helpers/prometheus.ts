@@ -100,7 +100,10 @@ async function api<T>(url: string): Promise<T> {
 }
 
 /** Starts a private Prometheus (Debian's package) on 127.0.0.1 scraping the given targets. */
-export async function startPrometheus(targets: ScrapeTarget[], options: PrometheusOptions = {}): Promise<RunningPrometheus> {
+export async function startPrometheus(
+  targets: ScrapeTarget[],
+  options: PrometheusOptions = {},
+): Promise<RunningPrometheus> {
   const binary = requireBinary('prometheus', 'prometheus');
   const interval = options.interval ?? '1s';
   const dir = await mkdtemp(join(tmpdir(), 'crm-prom-'));
@@ -112,7 +115,8 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
       ruleFiles.push(file);
     }
     const agent = options.mode === 'agent';
-    if (agent && (ruleFiles.length > 0 || options.alertmanager)) throw new Error('startPrometheus: an agent evaluates no rules and sends no alerts');
+    if (agent && (ruleFiles.length > 0 || options.alertmanager))
+      throw new Error('startPrometheus: an agent evaluates no rules and sends no alerts');
     const config = {
       global: {
         scrape_interval: interval,
@@ -121,8 +125,12 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
         ...(options.externalLabels ? { external_labels: options.externalLabels } : {}),
       },
       ...(agent ? {} : { rule_files: ruleFiles }),
-      ...(options.remoteWrite ? { remote_write: options.remoteWrite.map((url) => ({ url, queue_config: { batch_send_deadline: '1s' } })) } : {}),
-      ...(options.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } } : {}),
+      ...(options.remoteWrite
+        ? { remote_write: options.remoteWrite.map((url) => ({ url, queue_config: { batch_send_deadline: '1s' } })) }
+        : {}),
+      ...(options.alertmanager
+        ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] } }
+        : {}),
       scrape_configs: targets.map(({ job, target, scheme, tls_config, basic_auth }) => ({
         job_name: job,
         ...(scheme ? { scheme } : {}),
@@ -134,7 +142,9 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
     await writeFile(join(dir, 'prometheus.yml'), yaml.dump(config));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const storage = agent ? ['--enable-feature=agent', `--storage.agent.path=${join(dir, 'wal')}`] : [`--storage.tsdb.path=${join(dir, 'data')}`];
+    const storage = agent
+      ? ['--enable-feature=agent', `--storage.agent.path=${join(dir, 'wal')}`]
+      : [`--storage.tsdb.path=${join(dir, 'data')}`];
     const proc = await startProcess(
       binary,
       [
@@ -152,14 +162,21 @@ export async function startPrometheus(targets: ScrapeTarget[], options: Promethe
         return (await api<{ result: Sample[] }>(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`)).result;
       },
       async queryRange(expr, startMs, endMs, stepS) {
-        const params = new URLSearchParams({ query: expr, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepS) });
+        const params = new URLSearchParams({
+          query: expr,
+          start: String(startMs / 1000),
+          end: String(endMs / 1000),
+          step: String(stepS),
+        });
         return (await api<{ result: RangeSeries[] }>(`${url}/api/v1/query_range?${params.toString()}`)).result;
       },
       async alerts() {
         return (await api<{ alerts: ActiveAlert[] }>(`${url}/api/v1/alerts`)).alerts;
       },
       async rules() {
-        const data = await api<{ groups: Array<{ name: string; rules: Array<Omit<RuleStatus, 'group'>> }> }>(`${url}/api/v1/rules`);
+        const data = await api<{ groups: Array<{ name: string; rules: Array<Omit<RuleStatus, 'group'>> }> }>(
+          `${url}/api/v1/rules`,
+        );
         return data.groups.flatMap((g) => g.rules.map((r) => ({ ...r, group: g.name })));
       },
       async stop() {

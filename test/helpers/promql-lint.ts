@@ -31,7 +31,10 @@ export function parseSelectors(expr: string): Selector[] {
   const found: Selector[] = [];
   tree.iterate({
     enter: (ref) => {
-      if (ref.type.isError) errors.push(`syntax error at ${ref.from}: ${JSON.stringify(src.slice(Math.max(0, ref.from - 20), ref.to + 20))}`);
+      if (ref.type.isError)
+        errors.push(
+          `syntax error at ${ref.from}: ${JSON.stringify(src.slice(Math.max(0, ref.from - 20), ref.to + 20))}`,
+        );
       if (ref.name !== 'VectorSelector') return;
       const node = ref.node;
       const id = node.getChild('Identifier');
@@ -46,7 +49,10 @@ export function parseSelectors(expr: string): Selector[] {
       };
       const matrix = node.parent?.name === 'MatrixSelector' ? node.parent : undefined;
       if (matrix) {
-        const range = text(src, matrix).slice(text(src, node).length).replace(/^\[|\]$/g, '').trim();
+        const range = text(src, matrix)
+          .slice(text(src, node).length)
+          .replace(/^\[|\]$/g, '')
+          .trim();
         selector.range = range === RATE_INTERVAL_SENTINEL ? '$__rate_interval' : range;
         const call = matrix.parent?.name === 'FunctionCallBody' ? matrix.parent.parent : undefined;
         const fn = call?.getChild('FunctionIdentifier');
@@ -61,17 +67,21 @@ export function parseSelectors(expr: string): Selector[] {
 
 /** A recorded series (level:metric:operations); its level says whether it still has `instance`. */
 export const isRecorded = (name: string): boolean => name.includes(':');
-export const hasInstance = (name: string): boolean => !isRecorded(name) || (name.split(':')[0] ?? '').split('_').includes('instance');
+export const hasInstance = (name: string): boolean =>
+  !isRecorded(name) || (name.split(':')[0] ?? '').split('_').includes('instance');
 
 /** Every linter finding for one expression; `counters` are the counter series (rate them, never read them raw). */
 export function lintExpr(expr: string, counters: ReadonlySet<string>): string[] {
   const problems: string[] = [];
   for (const s of parseSelectors(expr)) {
-    const has = (label: string, value: string) => s.matchers.some((m) => m.label === label && m.op === '=~' && m.value === value);
+    const has = (label: string, value: string) =>
+      s.matchers.some((m) => m.label === label && m.op === '=~' && m.value === value);
     if (!has('job', '$job')) problems.push(`${s.name}: no job=~"$job" matcher`);
-    if (hasInstance(s.name) && !has('instance', '$instance')) problems.push(`${s.name}: no instance=~"$instance" matcher`);
+    if (hasInstance(s.name) && !has('instance', '$instance'))
+      problems.push(`${s.name}: no instance=~"$instance" matcher`);
     const rated = s.func !== undefined && RATE_FUNCTIONS.has(s.func);
-    if (rated && !isRecorded(s.name) && s.range !== '$__rate_interval') problems.push(`${s.name}: ${s.func} over [${s.range}] instead of [$__rate_interval]`);
+    if (rated && !isRecorded(s.name) && s.range !== '$__rate_interval')
+      problems.push(`${s.name}: ${s.func} over [${s.range}] instead of [$__rate_interval]`);
     if (counters.has(s.name) && !rated) problems.push(`${s.name}: a counter outside rate/irate/increase`);
   }
   return problems;

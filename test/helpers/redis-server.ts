@@ -16,7 +16,12 @@ export function testPrefix(): string {
 
 /** A plain ioredis connection for test set-up and direct INFO reads; fails with a clear message when Redis is down. */
 export async function directClient(url = SHARED_REDIS_URL): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, disableClientInfo: true, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    disableClientInfo: true,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -39,7 +44,10 @@ export async function deletePrefix(client: Redis, prefix: string): Promise<void>
 function redisServerBinary(): string {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const path = found.stdout.trim();
-  if (found.status !== 0 || !path) throw new Error('redis-server is not installed (apt-get install redis-server): the outage tests need a private one');
+  if (found.status !== 0 || !path)
+    throw new Error(
+      'redis-server is not installed (apt-get install redis-server): the outage tests need a private one',
+    );
   return path;
 }
 
@@ -62,7 +70,10 @@ export class PrivateRedis {
   private child: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'crm-redis-'));
 
-  private constructor(readonly port: number, private readonly extraArgs: readonly string[]) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
 
   static async start(extraArgs: readonly string[] = []): Promise<PrivateRedis> {
     const server = new PrivateRedis(await freePort(), extraArgs);
@@ -81,8 +92,21 @@ export class PrivateRedis {
 
   /** (Re)starts redis-server on the same port and waits until it answers PING. */
   async restart(): Promise<void> {
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) throw new Error('private redis-server is already running');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs];
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null)
+      throw new Error('private redis-server is already running');
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      this.dir,
+      ...this.extraArgs,
+    ];
     const child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let stderr = '';

@@ -24,5 +24,7 @@ export function rulesOf(content: string, file: string): LoadedRule[] {
 
 /** The rules of every file of a rendered or read bundle (relative path -> content); non-rule files are skipped. */
 export function rulesOfFiles(files: Map<string, string>): LoadedRule[] {
-  return [...files].filter(([path]) => path.endsWith('.rules.yml')).flatMap(([path, content]) => rulesOf(content, path));
+  return [...files]
+    .filter(([path]) => path.endsWith('.rules.yml'))
+    .flatMap(([path, content]) => rulesOf(content, path));
 }

@@ -40,7 +40,11 @@ export interface SecretUrls {
 }
 
 /** Every URL shape a password can be given in, for each kind of URL, with the password as is or percent-encoded. */
-export function secretUrlsByKind(secret: string, encoded: boolean, ports: { redis: number; postgres: number; probe: number }): SecretUrls {
+export function secretUrlsByKind(
+  secret: string,
+  encoded: boolean,
+  ports: { redis: number; postgres: number; probe: number },
+): SecretUrls {
   const s = encoded ? encodeURIComponent(secret) : secret;
   return {
     redis: [`redis://:${s}@127.0.0.1:${ports.redis}/0`, `redis://app:${s}@127.0.0.1:${ports.redis}`],

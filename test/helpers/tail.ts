@@ -19,7 +19,9 @@ export async function removeDir(dir: string): Promise<void> {
 /** Creates a FIFO (named pipe) at `path` with mkfifo(1): Node has no API for it. */
 export function makeFifo(path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('mkfifo', [path], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo ${path}: ${err.message}\n${stderr}`)) : resolve()));
+    execFile('mkfifo', [path], (err, _stdout, stderr) =>
+      err ? reject(new Error(`mkfifo ${path}: ${err.message}\n${stderr}`)) : resolve(),
+    );
   });
 }
 
@@ -61,10 +63,16 @@ export class RecordingSink implements LineSink {
 }
 
 /** Polls `cond` every 10 ms; fails with `what` (and the detail, if given) after `timeoutMs`. Never a fixed sleep. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 20_000, detail?: () => string): Promise<void> {
+export async function waitFor(
+  cond: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+  detail?: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? ` (${detail()})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail ? ` (${detail()})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -80,7 +88,12 @@ export function expectExactly(actual: readonly string[], expected: readonly stri
   const missing = expected.filter((l) => !seen.has(l));
   const want = new Set(expected);
   const extra = actual.filter((l) => !want.has(l));
-  expect({ count: actual.length, duplicates: dups.slice(0, 5), missing: missing.slice(0, 5), extra: extra.slice(0, 5) }).toEqual({
+  expect({
+    count: actual.length,
+    duplicates: dups.slice(0, 5),
+    missing: missing.slice(0, 5),
+    extra: extra.slice(0, 5),
+  }).toEqual({
     count: expected.length,
     duplicates: [],
     missing: [],

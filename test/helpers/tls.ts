@@ -32,14 +32,54 @@ function openssl(args: string[], cwd: string): void {
 
 function issue(dir: string, name: string, subject: string, ext: string, ca: { cert: string; key: string }): void {
   writeFileSync(join(dir, `${name}.ext`), ext);
-  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject], dir);
-  openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
+  openssl(
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject],
+    dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ],
+    dir,
+  );
 }
 
 function makeCa(dir: string, name: string): { cert: string; key: string } {
   openssl(
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
     dir,
   );
   return { cert: `${name}.crt`, key: `${name}.key` };
@@ -50,8 +90,20 @@ export function makeTestPki(): TestPki {
   const dir = mkdtempSync(join(tmpdir(), 'crm-pki-'));
   const ca = makeCa(dir, 'ca');
   issue(dir, 'server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', ca);
-  issue(dir, 'renewed', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n', ca);
-  issue(dir, 'client', '/CN=prometheus', 'subjectAltName=DNS:scraper.test,URI:spiffe://test/prometheus\nextendedKeyUsage=clientAuth\n', ca);
+  issue(
+    dir,
+    'renewed',
+    '/CN=127.0.0.1',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    ca,
+  );
+  issue(
+    dir,
+    'client',
+    '/CN=prometheus',
+    'subjectAltName=DNS:scraper.test,URI:spiffe://test/prometheus\nextendedKeyUsage=clientAuth\n',
+    ca,
+  );
   const other = makeCa(dir, 'other-ca');
   issue(dir, 'other-client', '/CN=intruder', 'subjectAltName=DNS:scraper.test\nextendedKeyUsage=clientAuth\n', other);
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'stray.key'], dir);

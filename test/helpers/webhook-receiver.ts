@@ -73,7 +73,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const { port } = server.address() as AddressInfo;
   const events = (): AlertEvent[] => {
     if (malformed.length > 0) throw new Error(`Alertmanager posted a body that is not JSON: ${malformed[0]}`);
-    return received.flatMap((n) => n.alerts.map((a) => ({ ...a, path: n.path, receiver: n.receiver, receivedAt: n.receivedAt })));
+    return received.flatMap((n) =>
+      n.alerts.map((a) => ({ ...a, path: n.path, receiver: n.receiver, receivedAt: n.receivedAt })),
+    );
   };
   return {
     url: `http://127.0.0.1:${port}`,
@@ -86,7 +88,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         if (found) return found;
         if (Date.now() > deadline) {
           const seen = events().map(describeEvent);
-          throw new Error(`no notification of ${what} within ${timeoutMs / 1000} s; received: ${seen.length > 0 ? seen.join('; ') : 'nothing'}`);
+          throw new Error(
+            `no notification of ${what} within ${timeoutMs / 1000} s; received: ${seen.length > 0 ? seen.join('; ') : 'nothing'}`,
+          );
         }
         await sleep(250);
       }

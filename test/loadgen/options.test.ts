@@ -6,11 +6,20 @@ import { chooser, learn, plan, Targets } from '../../src/loadgen/operations.js';
 describe('parseLoadArgs', () => {
   it('has sensible defaults and reads the environment', () => {
     const { options } = parseLoadArgs([], { CRM_URL: 'http://crm:8080/', CRM_ADMIN_TOKEN: 'tok' });
-    expect(options).toMatchObject({ url: 'http://crm:8080', scenario: 'steady', durationMs: 60_000, concurrency: 8, adminToken: 'tok' });
+    expect(options).toMatchObject({
+      url: 'http://crm:8080',
+      scenario: 'steady',
+      durationMs: 60_000,
+      concurrency: 8,
+      adminToken: 'tok',
+    });
   });
 
   it('parses rate, duration and scenario', () => {
-    const { options, json } = parseLoadArgs(['--rate', '120', '--duration', '90s', '--scenario', 'lock-storm', '--json'], {});
+    const { options, json } = parseLoadArgs(
+      ['--rate', '120', '--duration', '90s', '--scenario', 'lock-storm', '--json'],
+      {},
+    );
     expect(options).toMatchObject({ rate: 120, durationMs: 90_000, scenario: 'lock-storm', concurrency: undefined });
     expect(json).toBe(true);
   });

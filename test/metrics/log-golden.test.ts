@@ -29,13 +29,16 @@ const GOLDEN_SOURCES: Record<string, Record<string, unknown>> = {
     name: 'legacy_app',
     path: fixture('regex.log'),
     format: 'regex',
-    pattern: '^(?<method>[A-Z]+) (?<path>\\S+) (?<status>\\S+) (?<duration_ms>\\S+)ms bytes=(?<bytes>\\S+)(?: cache=(?<cache>\\w+))?(?: db=(?<db_ms>\\S+)ms)?$',
+    pattern:
+      '^(?<method>[A-Z]+) (?<path>\\S+) (?<status>\\S+) (?<duration_ms>\\S+)ms bytes=(?<bytes>\\S+)(?: cache=(?<cache>\\w+))?(?: db=(?<db_ms>\\S+)ms)?$',
     buckets: [0.001, 0.01, 0.1, 1],
   },
 };
 
 function source(format: string): LogSourceConfig {
-  const logs = configSchema.parse({ logs: [{ start_at: 'beginning', max_line_bytes: 256, ...GOLDEN_SOURCES[format] }] }).logs;
+  const logs = configSchema.parse({
+    logs: [{ start_at: 'beginning', max_line_bytes: 256, ...GOLDEN_SOURCES[format] }],
+  }).logs;
   return logs[0] as LogSourceConfig;
 }
 
@@ -50,7 +53,8 @@ async function logExposition(format: string): Promise<{ text: string; lines: num
   return { text, lines, errors };
 }
 
-const normalise = (text: string): string => text.replace(/^(crm_log_last_read_timestamp_seconds\{[^}]*\}) \S+$/gm, '$1 <timestamp>');
+const normalise = (text: string): string =>
+  text.replace(/^(crm_log_last_read_timestamp_seconds\{[^}]*\}) \S+$/gm, '$1 <timestamp>');
 
 describe.each(['nginx', 'json', 'regex'])('%s access log', (format) => {
   it('matches the golden exposition', async () => {

@@ -2,14 +2,33 @@ import { describe, expect, it } from 'vitest';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
 import { LOG_METRIC_DEFINITIONS, logMetricsFor, type LogSourceSeries } from '../../src/exporter/metrics/log-metrics.js';
 import { METHOD_GET, METHOD_POST } from '../../src/exporter/parsers/http-method.js';
-import { createRequestFields, PARSE_ERROR_REASONS, type FieldPresence, type RequestFields } from '../../src/exporter/parsers/request-fields.js';
+import {
+  createRequestFields,
+  PARSE_ERROR_REASONS,
+  type FieldPresence,
+  type RequestFields,
+} from '../../src/exporter/parsers/request-fields.js';
 import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
-const HAS_NONE: FieldPresence = { duration: true, bytes: true, upstream: false, db: false, cacheTime: false, cache: false, lock: false, lockWait: false };
+const HAS_NONE: FieldPresence = {
+  duration: true,
+  bytes: true,
+  upstream: false,
+  db: false,
+  cacheTime: false,
+  cache: false,
+  lock: false,
+  lockWait: false,
+};
 const ROUTES = ['__other__', '__none__', '/a/:id', '/b'];
 
-function source(registry: Registry, name = 'app', has: Partial<FieldPresence> = {}, buckets = [0.1, 1]): LogSourceSeries {
+function source(
+  registry: Registry,
+  name = 'app',
+  has: Partial<FieldPresence> = {},
+  buckets = [0.1, 1],
+): LogSourceSeries {
   return logMetricsFor(registry).addSource({
     name,
     buckets,
@@ -24,7 +43,10 @@ function req(fields: Partial<RequestFields>): RequestFields {
   return Object.assign(createRequestFields(), { method: METHOD_GET, status: 200 }, fields);
 }
 
-async function samples(registry: Registry, name: string): Promise<Array<{ labels: Record<string, unknown>; value: number; metricName?: string }>> {
+async function samples(
+  registry: Registry,
+  name: string,
+): Promise<Array<{ labels: Record<string, unknown>; value: number; metricName?: string }>> {
   const family = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
   return (family?.values ?? []) as Array<{ labels: Record<string, unknown>; value: number; metricName?: string }>;
 }
@@ -66,10 +88,14 @@ describe('log metrics', () => {
   ])('a duration of %s s is in bucket le=%s and every larger one', async (duration, le) => {
     const registry = new Registry();
     source(registry).record(req({ duration }), 2);
-    const buckets = (await samples(registry, 'crm_http_request_duration_seconds')).filter((v) => v.metricName?.endsWith('_bucket'));
+    const buckets = (await samples(registry, 'crm_http_request_duration_seconds')).filter((v) =>
+      v.metricName?.endsWith('_bucket'),
+    );
     const cumulative = Object.fromEntries(buckets.map((b) => [b.labels.le, b.value]));
     const order = ['0.1', '1', '+Inf'];
-    expect(cumulative).toEqual(Object.fromEntries(order.map((b) => [b, order.indexOf(b) >= order.indexOf(le) ? 1 : 0])));
+    expect(cumulative).toEqual(
+      Object.fromEntries(order.map((b) => [b, order.indexOf(b) >= order.indexOf(le) ? 1 : 0])),
+    );
   });
 
   it('does not observe a histogram for lines without a duration, and sums bytes', async () => {
@@ -89,7 +115,9 @@ describe('log metrics', () => {
     s.record(req({ duration: 0.3, upstream: 0.2 }), 2);
     s.record(req({ duration: 0.1 }), 2);
     s.record(req({ duration: 0.1, upstream: 0.5 }), 2); // clamped: network never negative
-    const phases = Object.fromEntries((await samples(registry, 'crm_http_request_phase_seconds_total')).map((v) => [v.labels.phase, v.value]));
+    const phases = Object.fromEntries(
+      (await samples(registry, 'crm_http_request_phase_seconds_total')).map((v) => [v.labels.phase, v.value]),
+    );
     expect(phases.upstream).toBeCloseTo(0.7, 12);
     expect(phases.network).toBeCloseTo(0.2, 12);
     expect(Object.keys(phases)).toEqual(['upstream', 'network']);
@@ -101,7 +129,11 @@ describe('log metrics', () => {
     s.record(req({ duration: 0.1, db: 0.03, cacheTime: 0.01 }), 2);
     s.record(req({ duration: 0.1, db: 0.2 }), 3); // db longer than the request: app clamped to 0
     s.record(req({ duration: 0.5 }), 3); // neither: no phase
-    const phases = (await samples(registry, 'crm_http_request_phase_seconds_total')).map((v) => [v.labels.route, v.labels.phase, v.value]);
+    const phases = (await samples(registry, 'crm_http_request_phase_seconds_total')).map((v) => [
+      v.labels.route,
+      v.labels.phase,
+      v.value,
+    ]);
     expect(phases).toEqual([
       ['/a/:id', 'db', 0.03],
       ['/a/:id', 'cache', 0.01],
@@ -117,7 +149,9 @@ describe('log metrics', () => {
     s.record(req({ cacheResult: 0, lockResult: 1, lockWait: 0.25 }), 2);
     s.record(req({ cacheResult: 0, lockResult: 3 }), 2);
     s.record(req({ cacheResult: 3 }), 3);
-    expect((await samples(registry, 'crm_cache_lookups_total')).map((v) => [v.labels.route, v.labels.result, v.value])).toEqual([
+    expect(
+      (await samples(registry, 'crm_cache_lookups_total')).map((v) => [v.labels.route, v.labels.result, v.value]),
+    ).toEqual([
       ['/a/:id', 'hit', 2],
       ['/b', 'other', 1],
     ]);
@@ -134,7 +168,8 @@ describe('log metrics', () => {
     s.tailer = { bytesRead: 1234, rotations: 2, lagBytes: () => 56, lastReadAt: 1_700_000_000_500 };
     s.lines = 3;
     s.errors[PARSE_ERROR_REASONS.indexOf('binary')] = 1; // undeclared, but it happened: shown
-    const v = async (name: string): Promise<unknown[]> => (await samples(registry, name)).map((x) => [x.labels, x.value]);
+    const v = async (name: string): Promise<unknown[]> =>
+      (await samples(registry, name)).map((x) => [x.labels, x.value]);
     expect(await v('crm_log_lines_total')).toEqual([[{ log: 'app' }, 3]]);
     expect(await v('crm_log_parse_errors_total')).toEqual([
       [{ log: 'app', reason: 'empty_line' }, 0],
@@ -156,7 +191,7 @@ describe('log metrics', () => {
     expect((await samples(registry, 'crm_http_requests_total')).map((v) => v.labels.log)).toEqual(['one', 'two']);
   });
 
-  it('renders as OpenMetrics (our renderer and prom-client\'s) and passes promtool', async () => {
+  it("renders as OpenMetrics (our renderer and prom-client's) and passes promtool", async () => {
     const registry = new Registry();
     const s = source(registry, 'api', { upstream: true, cache: true, lock: true, lockWait: true });
     s.record(req({ duration: 0.2, upstream: 0.1, cacheResult: 1, lockResult: 0, lockWait: 0.01, bytes: 5 }), 2);
@@ -179,7 +214,14 @@ describe('log metrics', () => {
   it('escapes route labels that contain quotes, backslashes or newlines', async () => {
     const registry = new Registry();
     const routes = ['__other__', '__none__', '/a"b\\c\nd'];
-    const s = logMetricsFor(registry).addSource({ name: 'x', buckets: [1], reasons: [], routes, routeCapacity: 3, has: HAS_NONE });
+    const s = logMetricsFor(registry).addSource({
+      name: 'x',
+      buckets: [1],
+      reasons: [],
+      routes,
+      routeCapacity: 3,
+      has: HAS_NONE,
+    });
     s.record(req({}), 2);
     const text = await registry.metrics();
     expect(text).toContain('route="/a\\"b\\\\c\\nd"');

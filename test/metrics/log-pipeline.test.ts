@@ -11,7 +11,8 @@ const JSON_LINE = (status: number, path = '/api/customers/1'): string =>
   `{"method":"GET","path":"${path}","status":${status},"duration_ms":5,"bytes":10}\n`;
 
 function config(over: Record<string, unknown>): LogSourceConfig {
-  return configSchema.parse({ logs: [{ name: 'api', path: '/dev/null', format: 'json', ...over }] }).logs[0] as LogSourceConfig;
+  return configSchema.parse({ logs: [{ name: 'api', path: '/dev/null', format: 'json', ...over }] })
+    .logs[0] as LogSourceConfig;
 }
 
 describe('LineProcessor', () => {
@@ -66,9 +67,11 @@ describe('LineProcessor', () => {
 
   it('survives a million bytes of random garbage: every line is counted, nothing throws', async () => {
     const registry = new Registry();
-    const procs = [config({}), config({ name: 'n', format: 'nginx', log_format: 'combined' }), config({ name: 'r', format: 'regex', pattern: '^(?<status>\\d+) (?<path>\\S+)$' })].map(
-      (c) => new LineProcessor(c, registry),
-    );
+    const procs = [
+      config({}),
+      config({ name: 'n', format: 'nginx', log_format: 'combined' }),
+      config({ name: 'r', format: 'regex', pattern: '^(?<status>\\d+) (?<path>\\S+)$' }),
+    ].map((c) => new LineProcessor(c, registry));
     let seed = 42;
     const garbage = Buffer.alloc(1 << 20);
     for (let i = 0; i < garbage.length; i++) {
@@ -96,8 +99,12 @@ describe('LineProcessor', () => {
   });
 
   it('rejects an unusable log_format or pattern when the pipeline is built (start-up), not per line', () => {
-    expect(() => createLineParser({ format: 'nginx', log_format: '$remote_addr', pattern: undefined, fields: undefined })).toThrow(/\$status/);
-    expect(() => createLineParser({ format: 'regex', log_format: undefined, pattern: '(?<status>', fields: undefined })).toThrow(/invalid pattern/);
+    expect(() =>
+      createLineParser({ format: 'nginx', log_format: '$remote_addr', pattern: undefined, fields: undefined }),
+    ).toThrow(/\$status/);
+    expect(() =>
+      createLineParser({ format: 'regex', log_format: undefined, pattern: '(?<status>', fields: undefined }),
+    ).toThrow(/invalid pattern/);
   });
 });
 
@@ -144,7 +151,10 @@ describe('LogPipeline on a real file', () => {
 
     await appendFile(path, JSON_LINE(201).repeat(2));
     const registry = new Registry();
-    const second = createLogPipeline(config({ path, start_at: 'beginning' }), registry, { resume: saved, watch: false });
+    const second = createLogPipeline(config({ path, start_at: 'beginning' }), registry, {
+      resume: saved,
+      watch: false,
+    });
     await second.start();
     await second.caughtUp();
     const text = await registry.metrics();
@@ -156,7 +166,10 @@ describe('LogPipeline on a real file', () => {
   it('waits for a missing file and reports it in its state; tailer errors go to the log callback', async () => {
     const path = join(dir, 'later.log');
     const messages: string[] = [];
-    const p = createLogPipeline(config({ path, start_at: 'beginning', poll_interval: 20 }), new Registry(), { watch: false, log: (m) => messages.push(m) });
+    const p = createLogPipeline(config({ path, start_at: 'beginning', poll_interval: 20 }), new Registry(), {
+      watch: false,
+      log: (m) => messages.push(m),
+    });
     await p.start();
     expect(p.status().state).toBe('missing');
     await writeFile(path, JSON_LINE(200));

@@ -25,11 +25,25 @@ const LINES = 1_000_000;
 const FIRST_LONG = 10_000;
 const LONG_PATHS = 250;
 const STATUSES = [200, 301, 400, 404, 405, 414, 499, 500];
-const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT', 'PROPFIND', 'get', 'X'.repeat(40)];
+const METHODS = [
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+  'PROPFIND',
+  'get',
+  'X'.repeat(40),
+];
 const PATH_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%/';
 const MAX_RSS_MIB = 120;
 /** combined + durations: the histogram is the family an attack multiplies most. */
-const NGINX_FORMAT = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
+const NGINX_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
 
 /** mulberry32: the same attack on every run. */
 function prng(seed: number): () => number {
@@ -114,77 +128,96 @@ describe('route cardinality attack (issue 11 A3)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('1,000,000 random paths and methods: series, label length, /metrics size and peak RSS stay bounded', { timeout: 300_000 }, async () => {
-    const logPath = join(dir, 'access.log');
-    const out = createWriteStream(logPath);
-    const line = attack(prng(11));
-    let chunk = '';
-    for (let i = 0; i < LINES; i++) {
-      chunk += line(i);
-      if (chunk.length > 1 << 22) {
-        if (!out.write(chunk)) await once(out, 'drain');
-        chunk = '';
+  it(
+    '1,000,000 random paths and methods: series, label length, /metrics size and peak RSS stay bounded',
+    { timeout: 300_000 },
+    async () => {
+      const logPath = join(dir, 'access.log');
+      const out = createWriteStream(logPath);
+      const line = attack(prng(11));
+      let chunk = '';
+      for (let i = 0; i < LINES; i++) {
+        chunk += line(i);
+        if (chunk.length > 1 << 22) {
+          if (!out.write(chunk)) await once(out, 'drain');
+          chunk = '';
+        }
       }
-    }
-    out.end(chunk);
-    await once(out, 'finish');
+      out.end(chunk);
+      await once(out, 'finish');
 
-    // the defaults, as the schema resolves them (max_routes 200, max_route_length 128, 11 buckets)
-    const config = configSchema.parse({ logs: [{ name: 'attack', path: logPath, format: 'nginx', log_format: NGINX_FORMAT, start_at: 'beginning' }] });
-    const source = config.logs[0]!;
-    const childPath = join(dir, 'child.mjs');
-    await writeFile(childPath, CHILD);
-    const child = spawn(process.execPath, [childPath], {
-      cwd: process.cwd(),
-      env: {
-        ...process.env,
-        PROM_CLIENT_URL: pathToFileURL(createRequire(import.meta.url).resolve('prom-client')).href,
-        PIPELINE_URL: dist('src/exporter/metrics/log-pipeline.js'),
-        APP_URL: dist('src/exporter/server/app.js'),
-        CONFIG_JSON: JSON.stringify({ source, scrape: config.scrape }),
-      },
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = once(child, 'exit');
-    const message = <T>(): Promise<T> =>
-      Promise.race([once(child, 'message').then(([m]) => m as T), exited.then(() => Promise.reject(new Error(`child exited: ${stderr}`)))]);
-    const { port } = await message<{ port: number }>();
+      // the defaults, as the schema resolves them (max_routes 200, max_route_length 128, 11 buckets)
+      const config = configSchema.parse({
+        logs: [{ name: 'attack', path: logPath, format: 'nginx', log_format: NGINX_FORMAT, start_at: 'beginning' }],
+      });
+      const source = config.logs[0]!;
+      const childPath = join(dir, 'child.mjs');
+      await writeFile(childPath, CHILD);
+      const child = spawn(process.execPath, [childPath], {
+        cwd: process.cwd(),
+        env: {
+          ...process.env,
+          PROM_CLIENT_URL: pathToFileURL(createRequire(import.meta.url).resolve('prom-client')).href,
+          PIPELINE_URL: dist('src/exporter/metrics/log-pipeline.js'),
+          APP_URL: dist('src/exporter/server/app.js'),
+          CONFIG_JSON: JSON.stringify({ source, scrape: config.scrape }),
+        },
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      });
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = once(child, 'exit');
+      const message = <T>(): Promise<T> =>
+        Promise.race([
+          once(child, 'message').then(([m]) => m as T),
+          exited.then(() => Promise.reject(new Error(`child exited: ${stderr}`))),
+        ]);
+      const { port } = await message<{ port: number }>();
 
-    // Prometheus scrapes again and again (and asks for OpenMetrics first): every body is read to its end.
-    const bodies: string[] = [];
-    for (let i = 0; i < SCRAPES; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/metrics`, i % 2 === 1 ? { headers: { Accept: 'application/openmetrics-text;version=1.0.0' } } : {});
-      expect(res.status).toBe(200);
-      if (i < 2) bodies.push(await res.text());
-      else for await (const chunk of res.body ?? []) void chunk;
-    }
-    child.send('report');
-    const { maxRssKiB } = await message<{ maxRssKiB: number }>();
-    await exited;
-    const [text = '', openMetrics = ''] = bodies;
-    const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+      // Prometheus scrapes again and again (and asks for OpenMetrics first): every body is read to its end.
+      const bodies: string[] = [];
+      for (let i = 0; i < SCRAPES; i++) {
+        const res = await fetch(
+          `http://127.0.0.1:${port}/metrics`,
+          i % 2 === 1 ? { headers: { Accept: 'application/openmetrics-text;version=1.0.0' } } : {},
+        );
+        expect(res.status).toBe(200);
+        if (i < 2) bodies.push(await res.text());
+        else for await (const chunk of res.body ?? []) void chunk;
+      }
+      child.send('report');
+      const { maxRssKiB } = await message<{ maxRssKiB: number }>();
+      await exited;
+      const [text = '', openMetrics = ''] = bodies;
+      const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
 
-    // every line counted once
-    const value = (l: string): number => Number(l.slice(l.lastIndexOf(' ') + 1));
-    expect(lines.filter((l) => l.startsWith('crm_log_lines_total')).map(value)).toEqual([LINES]);
-    const requests = lines.filter((l) => l.startsWith('crm_http_requests_total')).reduce((n, l) => n + value(l), 0);
-    expect(requests).toBe(LINES);
+      // every line counted once
+      const value = (l: string): number => Number(l.slice(l.lastIndexOf(' ') + 1));
+      expect(lines.filter((l) => l.startsWith('crm_log_lines_total')).map(value)).toEqual([LINES]);
+      const requests = lines.filter((l) => l.startsWith('crm_http_requests_total')).reduce((n, l) => n + value(l), 0);
+      expect(requests).toBe(LINES);
 
-    // series within the caps: routes <= max_routes (+ __other__, __none__), labels <= max_route_length
-    const routes = new Set(labelValues(lines, 'crm_http_', 'route'));
-    expect(routes.size).toBeLessThanOrEqual(source.max_routes + 2);
-    const longest = Math.max(...[...routes].map((r) => r.length));
-    expect(longest).toBeLessThanOrEqual(source.max_route_length);
-    const requestSeries = lines.filter((l) => l.startsWith('crm_http_requests_total')).length;
-    expect(requestSeries).toBeLessThanOrEqual((source.max_routes + 2) * METHOD_COUNT * STATUSES.length);
-    expect(lines.filter((l) => l.startsWith('crm_log_routes_truncated_total')).map(value)[0]).toBeGreaterThanOrEqual(FIRST_LONG);
+      // series within the caps: routes <= max_routes (+ __other__, __none__), labels <= max_route_length
+      const routes = new Set(labelValues(lines, 'crm_http_', 'route'));
+      expect(routes.size).toBeLessThanOrEqual(source.max_routes + 2);
+      const longest = Math.max(...[...routes].map((r) => r.length));
+      expect(longest).toBeLessThanOrEqual(source.max_route_length);
+      const requestSeries = lines.filter((l) => l.startsWith('crm_http_requests_total')).length;
+      expect(requestSeries).toBeLessThanOrEqual((source.max_routes + 2) * METHOD_COUNT * STATUSES.length);
+      expect(lines.filter((l) => l.startsWith('crm_log_routes_truncated_total')).map(value)[0]).toBeGreaterThanOrEqual(
+        FIRST_LONG,
+      );
 
-    // /metrics within the documented bound (docs/metrics.md), and the child's peak memory
-    const bound = metricsSizeBound({ maxRoutes: source.max_routes, maxRouteLength: source.max_route_length, buckets: source.buckets.length, statuses: STATUSES.length });
-    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(bound);
-    expect(Buffer.byteLength(openMetrics)).toBeLessThanOrEqual(bound);
-    expect(maxRssKiB / 1024).toBeLessThanOrEqual(MAX_RSS_MIB);
-  });
+      // /metrics within the documented bound (docs/metrics.md), and the child's peak memory
+      const bound = metricsSizeBound({
+        maxRoutes: source.max_routes,
+        maxRouteLength: source.max_route_length,
+        buckets: source.buckets.length,
+        statuses: STATUSES.length,
+      });
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(bound);
+      expect(Buffer.byteLength(openMetrics)).toBeLessThanOrEqual(bound);
+      expect(maxRssKiB / 1024).toBeLessThanOrEqual(MAX_RSS_MIB);
+    },
+  );
 });

@@ -12,7 +12,10 @@ async function webExposition(): Promise<string> {
   metrics.rejected('unauthorized');
   metrics.rejected('unauthorized');
   metrics.rejected('tls_handshake');
-  return (await registry.metrics()).replace(/^(crm_exporter_web_config_last_reload_success_timestamp_seconds) \S+$/m, '$1 <timestamp>');
+  return (await registry.metrics()).replace(
+    /^(crm_exporter_web_config_last_reload_success_timestamp_seconds) \S+$/m,
+    '$1 <timestamp>',
+  );
 }
 
 describe('web config metrics', () => {

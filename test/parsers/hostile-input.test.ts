@@ -20,7 +20,16 @@ import {
 } from '../../src/exporter/parsers/request-fields.js';
 import { autoTemplate, RouteResolver } from '../../src/exporter/parsers/route-template.js';
 import { redactStatement, statementLabel } from '../../src/exporter/parsers/statement-text.js';
-import { hostileJsonLine, hostileLineBytes, hostileNginxLine, hostileRedisInfo, hostileRegexLine, hostileString, NGINX_FORMAT, REGEX_PATTERN } from '../helpers/hostile.js';
+import {
+  hostileJsonLine,
+  hostileLineBytes,
+  hostileNginxLine,
+  hostileRedisInfo,
+  hostileRegexLine,
+  hostileString,
+  NGINX_FORMAT,
+  REGEX_PATTERN,
+} from '../helpers/hostile.js';
 
 /*
  * Issue 11 B5: every parser under hostile input, as fast-check properties. Parsers sit on the hot path and must never
@@ -32,7 +41,13 @@ const RUNS = { numRuns: 1500 };
 
 type Outcome = { reason: string } | Record<string, unknown>;
 
-function parseAt(parser: LineParser, line: Buffer, before: Buffer, after: Buffer, f: RequestFields = createRequestFields()): Outcome {
+function parseAt(
+  parser: LineParser,
+  line: Buffer,
+  before: Buffer,
+  after: Buffer,
+  f: RequestFields = createRequestFields(),
+): Outcome {
   const buf = Buffer.concat([before, line, after]);
   const r = parser.parse(buf, before.length, before.length + line.length, f);
   if (!r.ok) {
@@ -43,21 +58,36 @@ function parseAt(parser: LineParser, line: Buffer, before: Buffer, after: Buffer
   // accepted: every field within its bounds, every range inside the line
   expect(Number.isInteger(f.status) && f.status >= 100 && f.status <= 599, `status ${f.status}`).toBe(true);
   expect(f.method >= 0 && f.method < METHOD_COUNT).toBe(true);
-  for (const [name, v] of [['duration', f.duration], ['upstream', f.upstream], ['db', f.db], ['cacheTime', f.cacheTime], ['lockWait', f.lockWait]] as const) {
+  for (const [name, v] of [
+    ['duration', f.duration],
+    ['upstream', f.upstream],
+    ['db', f.db],
+    ['cacheTime', f.cacheTime],
+    ['lockWait', f.lockWait],
+  ] as const) {
     expect(Number.isNaN(v) || (v >= 0 && v <= MAX_DURATION_SECONDS), `${name} ${v}`).toBe(true);
   }
-  expect(Number.isNaN(f.bytes) || (Number.isInteger(f.bytes) && f.bytes >= 0 && f.bytes <= MAX_BYTES), `bytes ${f.bytes}`).toBe(true);
+  expect(
+    Number.isNaN(f.bytes) || (Number.isInteger(f.bytes) && f.bytes >= 0 && f.bytes <= MAX_BYTES),
+    `bytes ${f.bytes}`,
+  ).toBe(true);
   expect(f.cacheResult === -1 || (f.cacheResult >= 0 && f.cacheResult < CACHE_RESULTS.length)).toBe(true);
   expect(f.lockResult === -1 || (f.lockResult >= 0 && f.lockResult < LOCK_RESULTS.length)).toBe(true);
-  for (const [b, s, e] of [[f.pathBuf, f.pathStart, f.pathEnd], [f.routeBuf, f.routeStart, f.routeEnd]] as const) {
+  for (const [b, s, e] of [
+    [f.pathBuf, f.pathStart, f.pathEnd],
+    [f.routeBuf, f.routeStart, f.routeEnd],
+  ] as const) {
     if (s < 0) continue;
     expect(s <= e && e <= b.length).toBe(true);
-    if (b === buf) expect(s >= before.length && e <= before.length + line.length, 'a range outside the line').toBe(true);
+    if (b === buf)
+      expect(s >= before.length && e <= before.length + line.length, 'a range outside the line').toBe(true);
   }
   return describeRequestFields(f);
 }
 
-const neighbours = fc.tuple(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 })).map(([a, b]) => [Buffer.from(a), Buffer.from(b)] as const);
+const neighbours = fc
+  .tuple(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }))
+  .map(([a, b]) => [Buffer.from(a), Buffer.from(b)] as const);
 
 const CUSTOM_FIELDS: JsonFieldNames = {
   method: 'verb',
@@ -77,7 +107,11 @@ const CUSTOM_FIELDS: JsonFieldNames = {
 
 const PARSERS: Array<[string, () => LineParser, fc.Arbitrary<string>]> = [
   ['json (reference CRM keys)', () => new JsonLineParser(), hostileJsonLine],
-  ['json (renamed keys, seconds)', () => new JsonLineParser(CUSTOM_FIELDS), hostileJsonLine.map((l) => l.replace('"method"', '"verb"').replace('"status"', '"code"'))],
+  [
+    'json (renamed keys, seconds)',
+    () => new JsonLineParser(CUSTOM_FIELDS),
+    hostileJsonLine.map((l) => l.replace('"method"', '"verb"').replace('"status"', '"code"')),
+  ],
   ['nginx (combined)', () => new NginxLineParser('combined'), hostileNginxLine],
   ['nginx (upstream and cache fields)', () => new NginxLineParser(NGINX_FORMAT), hostileNginxLine],
   ['regex', () => new RegexLineParser(REGEX_PATTERN), hostileRegexLine],
@@ -101,7 +135,10 @@ describe('JSON learned layout (fast path) against the generic scanner', () => {
     fc.assert(
       fc.property(fc.array(hostileLineBytes(hostileJsonLine), { minLength: 1, maxLength: 30 }), (lines) => {
         const warm = new JsonLineParser();
-        for (const line of lines) expect(parseAt(warm, line, Buffer.alloc(0), Buffer.alloc(0))).toEqual(parseAt(new JsonLineParser(), line, Buffer.alloc(0), Buffer.alloc(0)));
+        for (const line of lines)
+          expect(parseAt(warm, line, Buffer.alloc(0), Buffer.alloc(0))).toEqual(
+            parseAt(new JsonLineParser(), line, Buffer.alloc(0), Buffer.alloc(0)),
+          );
       }),
       { numRuns: 300 },
     );
@@ -111,27 +148,62 @@ describe('JSON learned layout (fast path) against the generic scanner', () => {
 describe('format definitions from the config', () => {
   it('a random nginx log_format compiles or fails with NginxFormatError, and its parser never throws', () => {
     const token = fc.oneof(
-      fc.constantFrom('$status', '$request', '$request_uri', '$request_time', '$body_bytes_sent', '$upstream_response_time', '$remote_addr', '$http_x', '$'),
+      fc.constantFrom(
+        '$status',
+        '$request',
+        '$request_uri',
+        '$request_time',
+        '$body_bytes_sent',
+        '$upstream_response_time',
+        '$remote_addr',
+        '$http_x',
+        '$',
+      ),
       hostileString(6),
     );
     fc.assert(
-      fc.property(fc.array(token, { maxLength: 12 }), fc.constantFrom('', "log_format x '", 'log_format x "'), fc.array(hostileLineBytes(hostileNginxLine), { maxLength: 5 }), (tokens, prefix, lines) => {
-        let parser: NginxLineParser;
-        try {
-          parser = new NginxLineParser(`${prefix}${tokens.join(' ')}${prefix === '' ? '' : prefix.slice(-1)}`);
-        } catch (err) {
-          expect(err).toBeInstanceOf(NginxFormatError);
-          return;
-        }
-        for (const line of lines) parseAt(parser, line, Buffer.alloc(0), Buffer.alloc(0));
-      }),
+      fc.property(
+        fc.array(token, { maxLength: 12 }),
+        fc.constantFrom('', "log_format x '", 'log_format x "'),
+        fc.array(hostileLineBytes(hostileNginxLine), { maxLength: 5 }),
+        (tokens, prefix, lines) => {
+          let parser: NginxLineParser;
+          try {
+            parser = new NginxLineParser(`${prefix}${tokens.join(' ')}${prefix === '' ? '' : prefix.slice(-1)}`);
+          } catch (err) {
+            expect(err).toBeInstanceOf(NginxFormatError);
+            return;
+          }
+          for (const line of lines) parseAt(parser, line, Buffer.alloc(0), Buffer.alloc(0));
+        },
+      ),
       { numRuns: 800 },
     );
   });
 
   it('a random regex pattern compiles or fails with RegexFormatError, and its parser never throws', () => {
     const piece = fc.oneof(
-      fc.constantFrom('(?<status>\\d+)', '(?<status>\\S+)', '(?<path>\\S+)', '(?<route>[^ ]*)', '(?<duration>.+?)', '(?<duration_ms>\\S+)', '(?<bytes>\\d*)', '(?<method>\\w+)', '(?<cache>\\w*)', '(?<nope>x)', ' ', '^', '$', '(', ')', '[', '*', '\\', '.*'),
+      fc.constantFrom(
+        '(?<status>\\d+)',
+        '(?<status>\\S+)',
+        '(?<path>\\S+)',
+        '(?<route>[^ ]*)',
+        '(?<duration>.+?)',
+        '(?<duration_ms>\\S+)',
+        '(?<bytes>\\d*)',
+        '(?<method>\\w+)',
+        '(?<cache>\\w*)',
+        '(?<nope>x)',
+        ' ',
+        '^',
+        '$',
+        '(',
+        ')',
+        '[',
+        '*',
+        '\\',
+        '.*',
+      ),
       hostileString(4),
     );
     // a quantified group can backtrack for minutes on a hostile line (ReDoS): an operator's pattern, not hostile input
@@ -163,9 +235,15 @@ describe('Redis INFO', () => {
           return;
         }
         const ok = (v: number | undefined): boolean => v === undefined || (Number.isFinite(v) && v >= 0);
-        for (const k of r.info.keyspace) expect(ok(k.keys) && ok(k.expires), `keyspace ${JSON.stringify(k)}`).toBe(true);
-        for (const c of r.info.commands) expect(ok(c.calls) && ok(c.usec) && ok(c.failedCalls) && ok(c.rejectedCalls), `command ${JSON.stringify(c)}`).toBe(true);
-        for (const l of r.info.latency) for (const p of l.percentiles) expect(ok(p.usec), `latency ${JSON.stringify(l)}`).toBe(true);
+        for (const k of r.info.keyspace)
+          expect(ok(k.keys) && ok(k.expires), `keyspace ${JSON.stringify(k)}`).toBe(true);
+        for (const c of r.info.commands)
+          expect(
+            ok(c.calls) && ok(c.usec) && ok(c.failedCalls) && ok(c.rejectedCalls),
+            `command ${JSON.stringify(c)}`,
+          ).toBe(true);
+        for (const l of r.info.latency)
+          for (const p of l.percentiles) expect(ok(p.usec), `latency ${JSON.stringify(l)}`).toBe(true);
       }),
       { numRuns: 1500 },
     );
@@ -176,7 +254,16 @@ describe('routes and methods', () => {
   it('route ids stay below max_routes + 2 and names stay bounded, whatever the paths and application routes', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.boolean(), fc.oneof(hostileString(60).map((s) => Buffer.from(`/${s}`)), fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)))), { maxLength: 60 }),
+        fc.array(
+          fc.tuple(
+            fc.boolean(),
+            fc.oneof(
+              hostileString(60).map((s) => Buffer.from(`/${s}`)),
+              fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)),
+            ),
+          ),
+          { maxLength: 60 },
+        ),
         fc.integer({ min: 1, max: 20 }),
         (inputs, maxRoutes) => {
           const r = new RouteResolver({ maxRoutes, templates: ['/api/customers/:id', '/static/*'] });

@@ -7,10 +7,13 @@ const id = (text: string): number => {
 };
 
 describe('methodFromBytes', () => {
-  it.each(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])('%s is its own label', (m) => {
-    expect(methodName(id(m))).toBe(m);
-    expect(methodName(methodFromString(m))).toBe(m);
-  });
+  it.each(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])(
+    '%s is its own label',
+    (m) => {
+      expect(methodName(id(m))).toBe(m);
+      expect(methodName(methodFromString(m))).toBe(m);
+    },
+  );
 
   it.each([
     ['get', 'lower case'],

@@ -11,7 +11,8 @@ function run(p: JsonLineParser, line: string | Buffer): Record<string, unknown> 
   if (!r.ok) return { reason: r.reason };
   return { ...describeRequestFields(f), method: methodName(f.method) };
 }
-const parse = (line: string | Buffer, fields?: JsonFieldNames): Record<string, unknown> => run(new JsonLineParser(fields), line);
+const parse = (line: string | Buffer, fields?: JsonFieldNames): Record<string, unknown> =>
+  run(new JsonLineParser(fields), line);
 
 const REFERENCE =
   '{"time":"2026-11-27T08:00:00.123Z","method":"GET","path":"/api/customers/123?x=1","route":"/api/customers/:id","status":200,"duration_ms":12.345,"bytes":512,"db_ms":3.2,"cache_ms":0.4,"cache":"hit","request_id":"3f2a"}';
@@ -39,32 +40,74 @@ describe('JSON lines: the reference CRM line', () => {
   it('reads optional lock fields and absent keys', () => {
     const line = REFERENCE.slice(0, -1) + ',"lock":"contended","lock_wait_ms":1.5}';
     expect(parse(line)).toMatchObject({ lock: 'contended', lockWait: 0.0015 });
-    expect(parse('{"method":"GET","path":"/a","status":200}')).toMatchObject({ route: null, duration: null, bytes: null, db: null, cache: null });
+    expect(parse('{"method":"GET","path":"/a","status":200}')).toMatchObject({
+      route: null,
+      duration: null,
+      bytes: null,
+      db: null,
+      cache: null,
+    });
   });
 });
 
 describe('JSON lines: table', () => {
   it.each([
-    ['key order does not matter', '{"status":201,"path":"/p","method":"POST","duration_ms":1}', { method: 'POST', status: 201, path: '/p', duration: 0.001 }],
-    ['whitespace', ' { "method" : "GET" , "path" : "/p" , "status" : 200 }\t', { method: 'GET', status: 200, path: '/p' }],
+    [
+      'key order does not matter',
+      '{"status":201,"path":"/p","method":"POST","duration_ms":1}',
+      { method: 'POST', status: 201, path: '/p', duration: 0.001 },
+    ],
+    [
+      'whitespace',
+      ' { "method" : "GET" , "path" : "/p" , "status" : 200 }\t',
+      { method: 'GET', status: 200, path: '/p' },
+    ],
     ['status as a string', '{"method":"GET","path":"/p","status":"404"}', { status: 404 }],
     ['duration as a string', '{"method":"GET","path":"/p","status":200,"duration_ms":"2.5"}', { duration: 0.0025 }],
-    ['exponent', '{"method":"GET","path":"/p","status":200,"duration_ms":1.5E+3,"bytes":2e2}', { duration: 1.5, bytes: 200 }],
+    [
+      'exponent',
+      '{"method":"GET","path":"/p","status":200,"duration_ms":1.5E+3,"bytes":2e2}',
+      { duration: 1.5, bytes: 200 },
+    ],
     ['zero duration', '{"method":"GET","path":"/p","status":200,"duration_ms":0}', { duration: 0 }],
     ['negative zero', '{"method":"GET","path":"/p","status":200,"duration_ms":-0}', { duration: -0 }],
-    ['null values are absent', '{"method":"GET","path":"/p","route":null,"status":200,"duration_ms":null,"bytes":null,"cache":null}', { route: null, duration: null, bytes: null, cache: null }],
-    ['empty route falls back to the path', '{"method":"GET","path":"/p","route":"","status":200}', { route: null, path: '/p' }],
-    ['cache outcomes are case-insensitive', '{"method":"GET","path":"/p","status":200,"cache":"MISS"}', { cache: 'miss' }],
-    ['unknown outcomes are other', '{"method":"GET","path":"/p","status":200,"cache":"stale","lock":"queued"}', { cache: 'other', lock: 'other' }],
+    [
+      'null values are absent',
+      '{"method":"GET","path":"/p","route":null,"status":200,"duration_ms":null,"bytes":null,"cache":null}',
+      { route: null, duration: null, bytes: null, cache: null },
+    ],
+    [
+      'empty route falls back to the path',
+      '{"method":"GET","path":"/p","route":"","status":200}',
+      { route: null, path: '/p' },
+    ],
+    [
+      'cache outcomes are case-insensitive',
+      '{"method":"GET","path":"/p","status":200,"cache":"MISS"}',
+      { cache: 'miss' },
+    ],
+    [
+      'unknown outcomes are other',
+      '{"method":"GET","path":"/p","status":200,"cache":"stale","lock":"queued"}',
+      { cache: 'other', lock: 'other' },
+    ],
     ['"-" outcome is absent', '{"method":"GET","path":"/p","status":200,"cache":"-"}', { cache: null }],
     ['non-string outcome is other', '{"method":"GET","path":"/p","status":200,"cache":true}', { cache: 'other' }],
     ['unknown method', '{"method":"PURGE","path":"/p","status":200}', { method: 'OTHER' }],
     ['missing method', '{"path":"/p","status":200}', { method: 'OTHER' }],
     ['non-string method', '{"method":7,"path":"/p","status":200}', { method: 'OTHER' }],
     ['missing path', '{"method":"GET","status":200}', { path: null, route: null }],
-    ['unneeded keys of every type', '{"a":true,"b":false,"c":null,"d":-1.5e-3,"e":"x\\"y\\\\z\\u00e9\\n","method":"GET","path":"/p","status":200}', { status: 200 }],
+    [
+      'unneeded keys of every type',
+      '{"a":true,"b":false,"c":null,"d":-1.5e-3,"e":"x\\"y\\\\z\\u00e9\\n","method":"GET","path":"/p","status":200}',
+      { status: 200 },
+    ],
     ['UTF-8 in a value', '{"method":"GET","path":"/caf\u00e9/1","status":200}', { path: '/caf\u00e9/1' }],
-    ['duplicate key: the last wins (like JSON.parse)', '{"method":"GET","path":"/p","status":500,"status":200}', { status: 200 }],
+    [
+      'duplicate key: the last wins (like JSON.parse)',
+      '{"method":"GET","path":"/p","status":500,"status":200}',
+      { status: 200 },
+    ],
   ])('%s', (_name, line, expected) => {
     expect(parse(line)).toMatchObject(expected);
   });
@@ -147,7 +190,9 @@ describe('JSON lines: configured fields', () => {
 
   it('reads the configured keys and units, ignores the default ones', () => {
     const p = new JsonLineParser(fields);
-    expect(run(p, '{"verb":"PUT","url":"/x/1","code":204,"took":0.25,"sql":0.1,"route":"/ignored","bytes":5,"cache":"hit"}')).toMatchObject({
+    expect(
+      run(p, '{"verb":"PUT","url":"/x/1","code":204,"took":0.25,"sql":0.1,"route":"/ignored","bytes":5,"cache":"hit"}'),
+    ).toMatchObject({
       method: 'PUT',
       path: '/x/1',
       route: null,
@@ -213,7 +258,10 @@ describe('JSON lines: the same line, the same result, whatever came before (issu
   it.each([
     ['a tab in the time string', REFERENCE.replace('"time":"2026-11-27T08:00:00.123Z"', '"time":"\t"')],
     ['an escape character in the request id', REFERENCE.replace('"3f2a"', '"\u001b[31m"'.replace('\\u001b', '\u001b'))],
-    ['a NUL in an unknown key\'s value', REFERENCE.replace('"cache":"hit"', '"cache":"hit","note":"a\u0000b"'.replace('\\u0000', '\u0000'))],
+    [
+      "a NUL in an unknown key's value",
+      REFERENCE.replace('"cache":"hit"', '"cache":"hit","note":"a\u0000b"'.replace('\\u0000', '\u0000')),
+    ],
   ])('%s: counted as the request it is, by a fresh and by a warm parser', (_name, line) => {
     const fresh = run(new JsonLineParser(), line);
     const warm = new JsonLineParser();
@@ -262,7 +310,8 @@ describe('JSON lines: the learned-layout fast path', () => {
     const p = new JsonLineParser();
     run(p, REFERENCE);
     const reordered = '{"status":200,"method":"POST","path":"/x/1","duration_ms":3}';
-    for (let i = 0; i < 5000; i++) expect(run(p, reordered)).toMatchObject({ status: 200, method: 'POST', duration: 0.003 });
+    for (let i = 0; i < 5000; i++)
+      expect(run(p, reordered)).toMatchObject({ status: 200, method: 'POST', duration: 0.003 });
     expect(p.layoutCompiles).toBe(2);
   });
 });

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { COMBINED_FORMAT, compileNginxFormat, NginxFormatError, normalizeLogFormat, tokenizeLogFormat } from '../../src/exporter/parsers/nginx-format.js';
+import {
+  COMBINED_FORMAT,
+  compileNginxFormat,
+  NginxFormatError,
+  normalizeLogFormat,
+  tokenizeLogFormat,
+} from '../../src/exporter/parsers/nginx-format.js';
 import { methodName } from '../../src/exporter/parsers/http-method.js';
 import { createRequestFields, describeRequestFields } from '../../src/exporter/parsers/request-fields.js';
 
-const MAIN = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
+const MAIN =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
 const T = '[27/Nov/2026:08:00:00 +0000]';
 
 function parse(format: string, line: string | Buffer): Record<string, unknown> {
@@ -38,7 +45,11 @@ describe('normalizeLogFormat', () => {
   });
 
   it('tokenizes $var, ${var} and a lone $', () => {
-    expect(tokenizeLogFormat('${status}x $ $request_time')).toEqual([{ variable: 'status' }, { literal: 'x $ ' }, { variable: 'request_time' }]);
+    expect(tokenizeLogFormat('${status}x $ $request_time')).toEqual([
+      { variable: 'status' },
+      { literal: 'x $ ' },
+      { variable: 'request_time' },
+    ]);
   });
 });
 
@@ -52,7 +63,12 @@ describe('compileNginxFormat rejects formats it cannot parse reliably', () => {
   });
 
   it('reports what the format carries', () => {
-    expect(compileNginxFormat('combined').has).toMatchObject({ duration: false, bytes: true, upstream: false, cache: false });
+    expect(compileNginxFormat('combined').has).toMatchObject({
+      duration: false,
+      bytes: true,
+      upstream: false,
+      cache: false,
+    });
     expect(compileNginxFormat(MAIN).has).toMatchObject({ duration: true, bytes: true, upstream: true });
     expect(compileNginxFormat('combined').reasons).not.toContain('invalid_duration');
   });
@@ -75,8 +91,16 @@ describe('parsing', () => {
       `10.0.0.1 - bob ${T} "POST /api/deals HTTP/2.0" 201 64 "https://x/\\"q\\"" "Mozilla/5.0 (X11) \\"quoted\\"" 0.120 0.100`,
       { method: 'POST', path: '/api/deals', status: 201, bytes: 64, duration: 0.12, upstream: 0.1 },
     ],
-    [MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 0 "-" "-" 0.050 0.010, 0.020`, { status: 200, duration: 0.05, upstream: 0.03 }],
-    [MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 502 0 "-" "-" 3.000 1.000, 1.000 : 0.500`, { status: 502, upstream: 2.5 }],
+    [
+      MAIN,
+      `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 0 "-" "-" 0.050 0.010, 0.020`,
+      { status: 200, duration: 0.05, upstream: 0.03 },
+    ],
+    [
+      MAIN,
+      `1.1.1.1 - - ${T} "GET / HTTP/1.1" 502 0 "-" "-" 3.000 1.000, 1.000 : 0.500`,
+      { status: 502, upstream: 2.5 },
+    ],
     [MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 0 "-" "-" 0.000 -`, { duration: 0, upstream: null }],
     [MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 504 0 "-" "-" 60.001 -, 60.000`, { status: 504, upstream: 60 }],
     [MAIN, `1.1.1.1 - - ${T} "-" 400 0 "-" "-" 0.001 -`, { method: 'OTHER', path: null, status: 400 }],
@@ -95,9 +119,21 @@ describe('parsing', () => {
     ['$status "$request" $upstream_cache_status', '200 "GET /c HTTP/1.1" HIT', { cache: 'hit' }],
     ['$status "$request" $upstream_cache_status', '200 "GET /c HTTP/1.1" REVALIDATED', { cache: 'other' }],
     ['$status "$request" $upstream_cache_status', '200 "GET /c HTTP/1.1" -', { cache: null }],
-    ['$status "$request" $upstream_addr $upstream_status rt=$upstream_response_time', '200 "GET / HTTP/1.1" 10.0.0.1:80, 10.0.0.2:80 502, 200 rt=0.001, 0.002', { upstream: 0.003 }],
-    ['$status "$request" $upstream_addr $upstream_status rt=$upstream_response_time', '200 "GET / HTTP/1.1" 10.0.0.1:80 : unix:/s 502 : 200 rt=0.5 : 0.25', { upstream: 0.75 }],
-    ['{"s":"$status","r":"$request","t":"$request_time"}', '{"s":"200","r":"GET /a\\"b HTTP/1.1","t":"0.002"}', { path: '/a\\"b', duration: 0.002 }],
+    [
+      '$status "$request" $upstream_addr $upstream_status rt=$upstream_response_time',
+      '200 "GET / HTTP/1.1" 10.0.0.1:80, 10.0.0.2:80 502, 200 rt=0.001, 0.002',
+      { upstream: 0.003 },
+    ],
+    [
+      '$status "$request" $upstream_addr $upstream_status rt=$upstream_response_time',
+      '200 "GET / HTTP/1.1" 10.0.0.1:80 : unix:/s 502 : 200 rt=0.5 : 0.25',
+      { upstream: 0.75 },
+    ],
+    [
+      '{"s":"$status","r":"$request","t":"$request_time"}',
+      '{"s":"200","r":"GET /a\\"b HTTP/1.1","t":"0.002"}',
+      { path: '/a\\"b', duration: 0.002 },
+    ],
     ['[$time_local] $status "$request"', `${T} 200 "GET /t HTTP/1.1"`, { status: 200, path: '/t' }],
   ])('%s | %s', (format, line, expected) => {
     expect(parse(format, line)).toMatchObject(expected);
@@ -135,15 +171,21 @@ describe('parsing', () => {
     ['0.001', '-0.1'],
     ['0.001', '99999.0'],
   ])('request_time %j upstream %j -> invalid_duration', (rt, urt) => {
-    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 0 "-" "-" ${rt} ${urt}`)).toEqual({ reason: 'invalid_duration' });
+    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 0 "-" "-" ${rt} ${urt}`)).toEqual({
+      reason: 'invalid_duration',
+    });
   });
 
   it('accepts an exponent (nginx never writes one, but it is a number)', () => {
-    expect(parse('$status "$request" $request_time', '200 "GET / HTTP/1.1" 1.5e-3')).toMatchObject({ duration: 0.0015 });
+    expect(parse('$status "$request" $request_time', '200 "GET / HTTP/1.1" 1.5e-3')).toMatchObject({
+      duration: 0.0015,
+    });
   });
 
   it.each(['-1', 'x', '1.5', '-', ''])('bytes %j -> invalid_bytes', (bytes) => {
-    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 ${bytes} "-" "-" 0.001 -`)).toEqual({ reason: 'invalid_bytes' });
+    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET / HTTP/1.1" 200 ${bytes} "-" "-" 0.001 -`)).toEqual({
+      reason: 'invalid_bytes',
+    });
   });
 
   it('reports the first bad field when several are bad', () => {
@@ -153,12 +195,17 @@ describe('parsing', () => {
   it.each([
     ['NUL bytes', Buffer.from([0x00, 0x00, 0x00, 0x00])],
     ['random bytes', Buffer.from([0x8f, 0x12, 0xff, 0x00, 0xc3, 0x28, 0x01])],
-    ['invalid UTF-8 in an otherwise plausible line', Buffer.concat([Buffer.from('1.1.1.1 - - '), Buffer.from([0xc3, 0x28]), Buffer.from(' nope')])],
+    [
+      'invalid UTF-8 in an otherwise plausible line',
+      Buffer.concat([Buffer.from('1.1.1.1 - - '), Buffer.from([0xc3, 0x28]), Buffer.from(' nope')]),
+    ],
   ])('binary garbage is a parse error: %s', (_name, bytes) => {
     expect(parse(MAIN, bytes)).toEqual({ reason: 'binary' });
   });
 
   it('keeps a valid line with UTF-8 in it', () => {
-    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET /caf\u00e9 HTTP/1.1" 200 0 "-" "Gr\u00fc\u00dfe" 0.001 -`)).toMatchObject({ path: '/caf\u00e9' });
+    expect(parse(MAIN, `1.1.1.1 - - ${T} "GET /caf\u00e9 HTTP/1.1" 200 0 "-" "Gr\u00fc\u00dfe" 0.001 -`)).toMatchObject(
+      { path: '/caf\u00e9' },
+    );
   });
 });

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { infoNumber, parseInfoNumber, parseRedisInfo, type RedisInfo } from '../../src/exporter/parsers/redis-info.js';
 
-const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/redis/${name}`, import.meta.url)), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(fileURLToPath(new URL(`../fixtures/redis/${name}`, import.meta.url)), 'utf8');
 
 function parse(text: string): RedisInfo {
   const result = parseRedisInfo(text);
@@ -16,8 +17,19 @@ describe('parseRedisInfo on real INFO ALL outputs', () => {
     const info = parse(fixture('info-7.txt'));
     expect(info.ignoredLines).toBe(0);
     expect([...info.sections.keys()]).toEqual([
-      'server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules',
-      'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace',
+      'server',
+      'clients',
+      'memory',
+      'persistence',
+      'stats',
+      'replication',
+      'cpu',
+      'modules',
+      'commandstats',
+      'errorstats',
+      'latencystats',
+      'cluster',
+      'keyspace',
     ]);
     expect(info.fields.get('redis_version')).toBe('7.0.15');
     expect(info.sections.get('replication')?.get('role')).toBe('master');
@@ -29,7 +41,13 @@ describe('parseRedisInfo on real INFO ALL outputs', () => {
       { db: '0', keys: 382, expires: 340, avgTtlMs: 3364626 },
       { db: '1', keys: 2, expires: 0, avgTtlMs: 0 },
     ]);
-    expect(info.commands.find((c) => c.cmd === 'get')).toEqual({ cmd: 'get', calls: 525, usec: 493, rejectedCalls: 1, failedCalls: 0 });
+    expect(info.commands.find((c) => c.cmd === 'get')).toEqual({
+      cmd: 'get',
+      calls: 525,
+      usec: 493,
+      rejectedCalls: 1,
+      failedCalls: 0,
+    });
     expect(info.commands.find((c) => c.cmd === 'lpush')?.failedCalls).toBe(1);
     expect(info.commands.map((c) => c.cmd)).toContain('config|get');
     expect(info.latency.find((l) => l.cmd === 'set')).toEqual({
@@ -51,7 +69,13 @@ describe('parseRedisInfo on real INFO ALL outputs', () => {
     expect(info.fields.get('redis_version')).toBe('6.2.14');
     expect(infoNumber(info, 'maxmemory')).toBe(0);
     expect(info.commands).toHaveLength(20);
-    expect(info.commands.find((c) => c.cmd === 'evalsha')).toEqual({ cmd: 'evalsha', calls: 1954233, usec: 21887409, rejectedCalls: 0, failedCalls: 5 });
+    expect(info.commands.find((c) => c.cmd === 'evalsha')).toEqual({
+      cmd: 'evalsha',
+      calls: 1954233,
+      usec: 21887409,
+      rejectedCalls: 0,
+      failedCalls: 5,
+    });
     expect(info.commands.some((c) => c.cmd.includes('|'))).toBe(false);
     expect(info.keyspace.map((k) => k.db)).toEqual(['0', '2']);
     // total_commands_processed covers every call in commandstats (rejected calls are counted too)
@@ -72,7 +96,9 @@ describe('parseRedisInfo: counts that cannot be mirrored (issue 11 B5)', () => {
   });
 
   it('drops a negative failed-call count and infinite or negative keyspace numbers; no field is ever Infinity', () => {
-    const info = parse('cmdstat_get:calls=1,usec=2,failed_calls=-3\r\ndb0:keys=1e400,expires=0\r\ndb1:keys=1,expires=-1\r\ndb2:keys=2,expires=0\r\nuptime_in_seconds:1e400\r\n');
+    const info = parse(
+      'cmdstat_get:calls=1,usec=2,failed_calls=-3\r\ndb0:keys=1e400,expires=0\r\ndb1:keys=1,expires=-1\r\ndb2:keys=2,expires=0\r\nuptime_in_seconds:1e400\r\n',
+    );
     expect(info.commands).toEqual([expect.objectContaining({ cmd: 'get', calls: 1, usec: 2, failedCalls: undefined })]);
     expect(info.keyspace.map((k) => k.db)).toEqual(['2']);
     expect(infoNumber(info, 'uptime_in_seconds')).toBeUndefined();
@@ -83,14 +109,29 @@ describe('parseRedisInfo: counts that cannot be mirrored (issue 11 B5)', () => {
 
 describe('parseRedisInfo on odd input', () => {
   it.each([
-    ['LF line endings', '# Server\nredis_version:7.2.4\n', (i: RedisInfo) => expect(i.fields.get('redis_version')).toBe('7.2.4')],
-    ['fields before any header', 'redis_version:5.0.7\r\n', (i: RedisInfo) => expect(i.sections.get('')?.get('redis_version')).toBe('5.0.7')],
-    ['a value holding colons', '# Server\r\nexecutable:/opt/redis:7/redis-server\r\n', (i: RedisInfo) => expect(i.fields.get('executable')).toBe('/opt/redis:7/redis-server')],
+    [
+      'LF line endings',
+      '# Server\nredis_version:7.2.4\n',
+      (i: RedisInfo) => expect(i.fields.get('redis_version')).toBe('7.2.4'),
+    ],
+    [
+      'fields before any header',
+      'redis_version:5.0.7\r\n',
+      (i: RedisInfo) => expect(i.sections.get('')?.get('redis_version')).toBe('5.0.7'),
+    ],
+    [
+      'a value holding colons',
+      '# Server\r\nexecutable:/opt/redis:7/redis-server\r\n',
+      (i: RedisInfo) => expect(i.fields.get('executable')).toBe('/opt/redis:7/redis-server'),
+    ],
     ['an empty value', '# Server\r\nconfig_file:\r\n', (i: RedisInfo) => expect(i.fields.get('config_file')).toBe('')],
     [
       'Redis 6.0 commandstats without rejected/failed calls',
       '# Commandstats\r\ncmdstat_get:calls=10,usec=25,usec_per_call=2.50\r\n',
-      (i: RedisInfo) => expect(i.commands).toEqual([{ cmd: 'get', calls: 10, usec: 25, rejectedCalls: undefined, failedCalls: undefined }]),
+      (i: RedisInfo) =>
+        expect(i.commands).toEqual([
+          { cmd: 'get', calls: 10, usec: 25, rejectedCalls: undefined, failedCalls: undefined },
+        ]),
     ],
     [
       'Redis 7.4 keyspace with subexpiry',
@@ -105,9 +146,18 @@ describe('parseRedisInfo on odd input', () => {
     [
       'custom latency-tracking-info-percentiles',
       '# Latencystats\r\nlatency_percentiles_usec_get:p0=1,p99.99=12.5,p100=40\r\n',
-      (i: RedisInfo) => expect(i.latency[0]?.percentiles.map((p) => [p.quantile, p.usec])).toEqual([['0', 1], ['0.9999', 12.5], ['1', 40]]),
+      (i: RedisInfo) =>
+        expect(i.latency[0]?.percentiles.map((p) => [p.quantile, p.usec])).toEqual([
+          ['0', 1],
+          ['0.9999', 12.5],
+          ['1', 40],
+        ]),
     ],
-    ['upper-case command names are lower-cased', '# Commandstats\r\ncmdstat_GET:calls=1,usec=2\r\n', (i: RedisInfo) => expect(i.commands[0]?.cmd).toBe('get')],
+    [
+      'upper-case command names are lower-cased',
+      '# Commandstats\r\ncmdstat_GET:calls=1,usec=2\r\n',
+      (i: RedisInfo) => expect(i.commands[0]?.cmd).toBe('get'),
+    ],
   ])('%s', (_name, text, check) => {
     check(parse(text));
   });
@@ -118,7 +168,10 @@ describe('parseRedisInfo on odd input', () => {
     ['a malformed cmdstat', '# Commandstats\r\ncmdstat_get:calls=x,usec=1\r\nredis_version:7.0.0\r\n'],
     ['a cmdstat without usec', '# Commandstats\r\ncmdstat_get:calls=1\r\nredis_version:7.0.0\r\n'],
     ['a malformed keyspace line', '# Keyspace\r\ndb0:keys=,expires=0\r\nredis_version:7.0.0\r\n'],
-    ['a latency line with a non-percentile', '# Latencystats\r\nlatency_percentiles_usec_get:q50=1\r\nredis_version:7.0.0\r\n'],
+    [
+      'a latency line with a non-percentile',
+      '# Latencystats\r\nlatency_percentiles_usec_get:q50=1\r\nredis_version:7.0.0\r\n',
+    ],
     ['a percentile above 100', '# Latencystats\r\nlatency_percentiles_usec_get:p150=1\r\nredis_version:7.0.0\r\n'],
     ['a list item without =', '# Commandstats\r\ncmdstat_get:calls=1,usec\r\nredis_version:7.0.0\r\n'],
   ])('counts %s as ignored and keeps going', (_name, text) => {

@@ -18,16 +18,24 @@ function parse(line: string | Buffer, pattern = PATTERN): Record<string, unknown
 
 describe('regex lines', () => {
   it.each([
-    ['GET /api/c/1 200 12.5ms bytes=512', { method: 'GET', path: '/api/c/1', status: 200, duration: 0.0125, bytes: 512 }],
+    [
+      'GET /api/c/1 200 12.5ms bytes=512',
+      { method: 'GET', path: '/api/c/1', status: 200, duration: 0.0125, bytes: 512 },
+    ],
     ['POST /api/c 201 0ms', { method: 'POST', status: 201, duration: 0, bytes: null }],
-    ['GET /x 200 3ms bytes=- up=0.002s db=1 cache=HIT lock=acquired wait=0.5', { bytes: null, upstream: 0.002, db: 0.001, cache: 'hit', lock: 'acquired', lockWait: 0.0005 }],
+    [
+      'GET /x 200 3ms bytes=- up=0.002s db=1 cache=HIT lock=acquired wait=0.5',
+      { bytes: null, upstream: 0.002, db: 0.001, cache: 'hit', lock: 'acquired', lockWait: 0.0005 },
+    ],
     ['brew /pot 418 1ms', { method: 'OTHER', status: 418 }],
   ])('%s', (line, expected) => {
     expect(parse(line)).toMatchObject(expected);
   });
 
   it('uses a route group as-is and seconds without the _ms suffix', () => {
-    expect(parse('PUT /api/c/:id 204 0.25', '^(?<method>\\S+) (?<route>\\S+) (?<status>\\d+) (?<duration>\\S+)$')).toMatchObject({
+    expect(
+      parse('PUT /api/c/:id 204 0.25', '^(?<method>\\S+) (?<route>\\S+) (?<status>\\d+) (?<duration>\\S+)$'),
+    ).toMatchObject({
       route: '/api/c/:id',
       path: null,
       duration: 0.25,
@@ -51,7 +59,9 @@ describe('regex lines', () => {
   });
 
   it('an optional status group that did not match is missing_field', () => {
-    expect(parse('GET /x', '^(?<method>\\S+) (?<path>\\S+)(?: (?<status>\\d+))?$')).toEqual({ reason: 'missing_field' });
+    expect(parse('GET /x', '^(?<method>\\S+) (?<path>\\S+)(?: (?<status>\\d+))?$')).toEqual({
+      reason: 'missing_field',
+    });
   });
 
   it('binary garbage is a parse error', () => {

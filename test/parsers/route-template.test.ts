@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { autoTemplate, ByteKeyCache, isIdSegment, NONE_ROUTE, OTHER_ROUTE, ROUTE_OTHER, RouteResolver, truncateRoute } from '../../src/exporter/parsers/route-template.js';
+import {
+  autoTemplate,
+  ByteKeyCache,
+  isIdSegment,
+  NONE_ROUTE,
+  OTHER_ROUTE,
+  ROUTE_OTHER,
+  RouteResolver,
+  truncateRoute,
+} from '../../src/exporter/parsers/route-template.js';
 
 describe('automatic templating', () => {
   it.each([
@@ -79,7 +88,8 @@ describe('configured templates', () => {
 });
 
 describe('RouteResolver', () => {
-  const path = (r: RouteResolver, p: string): string => r.names[r.resolvePath(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
+  const path = (r: RouteResolver, p: string): string =>
+    r.names[r.resolvePath(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
   const route = (r: RouteResolver, p: string): number => r.resolveRoute(Buffer.from(p), 0, Buffer.byteLength(p));
 
   it('caps distinct routes at maxRoutes; later ones are __other__, known ones keep resolving', () => {
@@ -125,8 +135,10 @@ describe('RouteResolver', () => {
 });
 
 describe('route label length (max_route_length)', () => {
-  const path = (r: RouteResolver, p: string): string => r.names[r.resolvePath(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
-  const route = (r: RouteResolver, p: string): string => r.names[r.resolveRoute(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
+  const path = (r: RouteResolver, p: string): string =>
+    r.names[r.resolvePath(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
+  const route = (r: RouteResolver, p: string): string =>
+    r.names[r.resolveRoute(Buffer.from(p), 0, Buffer.byteLength(p))] as string;
 
   it.each([
     ['/api/customers/:id', 20, '/api/customers/:id'],

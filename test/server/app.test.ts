@@ -15,7 +15,9 @@ async function start(registry: Registry): Promise<string> {
     registry,
     scrape,
     version: '1.2.3',
-    sources: () => [{ name: 'crm<x>', path: '/var/log/a.log', format: 'json', state: 'open', lines: 5, errors: 1, lagBytes: 0 }],
+    sources: () => [
+      { name: 'crm<x>', path: '/var/log/a.log', format: 'json', state: 'open', lines: 5, errors: 1, lagBytes: 0 },
+    ],
   });
   server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server?.once('listening', resolve));
@@ -29,9 +31,19 @@ afterEach(() => {
 
 function sampleRegistry(): Registry {
   const registry = new Registry();
-  const counter = new Counter({ name: 'demo_requests_total', help: 'Demo "requests"\\n', labelNames: ['route'], registers: [registry] });
+  const counter = new Counter({
+    name: 'demo_requests_total',
+    help: 'Demo "requests"\\n',
+    labelNames: ['route'],
+    registers: [registry],
+  });
   counter.inc({ route: '/a"b' }, 3);
-  const histogram = new Histogram({ name: 'demo_seconds', help: 'Demo latency', buckets: [0.1, 1], registers: [registry] });
+  const histogram = new Histogram({
+    name: 'demo_seconds',
+    help: 'Demo latency',
+    buckets: [0.1, 1],
+    registers: [registry],
+  });
   histogram.observe(0.05);
   return registry;
 }
@@ -41,7 +53,9 @@ describe('HTTP surface', () => {
     const base = await start(sampleRegistry());
     const text1 = await fetch(`${base}/metrics`);
     expect(text1.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const om = await fetch(`${base}/metrics`, { headers: { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' } });
+    const om = await fetch(`${base}/metrics`, {
+      headers: { Accept: 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5' },
+    });
     expect(om.headers.get('content-type')).toMatch(/^application\/openmetrics-text/);
     const omBody = await om.text();
     expect(omBody).toContain('# TYPE demo_requests counter');
@@ -87,9 +101,13 @@ describe('HTTP surface', () => {
     await new Promise((resolve) => server?.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    const long = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '30' } }).then((r) => r.text());
+    const long = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '30' } }).then((r) =>
+      r.text(),
+    );
     await running; // the long scrape started the round; the short one joins it
-    const short = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '0.6' } }).then((r) => r.text());
+    const short = fetch(`${base}/metrics`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '0.6' } }).then((r) =>
+      r.text(),
+    );
     const first = await Promise.race([
       short.then((body) => ({ body })),
       long.then(() => 'the long scrape answered first'),

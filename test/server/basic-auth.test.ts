@@ -24,7 +24,10 @@ describe('parseBasicAuth', () => {
 
 describe('BasicAuthVerifier', () => {
   const hash = bcrypt.hashSync('right', 4);
-  const users = new Map([['alice', hash], ['bob', hash.replace(/^\$2b\$/, '$2y$')]]);
+  const users = new Map([
+    ['alice', hash],
+    ['bob', hash.replace(/^\$2b\$/, '$2y$')],
+  ]);
 
   it('accepts the right password ($2b$ and htpasswd $2y$ hashes) and refuses everything else', async () => {
     const verifier = new BasicAuthVerifier();

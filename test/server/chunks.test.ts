@@ -23,10 +23,20 @@ afterEach(() => {
 function bigRegistry(): Registry {
   const registry = new Registry();
   new Gauge({ name: 'demo_before', help: 'A family before the access-log ones.', registers: [registry] }).set(1);
-  const source = configSchema.parse({ logs: [{ name: 'big', path: '/dev/null', format: 'json', max_routes: 5000 }] }).logs[0] as LogSourceConfig;
+  const source = configSchema.parse({ logs: [{ name: 'big', path: '/dev/null', format: 'json', max_routes: 5000 }] })
+    .logs[0] as LogSourceConfig;
   const p = new LineProcessor(source, registry);
   for (let i = 0; i < 16_000; i++) {
-    const line = Buffer.from(JSON.stringify({ method: ['GET', 'POST', 'PUT'][i % 3], path: '/x', route: `/route-${i % 4000}/${'r'.repeat(100)}`, status: 200 + (i % 4), duration_ms: i % 700, bytes: i }));
+    const line = Buffer.from(
+      JSON.stringify({
+        method: ['GET', 'POST', 'PUT'][i % 3],
+        path: '/x',
+        route: `/route-${i % 4000}/${'r'.repeat(100)}`,
+        status: 200 + (i % 4),
+        duration_ms: i % 700,
+        bytes: i,
+      }),
+    );
     p.line(line, 0, line.length);
   }
   new Gauge({ name: 'demo_after', help: 'A family after them.', registers: [registry] }).set(2);
@@ -60,7 +70,11 @@ describe('/metrics streaming', () => {
     const openMetrics = await renderOpenMetrics(registry);
     expect(text.length).toBeGreaterThan(8_000_000); // more than a slab, more than the kernel holds for a stalled client
 
-    server = createApp({ registry, scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 }, version: 't' }).listen(0, '127.0.0.1');
+    server = createApp({
+      registry,
+      scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
+      version: 't',
+    }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     const om = 'application/openmetrics-text;version=1.0.0';
@@ -87,7 +101,11 @@ describe('/metrics streaming', () => {
   it('a client that goes away mid-answer leaves the next answers intact', async () => {
     const registry = bigRegistry();
     const text = await renderPrometheusText(registry);
-    server = createApp({ registry, scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 }, version: 't' }).listen(0, '127.0.0.1');
+    server = createApp({
+      registry,
+      scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
+      version: 't',
+    }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     await new Promise<void>((resolve) => {

@@ -11,7 +11,12 @@ async function coreExposition(): Promise<string> {
   registerBuildInfo(registry, '1.0.0');
   registerPositionsHealth(registry, { lastWriteOk: false, writeErrors: 3 });
   const ok = { name: 'ok', update: async () => undefined, reset: () => undefined, close: async () => undefined };
-  const failing = { name: 'failing', update: async () => Promise.reject(new Error('down')), reset: () => undefined, close: async () => undefined };
+  const failing = {
+    name: 'failing',
+    update: async () => Promise.reject(new Error('down')),
+    reset: () => undefined,
+    close: async () => undefined,
+  };
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [ok, failing], log: () => undefined });
   await orchestrator.run(1000);
   return (await registry.metrics()).replace(/(crm_scrape_collector_duration_seconds\{[^}]*\}) \S+/g, '$1 <duration>');

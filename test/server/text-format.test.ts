@@ -10,22 +10,65 @@ import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 /** Every kind of family the exporter serves, and label values that need escaping. */
 function busyRegistry(): Registry {
   const registry = new Registry();
-  const counter = new Counter({ name: 'demo_events_total', help: 'Help with a \\ backslash\nand a newline.', labelNames: ['kind'], registers: [registry] });
+  const counter = new Counter({
+    name: 'demo_events_total',
+    help: 'Help with a \\ backslash\nand a newline.',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   counter.inc({ kind: 'quote " backslash \\ newline \n end' }, 3);
   counter.inc({ kind: 'plain' });
-  new Gauge({ name: 'demo_ratio', help: 'A gauge.', registers: [registry], collect() { this.set(0.25); } });
-  const h = new Histogram({ name: 'demo_seconds', help: 'A histogram.', labelNames: ['op'], buckets: [0.1, 1], registers: [registry] });
+  new Gauge({
+    name: 'demo_ratio',
+    help: 'A gauge.',
+    registers: [registry],
+    collect() {
+      this.set(0.25);
+    },
+  });
+  const h = new Histogram({
+    name: 'demo_seconds',
+    help: 'A histogram.',
+    labelNames: ['op'],
+    buckets: [0.1, 1],
+    registers: [registry],
+  });
   h.observe({ op: 'read' }, 0.05);
   h.observe({ op: 'read' }, 3);
   new Summary({ name: 'demo_size', help: 'A summary.', percentiles: [0.5], registers: [registry] }).observe(7);
   // a family whose get() reports another type than the object (the Redis latency quantiles)
-  new QuantileSummary({ name: 'demo_latency_seconds', help: 'Quantiles.', labelNames: ['quantile'], registers: [registry] }).set({ quantile: '0.99' }, 0.2);
+  new QuantileSummary({
+    name: 'demo_latency_seconds',
+    help: 'Quantiles.',
+    labelNames: ['quantile'],
+    registers: [registry],
+  }).set({ quantile: '0.99' }, 0.2);
 
-  const source = configSchema.parse({ logs: [{ name: 'api', path: '/dev/null', format: 'json', max_route_length: 24 }] }).logs[0] as LogSourceConfig;
+  const source = configSchema.parse({
+    logs: [{ name: 'api', path: '/dev/null', format: 'json', max_route_length: 24 }],
+  }).logs[0] as LogSourceConfig;
   const p = new LineProcessor(source, registry);
   const lines = [
-    { method: 'GET', path: '/api/customers/1', route: '/api/customers/:id', status: 200, duration_ms: 5, bytes: 10, db_ms: 1, cache_ms: 0.5, cache: 'hit' },
-    { method: 'POST', path: '/x', route: '/we"ird\\route', status: 500, duration_ms: 700, lock: 'contended', lock_wait_ms: 3 },
+    {
+      method: 'GET',
+      path: '/api/customers/1',
+      route: '/api/customers/:id',
+      status: 200,
+      duration_ms: 5,
+      bytes: 10,
+      db_ms: 1,
+      cache_ms: 0.5,
+      cache: 'hit',
+    },
+    {
+      method: 'POST',
+      path: '/x',
+      route: '/we"ird\\route',
+      status: 500,
+      duration_ms: 700,
+      lock: 'contended',
+      lock_wait_ms: 3,
+    },
     { method: 'PUT', path: `/long/${'g'.repeat(300)}`, status: 404, duration_ms: 1 },
   ];
   for (const l of lines) {
@@ -45,11 +88,18 @@ async function referenceOpenMetrics(registry: Registry): Promise<string> {
     const familyName = type === 'counter' ? family.name.replace(/_total$/, '') : family.name;
     out.push(`# TYPE ${familyName} ${type}`, `# HELP ${familyName} ${esc(family.help)}`);
     for (const sample of family.values) {
-      const name = (sample as { metricName?: string }).metricName ?? (type === 'counter' ? `${familyName}_total` : family.name);
+      const name =
+        (sample as { metricName?: string }).metricName ?? (type === 'counter' ? `${familyName}_total` : family.name);
       const labels = Object.entries(sample.labels)
         .filter(([, v]) => v !== undefined)
         .map(([k, v]) => `${k}="${esc(String(v))}"`);
-      const value = Number.isNaN(sample.value) ? 'NaN' : sample.value === Infinity ? '+Inf' : sample.value === -Infinity ? '-Inf' : String(sample.value);
+      const value = Number.isNaN(sample.value)
+        ? 'NaN'
+        : sample.value === Infinity
+          ? '+Inf'
+          : sample.value === -Infinity
+            ? '-Inf'
+            : String(sample.value);
       out.push(`${name}${labels.length > 0 ? `{${labels.join(',')}}` : ''} ${value}`);
     }
   }

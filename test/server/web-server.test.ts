@@ -47,19 +47,42 @@ function writeWebConfig(document: unknown, file = join(dir, `web-${(n += 1)}.yml
 
 async function start(document: unknown): Promise<RunningExporter> {
   webFile = writeWebConfig(document);
-  const config = parseConfig({ listen: '127.0.0.1:0', positions_file: join(dir, `positions-${n}.json`), web_config_file: webFile });
+  const config = parseConfig({
+    listen: '127.0.0.1:0',
+    positions_file: join(dir, `positions-${n}.json`),
+    web_config_file: webFile,
+  });
   running = await startExporter(config, { log: (line) => logs.push(line) });
   return running;
 }
 
-const tls = (extra: object = {}) => ({ tls_server_config: { cert_file: pki.serverCert, key_file: pki.serverKey, ...extra } });
+const tls = (extra: object = {}) => ({
+  tls_server_config: { cert_file: pki.serverCert, key_file: pki.serverKey, ...extra },
+});
 const trusted = (): HttpsGetOptions => ({ ca: pki.read(pki.caCert) });
-const withClientCert = (): HttpsGetOptions => ({ ...trusted(), cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) });
-const withOtherCert = (): HttpsGetOptions => ({ ...trusted(), cert: pki.read(pki.otherClientCert), key: pki.read(pki.otherClientKey) });
+const withClientCert = (): HttpsGetOptions => ({
+  ...trusted(),
+  cert: pki.read(pki.clientCert),
+  key: pki.read(pki.clientKey),
+});
+const withOtherCert = (): HttpsGetOptions => ({
+  ...trusted(),
+  cert: pki.read(pki.otherClientCert),
+  key: pki.read(pki.otherClientKey),
+});
 
 /** curl as a child process; asynchronous, since the server it talks to runs in this very process. */
 function curl(args: string[]): Promise<{ code: number | null; status: string; stderr: string }> {
-  const child = spawn(requireBinary('curl', 'curl'), ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', ...args]);
+  const child = spawn(requireBinary('curl', 'curl'), [
+    '-sS',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--max-time',
+    '10',
+    ...args,
+  ]);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -69,7 +92,10 @@ function curl(args: string[]): Promise<{ code: number | null; status: string; st
 
 describe('TLS from the web config', () => {
   it('serves every endpoint over HTTPS with the configured certificate and headers', async () => {
-    const exporter = await start({ ...tls(), http_server_config: { headers: { 'X-Frame-Options': 'deny', 'Strict-Transport-Security': 'max-age=60' } } });
+    const exporter = await start({
+      ...tls(),
+      http_server_config: { headers: { 'X-Frame-Options': 'deny', 'Strict-Transport-Security': 'max-age=60' } },
+    });
     expect(exporter.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const metrics = await httpsGet(`${exporter.url}/metrics`, trusted());
     expect(metrics.status).toBe(200);
@@ -83,12 +109,16 @@ describe('TLS from the web config', () => {
     await expect(fetch(exporter.url.replace('https:', 'http:'))).rejects.toThrow();
     const ok = await curl(['--cacert', pki.caCert, `${exporter.url}/metrics`]);
     expect(ok.status, ok.stderr).toBe('200');
-    expect(logs.join('\n')).toMatch(/web config .*: TLS TLSv1\.2-TLSv1\.3, client certificates NoClientCert, certificate CN=127\.0\.0\.1/);
+    expect(logs.join('\n')).toMatch(
+      /web config .*: TLS TLSv1\.2-TLSv1\.3, client certificates NoClientCert, certificate CN=127\.0\.0\.1/,
+    );
   });
 
   it('enforces min_version and max_version', async () => {
     const exporter = await start(tls({ min_version: 'TLS13' }));
-    await expect(httpsGet(`${exporter.url}/metrics`, { ...trusted(), maxVersion: 'TLSv1.2' })).rejects.toThrow(/protocol version|alert/i);
+    await expect(httpsGet(`${exporter.url}/metrics`, { ...trusted(), maxVersion: 'TLSv1.2' })).rejects.toThrow(
+      /protocol version|alert/i,
+    );
     expect((await httpsGet(`${exporter.url}/metrics`, trusted())).protocol).toBe('TLSv1.3');
     const old = await curl(['--cacert', pki.caCert, '--tlsv1.2', '--tls-max', '1.2', `${exporter.url}/metrics`]);
     expect(old.code).toBe(35); // CURLE_SSL_CONNECT_ERROR
@@ -104,20 +134,34 @@ describe('TLS from the web config', () => {
   it('honours cipher_suites for TLS 1.2 and keeps TLS 1.3 available, as Go does', async () => {
     const exporter = await start(tls({ cipher_suites: ['TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384'] }));
     const tls12 = { ...trusted(), maxVersion: 'TLSv1.2' as const };
-    expect((await httpsGet(`${exporter.url}/metrics`, { ...tls12, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' })).status).toBe(200);
-    await expect(httpsGet(`${exporter.url}/metrics`, { ...tls12, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })).rejects.toThrow(/handshake|alert/i);
+    expect(
+      (await httpsGet(`${exporter.url}/metrics`, { ...tls12, ciphers: 'ECDHE-RSA-AES256-GCM-SHA384' })).status,
+    ).toBe(200);
+    await expect(
+      httpsGet(`${exporter.url}/metrics`, { ...tls12, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' }),
+    ).rejects.toThrow(/handshake|alert/i);
     expect((await httpsGet(`${exporter.url}/metrics`, trusted())).protocol).toBe('TLSv1.3');
   });
 
   it('RequireAndVerifyClientCert refuses a client without a certificate or with one from another CA', async () => {
     const exporter = await start(tls({ client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: pki.caCert }));
-    await expect(httpsGet(`${exporter.url}/metrics`, trusted())).rejects.toThrow(/certificate required|socket hang up|ECONNRESET/i);
+    await expect(httpsGet(`${exporter.url}/metrics`, trusted())).rejects.toThrow(
+      /certificate required|socket hang up|ECONNRESET/i,
+    );
     await expect(httpsGet(`${exporter.url}/metrics`, withOtherCert())).rejects.toThrow();
     const ok = await httpsGet(`${exporter.url}/metrics`, withClientCert());
     expect(ok.status).toBe(200);
     expect(sampleSum(ok.body, 'crm_exporter_web_rejected_total', { reason: 'tls_handshake' })).toBe(2);
     expect((await curl(['--cacert', pki.caCert, `${exporter.url}/metrics`])).status).toBe('000');
-    const viaCurl = await curl(['--cacert', pki.caCert, '--cert', pki.clientCert, '--key', pki.clientKey, `${exporter.url}/metrics`]);
+    const viaCurl = await curl([
+      '--cacert',
+      pki.caCert,
+      '--cert',
+      pki.clientCert,
+      '--key',
+      pki.clientKey,
+      `${exporter.url}/metrics`,
+    ]);
     expect(viaCurl.status, viaCurl.stderr).toBe('200');
     expect(logs.some((line) => line.startsWith('tls: handshake with 127.0.0.1 failed'))).toBe(true);
   });
@@ -138,17 +182,30 @@ describe('TLS from the web config', () => {
   });
 
   it('client_allowed_sans admits only certificates carrying a listed SAN', async () => {
-    const exporter = await start(tls({ client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: pki.caCert, client_allowed_sans: ['spiffe://test/prometheus'] }));
+    const exporter = await start(
+      tls({
+        client_auth_type: 'RequireAndVerifyClientCert',
+        client_ca_file: pki.caCert,
+        client_allowed_sans: ['spiffe://test/prometheus'],
+      }),
+    );
     expect((await httpsGet(`${exporter.url}/metrics`, withClientCert())).status).toBe(200);
     await running?.close();
-    const strict = await start(tls({ client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: pki.caCert, client_allowed_sans: ['grafana.test'] }));
+    const strict = await start(
+      tls({
+        client_auth_type: 'RequireAndVerifyClientCert',
+        client_ca_file: pki.caCert,
+        client_allowed_sans: ['grafana.test'],
+      }),
+    );
     await expect(httpsGet(`${strict.url}/metrics`, withClientCert())).rejects.toThrow();
     expect(logs.some((line) => line.includes('client certificate has no SAN in client_allowed_sans'))).toBe(true);
   });
 });
 
 describe('Basic auth from the web config', () => {
-  const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  const basic = (user: string, password: string): string =>
+    `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
   it('answers 401 with WWW-Authenticate: Basic without or with wrong credentials, on every endpoint', async () => {
     const exporter = await start({ ...tls(), basic_auth_users: { prometheus: hash } });
@@ -158,29 +215,47 @@ describe('Basic auth from the web config', () => {
       expect(none.headers['www-authenticate']).toBe('Basic');
       expect(none.body).toBe('Unauthorized\n');
     }
-    for (const authorization of [basic('prometheus', 'wrong'), basic('nobody', 'scrape-pass'), basic('Prometheus', 'scrape-pass'), 'Bearer abc']) {
-      expect((await httpsGet(`${exporter.url}/metrics`, { ...trusted(), authorization })).status, authorization).toBe(401);
+    for (const authorization of [
+      basic('prometheus', 'wrong'),
+      basic('nobody', 'scrape-pass'),
+      basic('Prometheus', 'scrape-pass'),
+      'Bearer abc',
+    ]) {
+      expect((await httpsGet(`${exporter.url}/metrics`, { ...trusted(), authorization })).status, authorization).toBe(
+        401,
+      );
     }
     const ok = await httpsGet(`${exporter.url}/metrics`, { ...trusted(), auth: 'prometheus:scrape-pass' });
     expect(ok.status).toBe(200);
     expect(sampleSum(ok.body, 'crm_exporter_web_rejected_total', { reason: 'unauthorized' })).toBe(8);
-    expect((await httpsGet(`${exporter.url}/healthz`, { ...trusted(), auth: 'prometheus:scrape-pass' })).status).toBe(200);
+    expect((await httpsGet(`${exporter.url}/healthz`, { ...trusted(), auth: 'prometheus:scrape-pass' })).status).toBe(
+      200,
+    );
     expect((await httpsGet(`${exporter.url}/nope`, { ...trusted(), auth: 'prometheus:scrape-pass' })).status).toBe(404);
 
     expect((await curl(['--cacert', pki.caCert, `${exporter.url}/metrics`])).status).toBe('401');
-    expect((await curl(['--cacert', pki.caCert, '-u', 'prometheus:wrong', `${exporter.url}/metrics`])).status).toBe('401');
-    expect((await curl(['--cacert', pki.caCert, '-u', 'prometheus:scrape-pass', `${exporter.url}/metrics`])).status).toBe('200');
+    expect((await curl(['--cacert', pki.caCert, '-u', 'prometheus:wrong', `${exporter.url}/metrics`])).status).toBe(
+      '401',
+    );
+    expect(
+      (await curl(['--cacert', pki.caCert, '-u', 'prometheus:scrape-pass', `${exporter.url}/metrics`])).status,
+    ).toBe('200');
     expect(logs.join('\n')).not.toContain(hash);
     expect(logs.join('\n')).not.toContain('scrape-pass');
   });
 
   it('works over plain HTTP too, and says the passwords travel in clear text', async () => {
-    const exporter = await start({ basic_auth_users: { prometheus: hash }, http_server_config: { headers: { 'X-Content-Type-Options': 'nosniff' } } });
+    const exporter = await start({
+      basic_auth_users: { prometheus: hash },
+      http_server_config: { headers: { 'X-Content-Type-Options': 'nosniff' } },
+    });
     expect(exporter.url).toMatch(/^http:/);
     const denied = await fetch(`${exporter.url}/metrics`);
     expect(denied.status).toBe(401);
     expect(denied.headers.get('x-content-type-options')).toBe('nosniff');
-    const ok = await fetch(`${exporter.url}/metrics`, { headers: { Authorization: basic('prometheus', 'scrape-pass') } });
+    const ok = await fetch(`${exporter.url}/metrics`, {
+      headers: { Authorization: basic('prometheus', 'scrape-pass') },
+    });
     expect(ok.status).toBe(200);
     expect(logs.join('\n')).toContain('passwords cross the network in clear text');
   });
@@ -204,7 +279,11 @@ describe('web config reload', () => {
     const file = webFile;
     const get = (auth = 'prometheus:scrape-pass') => httpsGet(`${exporter.url}/metrics`, { ...trusted(), auth });
     const first = await get();
-    const renewedSerial = spawnSync('openssl', ['x509', '-noout', '-serial', '-in', pki.renewedCert], { encoding: 'utf8' }).stdout.trim().split('=')[1];
+    const renewedSerial = spawnSync('openssl', ['x509', '-noout', '-serial', '-in', pki.renewedCert], {
+      encoding: 'utf8',
+    })
+      .stdout.trim()
+      .split('=')[1];
     expect(first.status).toBe(200);
     expect(first.serial).not.toBe(renewedSerial);
 
@@ -234,19 +313,27 @@ describe('web config reload', () => {
     expect((await get('prometheus:rotated')).status).toBe(200);
 
     // What cannot change on the fly is refused with the reason.
-    writeWebConfig({ ...document, tls_server_config: { ...document.tls_server_config, client_auth_type: 'RequireAnyClientCert' } }, file);
+    writeWebConfig(
+      { ...document, tls_server_config: { ...document.tls_server_config, client_auth_type: 'RequireAnyClientCert' } },
+      file,
+    );
     expect((await get('prometheus:rotated')).status).toBe(200);
     expect(logs.some((line) => line.includes('changing client_auth_type needs a restart'))).toBe(true);
   });
 
   it('a bad web config stops start-up and names the key', async () => {
-    const file = writeWebConfig({ tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey }, basic_auth_users: {} });
+    const file = writeWebConfig({
+      tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey },
+      basic_auth_users: {},
+    });
     const config = parseConfig({ listen: '127.0.0.1:0', positions_file: join(dir, 'p.json'), web_config_file: file });
     const error = await startExporter(config, { log: () => undefined }).then(
       () => undefined,
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([`${file}: tls_server_config.key_file: does not match the certificate in cert_file`]);
+    expect((error as ConfigError).problems).toEqual([
+      `${file}: tls_server_config.key_file: does not match the certificate in cert_file`,
+    ]);
   });
 });

@@ -70,6 +70,7 @@ async function rotateLoad() {
   return { L: n, rotations: rotated };
 }
 
-const result = plan.mode === 'late-rename' ? await lateRename() : plan.mode === 'rotate-load' ? await rotateLoad() : undefined;
+const result =
+  plan.mode === 'late-rename' ? await lateRename() : plan.mode === 'rotate-load' ? await rotateLoad() : undefined;
 if (!result) throw new Error(`unknown mode ${plan.mode}`);
 process.stdout.write(`${JSON.stringify(result)}\n`);

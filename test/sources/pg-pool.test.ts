@@ -28,10 +28,10 @@ function make(options: Partial<ConstructorParameters<typeof PgPools>[0]> & { url
 }
 
 async function exporterSessions(database: string): Promise<number> {
-  const { rows } = await direct.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
-    database,
-    APPLICATION_NAME,
-  ]);
+  const { rows } = await direct.query<{ n: string }>(
+    'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+    [database, APPLICATION_NAME],
+  );
   return Number(rows[0]?.n);
 }
 
@@ -52,9 +52,11 @@ afterAll(async () => {
 describe('PgPools (shared server)', () => {
   it('connects with application_name=crm-exporter and statement_timeout = the timeout', async () => {
     const p = make({ url: db.url, timeoutMs: 1_234 });
-    const { rows } = await p.primary().query<{ app: string; st: string; db: string }>(
-      "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS st, current_database() AS db",
-    );
+    const { rows } = await p
+      .primary()
+      .query<{ app: string; st: string; db: string }>(
+        "SELECT current_setting('application_name') AS app, current_setting('statement_timeout') AS st, current_database() AS db",
+      );
     expect(rows[0]).toEqual({ app: 'crm-exporter', st: '1234ms', db: db.name });
     await expect(p.primary().query('SELECT pg_sleep(3)')).rejects.toMatchObject({ code: '57014' }); // canceled by statement_timeout
   });
@@ -110,10 +112,10 @@ describe('PgPools (shared server)', () => {
     const p = make({ url: db.url });
     await p.primary().query('SELECT 1');
     expect(p.totalConnections).toBe(1);
-    await direct.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [
-      db.name,
-      APPLICATION_NAME,
-    ]);
+    await direct.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+      [db.name, APPLICATION_NAME],
+    );
     await eventually(async () => (p.totalConnections === 0 ? true : undefined), 5_000);
     const { rows } = await p.primary().query<{ one: number }>('SELECT 1 AS one');
     expect(rows[0]?.one).toBe(1);
@@ -129,7 +131,12 @@ describe('PgPools (shared server)', () => {
     expect(() => new PgPools({ url, timeoutMs: 1000 })).not.toThrow(/hunter2/);
   });
 
-  it.each(['postgres://u@127.0.0.1:5432/db?sslmode=disable', 'postgresql://u:p@db.example/crm', '/var/run/postgresql crm', 'socket:/var/run/postgresql?db=crm'])('accepts %s', (url) => {
+  it.each([
+    'postgres://u@127.0.0.1:5432/db?sslmode=disable',
+    'postgresql://u:p@db.example/crm',
+    '/var/run/postgresql crm',
+    'socket:/var/run/postgresql?db=crm',
+  ])('accepts %s', (url) => {
     expect(postgresUrlProblem(url)).toBeUndefined();
   });
 
@@ -161,7 +168,10 @@ describe('PgPools password_file (private instance with scram-sha-256)', () => {
     // Rotation: the server's password changes, then the file; the next new connection uses the new one.
     await p.primary().query("ALTER USER postgres PASSWORD 'second-Secret'");
     writeFileSync(file, 'second-Secret\n');
-    await p.primary().query('SELECT pg_terminate_backend(pg_backend_pid())').catch(() => undefined);
+    await p
+      .primary()
+      .query('SELECT pg_terminate_backend(pg_backend_pid())')
+      .catch(() => undefined);
     const again = await p.primary().query<{ one: number }>('SELECT 1 AS one');
     expect(again.rows[0]?.one).toBe(1);
 
@@ -170,7 +180,10 @@ describe('PgPools password_file (private instance with scram-sha-256)', () => {
     const err = await wrong
       .primary()
       .query('SELECT 1')
-      .then(() => undefined, (e: unknown) => e as Error);
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
     expect(err?.message).toMatch(/password authentication failed/);
     expect(err?.message).not.toContain('wrong-Secret');
   });

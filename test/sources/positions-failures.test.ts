@@ -27,14 +27,21 @@ describe('PositionsWriter when writes fail', () => {
     await writeFile(parent, 'a file where the directory should be');
     const warnings: string[] = [];
     let offset = 0;
-    const w = new PositionsWriter(join(parent, 'positions.json'), 60_000, () => ({ a: { inode: 1, offset: ++offset, head: '' } }), (m) => warnings.push(m));
+    const w = new PositionsWriter(
+      join(parent, 'positions.json'),
+      60_000,
+      () => ({ a: { inode: 1, offset: ++offset, head: '' } }),
+      (m) => warnings.push(m),
+    );
     const registry = new Registry();
     registerPositionsHealth(registry, w);
     expect(sampleSum(await registry.metrics(), 'crm_positions_write_success')).toBe(1);
 
     for (let i = 0; i < 5; i++) await w.served(w.snapshot());
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^cannot write .*positions\.json: .*further failures are not logged until a write succeeds/);
+    expect(warnings[0]).toMatch(
+      /^cannot write .*positions\.json: .*further failures are not logged until a write succeeds/,
+    );
     let text = await registry.metrics();
     expect(sampleSum(text, 'crm_positions_write_success')).toBe(0);
     expect(sampleSum(text, 'crm_positions_write_errors_total')).toBe(5);
@@ -42,8 +49,12 @@ describe('PositionsWriter when writes fail', () => {
     await unlink(parent);
     await mkdir(parent);
     await w.flush(); // the retry (every positions_interval once started) writes the last served snapshot
-    expect(warnings.slice(1)).toEqual([`writing ${join(parent, 'positions.json')} works again after 5 failed attempts`]);
-    expect(JSON.parse(await readFile(join(parent, 'positions.json'), 'utf8'))).toMatchObject({ positions: { a: { offset } } });
+    expect(warnings.slice(1)).toEqual([
+      `writing ${join(parent, 'positions.json')} works again after 5 failed attempts`,
+    ]);
+    expect(JSON.parse(await readFile(join(parent, 'positions.json'), 'utf8'))).toMatchObject({
+      positions: { a: { offset } },
+    });
     text = await registry.metrics();
     expect(sampleSum(text, 'crm_positions_write_success')).toBe(1);
     expect(sampleSum(text, 'crm_positions_write_errors_total')).toBe(5);

@@ -22,7 +22,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const hostileNumber = fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(2 ** 53, 2 ** 53 + 2, -1, -0, 1e308, Number.MAX_SAFE_INTEGER), fc.bigInt().map(String));
+const hostileNumber = fc.oneof(
+  fc.nat(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(2 ** 53, 2 ** 53 + 2, -1, -0, 1e308, Number.MAX_SAFE_INTEGER),
+  fc.bigInt().map(String),
+);
 const base64ish = fc.oneof(
   fc.uint8Array({ maxLength: HEAD_BYTES + 8 }).map((b) => Buffer.from(b).toString('base64')),
   hostileString(30),
@@ -31,18 +37,36 @@ const base64ish = fc.oneof(
 const entry: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   e: fc.oneof(
     { depthSize: 'small' },
-    fc.record({ inode: hostileNumber, offset: hostileNumber, head: base64ish, dev: fc.option(hostileNumber, { nil: undefined }), next: fc.option(tie('e'), { nil: undefined }) }, { requiredKeys: [] }),
+    fc.record(
+      {
+        inode: hostileNumber,
+        offset: hostileNumber,
+        head: base64ish,
+        dev: fc.option(hostileNumber, { nil: undefined }),
+        next: fc.option(tie('e'), { nil: undefined }),
+      },
+      { requiredKeys: [] },
+    ),
     fc.constantFrom(null, 1, 'x', [], [1]),
   ),
 })).e;
-const names = fc.oneof(hostileString(12), fc.constantFrom('crm', '__proto__', 'constructor', 'toString', 'hasOwnProperty', ''));
+const names = fc.oneof(
+  hostileString(12),
+  fc.constantFrom('crm', '__proto__', 'constructor', 'toString', 'hasOwnProperty', ''),
+);
 const doc = fc.record(
-  { version: fc.oneof(fc.constant(1), hostileNumber, fc.constant('1')), positions: fc.oneof(fc.dictionary(names, entry, { maxKeys: 5 }), fc.constantFrom(null, [], 'x')) },
+  {
+    version: fc.oneof(fc.constant(1), hostileNumber, fc.constant('1')),
+    positions: fc.oneof(fc.dictionary(names, entry, { maxKeys: 5 }), fc.constantFrom(null, [], 'x')),
+  },
   { requiredKeys: [] },
 );
 const fileText = fc.oneof(
   { weight: 4, arbitrary: doc.map((d) => JSON.stringify(d)) },
-  { weight: 1, arbitrary: doc.map((d) => JSON.stringify(d)).chain((t) => fc.nat({ max: t.length }).map((cut) => t.slice(0, cut))) }, // torn
+  {
+    weight: 1,
+    arbitrary: doc.map((d) => JSON.stringify(d)).chain((t) => fc.nat({ max: t.length }).map((cut) => t.slice(0, cut))),
+  }, // torn
   { weight: 1, arbitrary: hostileString(100) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b).toString('latin1')) },
 );
@@ -51,7 +75,13 @@ const usable = (p: unknown): boolean => {
   if (typeof p !== 'object' || p === null) return false;
   const o = p as Record<string, unknown>;
   const nat = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
-  return nat(o.inode) && nat(o.offset) && typeof o.head === 'string' && Buffer.from(o.head, 'base64').length <= HEAD_BYTES && (o.dev === undefined || nat(o.dev));
+  return (
+    nat(o.inode) &&
+    nat(o.offset) &&
+    typeof o.head === 'string' &&
+    Buffer.from(o.head, 'base64').length <= HEAD_BYTES &&
+    (o.dev === undefined || nat(o.dev))
+  );
 };
 
 describe('positions file under hostile content (issue 11 B5)', () => {
@@ -75,7 +105,11 @@ describe('positions file under hostile content (issue 11 B5)', () => {
   });
 
   it('a good file round-trips exactly, whatever the source names', async () => {
-    const pos = fc.record({ inode: fc.nat(), offset: fc.maxSafeNat(), head: fc.uint8Array({ maxLength: HEAD_BYTES }).map((b) => Buffer.from(b).toString('base64')) });
+    const pos = fc.record({
+      inode: fc.nat(),
+      offset: fc.maxSafeNat(),
+      head: fc.uint8Array({ maxLength: HEAD_BYTES }).map((b) => Buffer.from(b).toString('base64')),
+    });
     const saved = fc.dictionary(
       names.filter((s) => s !== '__proto__'), // __proto__ as a name: A11 of issue 11 (see positions.test.ts)
       fc.tuple(pos, fc.option(pos, { nil: undefined })).map(([p, next]): SavedPosition => (next ? { ...p, next } : p)),

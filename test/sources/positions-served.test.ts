@@ -33,14 +33,23 @@ afterEach(async () => {
 
 const line = (i: number, status = 200): string =>
   `${JSON.stringify({ time: '2026-11-27T08:00:00Z', method: 'GET', path: `/api/customers/${i}`, route: '/api/customers/:id', status, duration_ms: 5, bytes: 100 })}\n`;
-const lines = (from: number, n: number, status = 200): string => Array.from({ length: n }, (_, i) => line(from + i, status)).join('');
+const lines = (from: number, n: number, status = 200): string =>
+  Array.from({ length: n }, (_, i) => line(from + i, status)).join('');
 
 async function start(opts: { startAt?: 'beginning' | 'end'; pollInterval?: string } = {}): Promise<RunningExporter> {
   const config = parseConfig({
     listen: '127.0.0.1:0',
     positions_file: positionsFile,
     positions_interval: '100ms',
-    logs: [{ name: 'crm', path: log, format: 'json', start_at: opts.startAt ?? 'beginning', poll_interval: opts.pollInterval ?? '50ms' }],
+    logs: [
+      {
+        name: 'crm',
+        path: log,
+        format: 'json',
+        start_at: opts.startAt ?? 'beginning',
+        poll_interval: opts.pollInterval ?? '50ms',
+      },
+    ],
   });
   const exporter = await startExporter(config, { log: () => undefined });
   running.push(exporter);
@@ -67,7 +76,10 @@ async function countAfterRestart(): Promise<{ exporter: RunningExporter; text: s
  * A GET /metrics from a raw socket that stops reading once the first bytes arrived (so the exporter has read its
  * counters and the rest of a large answer waits on us). `readAll` reads it to its end, `cut` hangs up mid-answer.
  */
-async function stalledScrape(url: string, headers: Record<string, string> = {}): Promise<{ readAll(): Promise<number>; cut(): void }> {
+async function stalledScrape(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ readAll(): Promise<number>; cut(): void }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
   const extra = Object.entries(headers)
@@ -230,7 +242,11 @@ describe('the positions file follows served scrapes', () => {
     const current = await stat(log);
     await expect
       .poll(async () => await saved(), { timeout: 10_000 })
-      .toMatchObject({ inode: predecessor.ino, offset: predecessor.size, next: { inode: current.ino, offset: current.size } });
+      .toMatchObject({
+        inode: predecessor.ino,
+        offset: predecessor.size,
+        next: { inode: current.ino, offset: current.size },
+      });
 
     await appendFile(`${log}.1`, lines(12, 4, 201)); // late writes to the renamed file
     await appendFile(log, lines(103, 6, 202));
@@ -251,7 +267,8 @@ describe('the position names copytruncate copy while its unread tail is read', (
     await pool.closeAll();
   });
 
-  const numbered = (tag: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${tag} ${String(i).padStart(6, '0')} ${'x'.repeat(100)}`);
+  const numbered = (tag: string, n: number): string[] =>
+    Array.from({ length: n }, (_, i) => `${tag} ${String(i).padStart(6, '0')} ${'x'.repeat(100)}`);
   const text = (ls: string[]): string => ls.map((l) => `${l}\n`).join('');
 
   it('a position taken mid-copy resumes the copy from its offset and the file from 0: every line once', async () => {
@@ -281,7 +298,11 @@ describe('the position names copytruncate copy while its unread tail is read', (
 
     await savePositions(join(dir, 'positions.json'), { app: taken! });
     const restarted = new RecordingSink();
-    const t3 = pool.create({ path: p, sink: restarted, resume: (await loadPositions(join(dir, 'positions.json'))).app });
+    const t3 = pool.create({
+      path: p,
+      sink: restarted,
+      resume: (await loadPositions(join(dir, 'positions.json'))).app,
+    });
     await t3.start();
     await waitFor(() => countedThen + restarted.lines.length >= down.length + fresh.length, 'every line', 10_000);
     await t3.caughtUp();

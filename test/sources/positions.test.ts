@@ -17,7 +17,11 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-const pos = (inode: number, offset: number, head = Buffer.from('2025-11-27 first line').toString('base64')): SavedPosition => ({ inode, offset, head });
+const pos = (
+  inode: number,
+  offset: number,
+  head = Buffer.from('2025-11-27 first line').toString('base64'),
+): SavedPosition => ({ inode, offset, head });
 
 describe('loadPositions / savePositions', () => {
   it('round-trips, creating the directory, and leaves no temporary file behind', async () => {
@@ -140,7 +144,13 @@ describe('PositionsWriter', () => {
   it('saves baselines (sources that have counted nothing yet) every interval, over the served positions', async () => {
     const file = join(dir, 'positions.json');
     let baseline: Record<string, SavedPosition | undefined> = { fresh: pos(3, 500) };
-    const w = new PositionsWriter(file, 20, () => ({ a: pos(1, 10), fresh: pos(3, 500) }), undefined, () => baseline);
+    const w = new PositionsWriter(
+      file,
+      20,
+      () => ({ a: pos(1, 10), fresh: pos(3, 500) }),
+      undefined,
+      () => baseline,
+    );
     w.start();
     await expect.poll(async () => await loadPositions(file), { timeout: 10_000 }).toEqual({ fresh: pos(3, 500) });
     baseline = {}; // it counted a line: only a served scrape moves it now
@@ -153,7 +163,12 @@ describe('PositionsWriter', () => {
     const blocker = join(dir, 'blocker');
     await writeFile(blocker, 'a file where a directory should be');
     const warnings: string[] = [];
-    const w = new PositionsWriter(join(blocker, 'positions.json'), 60_000, () => ({ a: pos(1, 1) }), (m) => warnings.push(m));
+    const w = new PositionsWriter(
+      join(blocker, 'positions.json'),
+      60_000,
+      () => ({ a: pos(1, 1) }),
+      (m) => warnings.push(m),
+    );
     await expect(w.flush()).resolves.toBeUndefined();
     expect(warnings).toHaveLength(1);
   });
@@ -166,7 +181,12 @@ describe('a positions file of a newer version', () => {
     await writeFile(file, newer);
     const warnings: string[] = [];
     expect(await loadPositions(file, (m) => warnings.push(m))).toEqual({});
-    const w = new PositionsWriter(file, 60_000, () => ({ a: pos(1, 5) }), (m) => warnings.push(m));
+    const w = new PositionsWriter(
+      file,
+      60_000,
+      () => ({ a: pos(1, 5) }),
+      (m) => warnings.push(m),
+    );
     await w.served(w.snapshot());
     await w.served(w.snapshot());
     expect(await readFile(file, 'utf8')).toBe(newer);
@@ -183,7 +203,10 @@ describe('a positions file of a newer version', () => {
 describe('source names are keys, not properties', () => {
   it('a __proto__ or constructor entry is an ordinary entry: no prototype change, nothing inherited', async () => {
     const file = join(dir, 'positions.json');
-    await writeFile(file, `{"version":1,"positions":{"__proto__":${JSON.stringify(pos(7, 70))},"constructor":${JSON.stringify(pos(8, 80))}}}`);
+    await writeFile(
+      file,
+      `{"version":1,"positions":{"__proto__":${JSON.stringify(pos(7, 70))},"constructor":${JSON.stringify(pos(8, 80))}}}`,
+    );
     const loaded = await loadPositions(file);
     expect(Object.keys(loaded).sort()).toEqual(['__proto__', 'constructor']);
     expect(Object.getOwnPropertyDescriptor(loaded, '__proto__')?.value).toEqual(pos(7, 70));
@@ -217,14 +240,22 @@ describe('source names are keys through the whole exporter', () => {
         logs: names.map((name) => ({ name, path: join(dir, `${name}.log`), format: 'nginx', start_at: 'beginning' })),
       });
     const names = ['__proto__', 'constructor'];
-    for (const name of names) await writeFile(join(dir, `${name}.log`), '127.0.0.1 - - [27/Nov/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "t"\n');
+    for (const name of names)
+      await writeFile(
+        join(dir, `${name}.log`),
+        '127.0.0.1 - - [27/Nov/2025:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "t"\n',
+      );
     const exporter = await startExporter(config(names), { log: () => undefined });
     await expect.poll(() => exporter.pipelines.map((p) => p.status().lines), { timeout: 10_000 }).toEqual([1, 1]);
     await (await fetch(`${exporter.url}/metrics`)).text();
     await exporter.close();
     const saved = await loadPositions(file);
     expect(Object.keys(saved).sort()).toEqual(names);
-    for (const name of names) await appendFile(join(dir, `${name}.log`), '127.0.0.1 - - [27/Nov/2025:10:00:01 +0000] "GET /b HTTP/1.1" 200 5 "-" "t"\n');
+    for (const name of names)
+      await appendFile(
+        join(dir, `${name}.log`),
+        '127.0.0.1 - - [27/Nov/2025:10:00:01 +0000] "GET /b HTTP/1.1" 200 5 "-" "t"\n',
+      );
     const again = await startExporter(config(names), { log: () => undefined });
     try {
       // Resumed after the first line: only the new one is counted (read from 0, both would be, at once).
@@ -244,13 +275,19 @@ describe('file identity is device and inode', () => {
     await pool.closeAll();
   });
 
-  const lines = (from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `line ${from + i} of the access log`);
+  const lines = (from: number, to: number): string[] =>
+    Array.from({ length: to - from }, (_, i) => `line ${from + i} of the access log`);
 
   async function resumeFrom(p: string, saved: SavedPosition, expected: number): Promise<string[]> {
     const sink = new RecordingSink();
     const t = pool.create({ path: p, sink, startAt: 'beginning', resume: saved });
     await t.start();
-    await waitFor(() => sink.lines.length >= expected, `${expected} lines`, 10_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= expected,
+      `${expected} lines`,
+      10_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     return sink.lines;
   }

@@ -23,7 +23,8 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-const numbered = (tag: string, from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
+const numbered = (tag: string, from: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
 const text = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 
 /** Reads `p` from the beginning with a first tailer and returns its saved position, through the positions file. */
@@ -58,7 +59,12 @@ describe('FileTailer: the log cannot be opened at start', () => {
 
     await rename(join(dir, 'vol-unmounted'), vol);
     await appendFile(p, text(numbered('run2', 0, 10)));
-    await waitFor(() => sink.lines.length >= 350, '350 lines', 10_000, () => `${sink.lines.length}, state ${t2.state}`);
+    await waitFor(
+      () => sink.lines.length >= 350,
+      '350 lines',
+      10_000,
+      () => `${sink.lines.length}, state ${t2.state}`,
+    );
     await t2.caughtUp();
     expectExactly(sink.lines, [...numbered('run1', 0, 300), ...numbered('down', 0, 40), ...numbered('run2', 0, 10)]);
     expect(t2.rotations).toBe(0);
@@ -81,9 +87,18 @@ describe('FileTailer: the log cannot be opened at start', () => {
     await rename(away, `${away}.1`);
     await writeFile(away, text(numbered('down-new', 0, 20)));
     await rename(join(dir, 'vol-unmounted'), vol);
-    await waitFor(() => sink.lines.length >= 150, '150 lines', 10_000, () => `${sink.lines.length}, state ${t2.state}`);
+    await waitFor(
+      () => sink.lines.length >= 150,
+      '150 lines',
+      10_000,
+      () => `${sink.lines.length}, state ${t2.state}`,
+    );
     await t2.caughtUp();
-    expectExactly(sink.lines, [...numbered('run1', 0, 100), ...numbered('down-old', 0, 30), ...numbered('down-new', 0, 20)]);
+    expectExactly(sink.lines, [
+      ...numbered('run1', 0, 100),
+      ...numbered('down-old', 0, 30),
+      ...numbered('down-new', 0, 20),
+    ]);
     expect(t2.rotations).toBe(1);
   });
 
@@ -98,7 +113,12 @@ describe('FileTailer: the log cannot be opened at start', () => {
     expect(t2.state).toBe('missing');
     await t2.caughtUp();
     await writeFile(p, text(numbered('fresh', 0, 60)));
-    await waitFor(() => sink.lines.length >= 110, '110 lines', 10_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 110,
+      '110 lines',
+      10_000,
+      () => `${sink.lines.length}`,
+    );
     await t2.caughtUp();
     expectExactly(sink.lines, [...numbered('run1', 0, 50), ...numbered('fresh', 0, 60)]);
     expect(t2.rotations).toBe(1);
@@ -117,11 +137,21 @@ describe('FileTailer: the log cannot be opened at start', () => {
     expect(t.state).toBe('missing');
     await t.caughtUp();
     await symlink(real, p);
-    await waitFor(() => t.state === 'open', "state 'open'", 10_000, () => t.state);
+    await waitFor(
+      () => t.state === 'open',
+      "state 'open'",
+      10_000,
+      () => t.state,
+    );
     await t.caughtUp();
     expect(sink.lines).toEqual([]);
     await appendFile(real, text(numbered('new', 0, 5)));
-    await waitFor(() => sink.lines.length >= 5, '5 lines', 10_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 5,
+      '5 lines',
+      10_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, numbered('new', 0, 5));
     expect(t.rotations).toBe(0);

@@ -44,7 +44,12 @@ it('a 50 MB line over maxLineBytes (64 KiB) is skipped with bounded memory and r
     }
     await w.write('\nafter 1\r\nafter 2\n');
     await w.close();
-    await waitFor(() => sink.lines.length >= 3, '3 lines', 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 3,
+      '3 lines',
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
   } finally {
     clearInterval(sampler);

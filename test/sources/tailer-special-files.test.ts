@@ -6,7 +6,17 @@
 import { appendFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectExactly, makeFifo, makeTempDir, RecordingSink, releaseFifoReaders, removeDir, TailerPool, waitFor, within } from '../helpers/tail.js';
+import {
+  expectExactly,
+  makeFifo,
+  makeTempDir,
+  RecordingSink,
+  releaseFifoReaders,
+  removeDir,
+  TailerPool,
+  waitFor,
+  within,
+} from '../helpers/tail.js';
 
 let dir: string;
 let pool: TailerPool;
@@ -24,7 +34,8 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-const numbered = (tag: string, from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
+const numbered = (tag: string, from: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
 const text = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 const codes = (errors: readonly Error[]): string[] => errors.map((e) => String((e as { code?: unknown }).code));
 
@@ -49,7 +60,12 @@ describe('FileTailer: a FIFO at the log path', () => {
 
     await unlink(p);
     await writeFile(p, text(numbered('ok', 0, 20)));
-    await waitFor(() => sink.lines.length >= 20, '20 lines', 10_000, () => `${sink.lines.length}, state ${t.state}`);
+    await waitFor(
+      () => sink.lines.length >= 20,
+      '20 lines',
+      10_000,
+      () => `${sink.lines.length}, state ${t.state}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, numbered('ok', 0, 20));
     expect(t.state).toBe('open');
@@ -68,7 +84,12 @@ describe('FileTailer: a FIFO at the log path', () => {
     await fifoAt(p);
     // the writer still appends to the renamed file (it has not reopened its log yet): those lines still count
     await appendFile(`${p}.1`, text(numbered('late', 0, 5)));
-    await waitFor(() => sink.lines.length >= 15, '15 lines', 5_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 15,
+      '15 lines',
+      5_000,
+      () => `${sink.lines.length}`,
+    );
     for (let i = 0; i < 5; i++) await within(t.caughtUp(), 5_000, 'a pass with a FIFO at the path');
     expect(t.state).toBe('not-regular');
     expect(codes(pool.errors)).toEqual(['ENOTFILE']);
@@ -76,7 +97,12 @@ describe('FileTailer: a FIFO at the log path', () => {
     // a regular file replaces the FIFO: read from 0 as the successor
     await unlink(p);
     await writeFile(p, text(numbered('after', 0, 7)));
-    await waitFor(() => sink.lines.length >= 22, '22 lines', 10_000, () => `${sink.lines.length}, state ${t.state}`);
+    await waitFor(
+      () => sink.lines.length >= 22,
+      '22 lines',
+      10_000,
+      () => `${sink.lines.length}, state ${t.state}`,
+    );
     expect(t.state).toBe('open');
     await within(t.close(), 5_000, 'close()');
     expectExactly(sink.lines, [...numbered('before', 0, 10), ...numbered('late', 0, 5), ...numbered('after', 0, 7)]);

@@ -55,7 +55,12 @@ describe('FileTailer: the path cannot be looked up while a rotated successor wai
 
     await unlink(via);
     await symlink(real, via);
-    await waitFor(() => sink.lines.length === 18, 'the successor', 10_000, () => `${sink.lines.length} lines`);
+    await waitFor(
+      () => sink.lines.length === 18,
+      'the successor',
+      10_000,
+      () => `${sink.lines.length} lines`,
+    );
     await t.caughtUp();
     expect(t.readable).toBe(true);
     expect(t.problemsReported).toBe(1);

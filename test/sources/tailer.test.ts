@@ -32,7 +32,8 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-const numbered = (tag: string, from: number, count: number): string[] => Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
+const numbered = (tag: string, from: number, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
 const text = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 
 describe('FileTailer: start', () => {
@@ -77,7 +78,12 @@ describe('FileTailer: start', () => {
     expect(t.position()).toBeUndefined();
     await t.caughtUp();
     await writeFile(p, text(numbered('late', 0, 300)));
-    await waitFor(() => sink.lines.length >= 300, '300 lines', 20_000, () => `${sink.lines.length}, state ${t.state}`);
+    await waitFor(
+      () => sink.lines.length >= 300,
+      '300 lines',
+      20_000,
+      () => `${sink.lines.length}, state ${t.state}`,
+    );
     await t.caughtUp();
     expect(t.state).toBe('open');
     expectExactly(sink.lines, numbered('late', 0, 300));
@@ -216,11 +222,24 @@ describe('FileTailer: rename + create rotation', () => {
     const sink = new RecordingSink();
     const t = pool.create({ path: p, sink, startAt: 'end', pollIntervalMs: 200 });
     await t.start();
-    const wrote = await runWriter({ mode: 'late-rename', path: p, before: 3000, lateMs: 2000, newFileDelayMs: 0, intervalMs: 5, batch: 5 });
+    const wrote = await runWriter({
+      mode: 'late-rename',
+      path: p,
+      before: 3000,
+      lateMs: 2000,
+      newFileDelayMs: 0,
+      intervalMs: 5,
+      batch: 5,
+    });
     const expected = [...writerLines('A', 0, wrote.A ?? 0), ...writerLines('B', 0, wrote.B ?? 0)];
     expect(wrote.A).toBeGreaterThan(3000);
     expect(wrote.B).toBeGreaterThan(0);
-    await waitFor(() => sink.lines.length >= expected.length, `${expected.length} lines`, 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= expected.length,
+      `${expected.length} lines`,
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, expected);
     expect(t.rotations).toBe(1);
@@ -232,9 +251,22 @@ describe('FileTailer: rename + create rotation', () => {
     const t = pool.create({ path: p, sink, startAt: 'end', pollIntervalMs: 100 });
     await writeFile(p, '');
     await t.start();
-    const wrote = await runWriter({ mode: 'late-rename', path: p, before: 2000, lateMs: 300, newFileDelayMs: 2000, intervalMs: 5, batch: 5 });
+    const wrote = await runWriter({
+      mode: 'late-rename',
+      path: p,
+      before: 2000,
+      lateMs: 300,
+      newFileDelayMs: 2000,
+      intervalMs: 5,
+      batch: 5,
+    });
     const expected = [...writerLines('A', 0, wrote.A ?? 0), ...writerLines('B', 0, wrote.B ?? 0)];
-    await waitFor(() => sink.lines.length >= expected.length, `${expected.length} lines`, 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= expected.length,
+      `${expected.length} lines`,
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, expected);
     expect(t.rotations).toBe(1);
@@ -248,7 +280,11 @@ describe('FileTailer: rename + create rotation', () => {
     try {
       await old.lines(numbered('late', 0, 50));
       await t.caughtUp();
-      expectExactly(sink.lines, [...numbered('before', 0, 100), ...numbered('new', 0, 200), ...numbered('late', 0, 50)]);
+      expectExactly(sink.lines, [
+        ...numbered('before', 0, 100),
+        ...numbered('new', 0, 200),
+        ...numbered('late', 0, 50),
+      ]);
       expect(t.rotations).toBe(1);
 
       await old.write('later-0\nlater-1\nlater-'); // the renamed file is still read, partial line included
@@ -256,7 +292,12 @@ describe('FileTailer: rename + create rotation', () => {
       await t.caughtUp();
       await old.write('2\n');
       await t.caughtUp();
-      expectExactly(sink.lines, [...numbered('before', 0, 100), ...numbered('new', 0, 230), ...numbered('late', 0, 50), ...numbered('later', 0, 3)]);
+      expectExactly(sink.lines, [
+        ...numbered('before', 0, 100),
+        ...numbered('new', 0, 230),
+        ...numbered('late', 0, 50),
+        ...numbered('later', 0, 3),
+      ]);
       const saved = t.position();
       expect(saved).toMatchObject({ inode: (await stat(`${p}.1`)).ino, next: { inode: (await stat(p)).ino } });
     } finally {
@@ -317,7 +358,12 @@ describe('FileTailer: rename + create rotation', () => {
         ...numbered('run2-old', 0, 10),
         ...numbered('run2-new', 0, 20),
       ];
-      await waitFor(() => sink.lines.length >= expected.length, `${expected.length} lines`, 20_000, () => `${sink.lines.length}`);
+      await waitFor(
+        () => sink.lines.length >= expected.length,
+        `${expected.length} lines`,
+        20_000,
+        () => `${sink.lines.length}`,
+      );
       await t2.caughtUp();
       expectExactly(sink.lines, expected);
       expect(t2.rotations).toBe(0); // both files were already known: no new rotation
@@ -332,9 +378,21 @@ describe('FileTailer: rename + create rotation', () => {
     const sink = new RecordingSink();
     const t = pool.create({ path: p, sink, pollIntervalMs: 100 });
     await t.start();
-    const wrote = await runWriter({ mode: 'rotate-load', path: p, total: 200_000, rotations: 5, batch: 400, pauseMs: 2 });
+    const wrote = await runWriter({
+      mode: 'rotate-load',
+      path: p,
+      total: 200_000,
+      rotations: 5,
+      batch: 400,
+      pauseMs: 2,
+    });
     expect(wrote).toEqual({ L: 200_000, rotations: 5 });
-    await waitFor(() => sink.lines.length >= 200_000, '200000 lines', 30_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 200_000,
+      '200000 lines',
+      30_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, writerLines('L', 0, 200_000));
     expect(t.rotations).toBe(5);
@@ -356,7 +414,12 @@ describe('FileTailer: copytruncate and delete', () => {
     for (let i = 0; i < 5000; i += 250) await w.lines(numbered('after', i, 250));
     await w.close();
     const expected = [...numbered('before', 0, 5000), ...numbered('after', 0, 5000)];
-    await waitFor(() => sink.lines.length >= expected.length, `${expected.length} lines`, 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= expected.length,
+      `${expected.length} lines`,
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, expected);
     expect(t.rotations).toBe(1);
@@ -407,7 +470,12 @@ describe('FileTailer: copytruncate and delete', () => {
     await unlink(p);
     await waitFor(() => t.state === 'missing', "state 'missing'");
     await writeFile(p, text(numbered('second', 0, 700)));
-    await waitFor(() => sink.lines.length >= 1200, '1200 lines', 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 1200,
+      '1200 lines',
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t.caughtUp();
     expectExactly(sink.lines, [...numbered('first', 0, 500), ...numbered('second', 0, 700)]);
     expect(t.rotations).toBe(1);
@@ -454,9 +522,19 @@ describe('FileTailer: restart with saved positions', () => {
     await t2.start();
     await w.lines(numbered('run2', 0, 200));
     await w.close();
-    await waitFor(() => sink.lines.length >= 1701, '1701 lines', 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 1701,
+      '1701 lines',
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t2.caughtUp();
-    expectExactly(sink.lines, [...numbered('run1', 0, 1000), 'half-written', ...numbered('down', 0, 500), ...numbered('run2', 0, 200)]);
+    expectExactly(sink.lines, [
+      ...numbered('run1', 0, 1000),
+      'half-written',
+      ...numbered('down', 0, 500),
+      ...numbered('run2', 0, 200),
+    ]);
     expect(t2.rotations).toBe(0);
   });
 
@@ -478,9 +556,19 @@ describe('FileTailer: restart with saved positions', () => {
     const t2 = pool.create({ path: p, sink, resume: saved.app, pollIntervalMs: 50 });
     await t2.start();
     await writeFile(p, text(numbered('run2', 0, 100)), { flag: 'a' });
-    await waitFor(() => sink.lines.length >= 1600, '1600 lines', 20_000, () => `${sink.lines.length}`);
+    await waitFor(
+      () => sink.lines.length >= 1600,
+      '1600 lines',
+      20_000,
+      () => `${sink.lines.length}`,
+    );
     await t2.caughtUp();
-    expectExactly(sink.lines, [...numbered('run1', 0, 800), ...numbered('down-old', 0, 300), ...numbered('down-new', 0, 400), ...numbered('run2', 0, 100)]);
+    expectExactly(sink.lines, [
+      ...numbered('run1', 0, 800),
+      ...numbered('down-old', 0, 300),
+      ...numbered('down-new', 0, 400),
+      ...numbered('run2', 0, 100),
+    ]);
     expect(t2.rotations).toBe(1);
   });
 
@@ -520,7 +608,11 @@ describe('FileTailer: restart with saved positions', () => {
     await t2.start();
     await waitFor(() => sink.lines.length >= 100, '100 lines');
     await t2.caughtUp();
-    expectExactly(sink.lines, [...numbered('run1', 0, 50), ...numbered('down-old', 0, 30), ...numbered('down-new', 0, 20)]);
+    expectExactly(sink.lines, [
+      ...numbered('run1', 0, 50),
+      ...numbered('down-old', 0, 30),
+      ...numbered('down-new', 0, 20),
+    ]);
   });
 });
 

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-const route = z.string().min(1).max(200).regex(/^\/[A-Za-z0-9/:_.-]*$/, 'must be a route template such as /api/customers/:id').nullable().default(null);
+const route = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^\/[A-Za-z0-9/:_.-]*$/, 'must be a route template such as /api/customers/:id')
+  .nullable()
+  .default(null);
 
 /** The faults the load generator can switch on; a null route means every /api route. */
 export const faultsSchema = z.strictObject({

@@ -14,7 +14,9 @@ function requireToken(token: string): RequestHandler {
   return (req, _res, next) => {
     const match = /^Bearer (.+)$/.exec(req.header('authorization') ?? '');
     if (!match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
-      throw new HttpError(401, 'admin token required (Authorization: Bearer <CRM_ADMIN_TOKEN>)', undefined, { 'WWW-Authenticate': 'Bearer realm="crm-admin"' });
+      throw new HttpError(401, 'admin token required (Authorization: Bearer <CRM_ADMIN_TOKEN>)', undefined, {
+        'WWW-Authenticate': 'Bearer realm="crm-admin"',
+      });
     }
     next();
   };

@@ -60,7 +60,10 @@ async function createDatabase(databaseUrl: string, log: Logger): Promise<void> {
     await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)} TEMPLATE template0`);
     log('info', `created database ${name}`);
   } catch (err) {
-    if (pgErrorCode(err) !== '42P04') throw new CrmStartError(`cannot create database ${name} in ${redactUrl(databaseUrl)}: ${errorMessage(err)}`, { cause: err });
+    if (pgErrorCode(err) !== '42P04')
+      throw new CrmStartError(`cannot create database ${name} in ${redactUrl(databaseUrl)}: ${errorMessage(err)}`, {
+        cause: err,
+      });
   } finally {
     await admin.end().catch(() => {});
   }

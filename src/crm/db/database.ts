@@ -27,7 +27,9 @@ export function createDatabase(pool: pg.Pool): Database {
         query: (text, params) => timeDb(ctx, () => pool.query(text, params as unknown[] | undefined)),
         async transaction(fn) {
           const client = await timeDb(ctx, () => pool.connect());
-          const tx: SqlRunner = { query: (text, params) => timeDb(ctx, () => client.query(text, params as unknown[] | undefined)) };
+          const tx: SqlRunner = {
+            query: (text, params) => timeDb(ctx, () => client.query(text, params as unknown[] | undefined)),
+          };
           let broken: Error | undefined;
           // pg-pool listens for 'error' only while a client is idle: a connection that dies while checked out (a
           // PostgreSQL restart mid-transaction) would otherwise be an uncaught exception that ends the service.

@@ -31,24 +31,36 @@ export async function migrate(pool: pg.Pool, list: readonly Migration[] = defaul
         name       text NOT NULL,
         checksum   text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now())`);
-      const { rows } = await client.query<{ version: number; checksum: string }>('SELECT version, checksum FROM schema_migrations');
+      const { rows } = await client.query<{ version: number; checksum: string }>(
+        'SELECT version, checksum FROM schema_migrations',
+      );
       const done = new Map(rows.map((r) => [r.version, r.checksum]));
       const applied: number[] = [];
       for (const m of [...list].sort((a, b) => a.version - b.version)) {
         const sum = checksum(m.sql);
         const previous = done.get(m.version);
         if (previous !== undefined) {
-          if (previous !== sum) throw new Error(`migration ${m.version} (${m.name}) was changed after it was applied; add a new migration instead`);
+          if (previous !== sum)
+            throw new Error(
+              `migration ${m.version} (${m.name}) was changed after it was applied; add a new migration instead`,
+            );
           continue;
         }
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
-          await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, sum]);
+          await client.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+            m.version,
+            m.name,
+            sum,
+          ]);
           await client.query('COMMIT');
         } catch (err) {
           await client.query('ROLLBACK');
-          throw new Error(`migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+          throw new Error(
+            `migration ${m.version} (${m.name}) failed: ${err instanceof Error ? err.message : String(err)}`,
+            { cause: err },
+          );
         }
         applied.push(m.version);
       }

@@ -30,14 +30,25 @@ function duplicateEmail(err: unknown): never {
 export function customerRoutes(router: Router, deps: AppDeps): void {
   const route = routes(router, { faults: { state: deps.faults, db: deps.db } });
 
-  route('get', '/api/customers', async (req, res) => {
-    const q = parseOr400(customerQuerySchema, req.query, 'query');
-    const after = decodeCursor(q.cursor);
-    const byAge = q.age !== undefined || q.min_age !== undefined || q.max_age !== undefined;
-    if (after && (after.kind === 'age') !== byAge) throw new HttpError(400, 'cursor: belongs to a different query', 'cursor');
-    const page = await listCustomers(deps.db.forRequest(ctxOf(res)), { minAge: q.age ?? q.min_age, maxAge: q.age ?? q.max_age, limit: q.limit ?? 50, after });
-    res.json({ items: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
-  }, true);
+  route(
+    'get',
+    '/api/customers',
+    async (req, res) => {
+      const q = parseOr400(customerQuerySchema, req.query, 'query');
+      const after = decodeCursor(q.cursor);
+      const byAge = q.age !== undefined || q.min_age !== undefined || q.max_age !== undefined;
+      if (after && (after.kind === 'age') !== byAge)
+        throw new HttpError(400, 'cursor: belongs to a different query', 'cursor');
+      const page = await listCustomers(deps.db.forRequest(ctxOf(res)), {
+        minAge: q.age ?? q.min_age,
+        maxAge: q.age ?? q.max_age,
+        limit: q.limit ?? 50,
+        after,
+      });
+      res.json({ items: page.items, next_cursor: page.next ? encodeCursor(page.next) : null });
+    },
+    true,
+  );
 
   route('post', '/api/customers', async (req, res) => {
     const input = parseOr400(newCustomerSchema, req.body, 'body');
@@ -91,7 +102,8 @@ export function customerRoutes(router: Router, deps: AppDeps): void {
         return updated;
       })
       .catch((err: unknown) => {
-        if (pgErrorCode(err) === '22003') throw new HttpError(400, 'delta: points would leave the integer range', 'delta');
+        if (pgErrorCode(err) === '22003')
+          throw new HttpError(400, 'delta: points would leave the integer range', 'delta');
         throw err;
       });
     if (!result) throw new HttpError(404, 'customer not found');

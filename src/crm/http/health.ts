@@ -9,6 +9,9 @@ export function healthRoutes(router: Router, deps: AppDeps): void {
   });
   route('get', '/readyz', async (_req, res) => {
     const r = await deps.readiness();
-    res.set('Cache-Control', 'no-store').status(r.ready ? 200 : 503).json({ status: r.ready ? 'ready' : 'not ready', postgres: r.postgres, redis: r.redis });
+    res
+      .set('Cache-Control', 'no-store')
+      .status(r.ready ? 200 : 503)
+      .json({ status: r.ready ? 'ready' : 'not ready', postgres: r.postgres, redis: r.redis });
   });
 }

@@ -102,7 +102,10 @@ function clientFault(err: unknown): { status: number; error: string; field: stri
   const status = typeof f.status === 'number' ? f.status : f.statusCode;
   if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
   if (err instanceof URIError) return { status, error: 'path: malformed percent-encoding', field: '(path)' };
-  const message = typeof f.type === 'string' ? (BODY_MESSAGES[f.type] ?? 'unsupported request body') : 'request body could not be read';
+  const message =
+    typeof f.type === 'string'
+      ? (BODY_MESSAGES[f.type] ?? 'unsupported request body')
+      : 'request body could not be read';
   return { status, error: message, field: '(body)' };
 }
 
@@ -116,7 +119,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof HttpError) {
-      res.set(err.headers).status(err.status).json({ error: err.message, ...(err.field !== undefined && { field: err.field }), request_id: requestId });
+      res
+        .set(err.headers)
+        .status(err.status)
+        .json({ error: err.message, ...(err.field !== undefined && { field: err.field }), request_id: requestId });
       return;
     }
     const fault = clientFault(err);
@@ -125,11 +131,17 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (isDatabaseUnavailable(err)) {
-      log('warn', `request ${requestId} ${ctx.route}: database unavailable: ${err instanceof Error ? err.message : String(err)}`);
+      log(
+        'warn',
+        `request ${requestId} ${ctx.route}: database unavailable: ${err instanceof Error ? err.message : String(err)}`,
+      );
       res.set('Retry-After', '1').status(503).json({ error: 'database unavailable', request_id: requestId });
       return;
     }
-    log('error', `request ${requestId} ${ctx.route} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log(
+      'error',
+      `request ${requestId} ${ctx.route} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+    );
     res.status(500).json({ error: 'internal error', request_id: requestId });
   };
 }

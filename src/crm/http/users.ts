@@ -12,7 +12,9 @@ import { newUserSchema, parseId, parseOr400, passwordChangeSchema } from './vali
 function hashWithinLimit(deps: AppDeps, password: string, what: string): Promise<string> {
   const waitMs = deps.passwordHashes.take();
   if (waitMs > 0) {
-    throw new HttpError(429, `too many ${what}, try again later`, undefined, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+    throw new HttpError(429, `too many ${what}, try again later`, undefined, {
+      'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+    });
   }
   return hashPassword(password);
 }
@@ -47,7 +49,9 @@ export function userRoutes(router: Router, deps: AppDeps): void {
     ctx.lockWaitMs = got.waitedMs;
     if (got.outcome === 'contended') {
       const retryAfter = String(Math.max(1, Math.ceil(got.retryAfterMs / 1000)));
-      throw new HttpError(409, 'another password change for this user is in progress', undefined, { 'Retry-After': retryAfter });
+      throw new HttpError(409, 'another password change for this user is in progress', undefined, {
+        'Retry-After': retryAfter,
+      });
     }
     if (got.outcome === 'timeout') {
       throw new HttpError(503, 'lock service unavailable, password not changed', undefined, { 'Retry-After': '1' });
@@ -64,12 +68,20 @@ export function userRoutes(router: Router, deps: AppDeps): void {
       const user = await setPasswordHash(db, id, hash, fence);
       if (user === null) throw new HttpError(404, 'user not found');
       if (user === 'superseded') {
-        throw new HttpError(409, 'another password change for this user took over (this one outlasted its lock lease)', undefined, { 'Retry-After': '1' });
+        throw new HttpError(
+          409,
+          'another password change for this user took over (this one outlasted its lock lease)',
+          undefined,
+          { 'Retry-After': '1' },
+        );
       }
       res.json(user);
     } finally {
       if (!(await deps.lock.release(lockName, got.token))) {
-        deps.log('warn', `lock ${lockName} had expired before release (LOCK_TTL_MS ${deps.lockOptions.ttlMs} is shorter than this change took)`);
+        deps.log(
+          'warn',
+          `lock ${lockName} had expired before release (LOCK_TTL_MS ${deps.lockOptions.ttlMs} is shorter than this change took)`,
+        );
       }
     }
   });

@@ -12,7 +12,10 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, where
     throw new HttpError(400, `${field}: unknown field`, field);
   }
   const field = issue.path.length > 0 ? issue.path.join('.') : `(${where})`;
-  const message = issue.path.length === 0 && where === 'body' && issue.code === 'invalid_type' ? 'request body must be a JSON object' : issue.message;
+  const message =
+    issue.path.length === 0 && where === 'body' && issue.code === 'invalid_type'
+      ? 'request body must be a JSON object'
+      : issue.message;
   throw new HttpError(400, `${field}: ${message}`, field);
 }
 
@@ -27,7 +30,8 @@ export function parseId(raw: string | string[] | undefined, field = 'id'): numbe
 }
 
 /** PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database. */
-const text = (message = 'must be a string') => z.string(message).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
+const text = (message = 'must be a string') =>
+  z.string(message).refine((v) => !v.includes('\u0000'), 'must not contain NUL characters');
 
 const name = text().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const email = text()
@@ -43,13 +47,20 @@ export const newCustomerSchema = z.strictObject({ name, email, age, points: poin
 
 export const customerChangesSchema = z
   .strictObject({ name: name.optional(), email: email.optional(), age: age.optional() })
-  .refine((c) => c.name !== undefined || c.email !== undefined || c.age !== undefined, { message: 'give at least one of name, email, age' });
+  .refine((c) => c.name !== undefined || c.email !== undefined || c.age !== undefined, {
+    message: 'give at least one of name, email, age',
+  });
 
 export const pointsSchema = z.strictObject({
-  delta: z.int('must be an integer').min(-1_000_000, 'must be between -1000000 and 1000000').max(1_000_000, 'must be between -1000000 and 1000000'),
+  delta: z
+    .int('must be an integer')
+    .min(-1_000_000, 'must be between -1000000 and 1000000')
+    .max(1_000_000, 'must be between -1000000 and 1000000'),
 });
 
-export const newNoteSchema = z.strictObject({ body: text().trim().min(1, 'must not be empty').max(10_000, 'must be at most 10000 characters') });
+export const newNoteSchema = z.strictObject({
+  body: text().trim().min(1, 'must not be empty').max(10_000, 'must be at most 10000 characters'),
+});
 
 export const newUserSchema = z.strictObject({ email, password });
 
@@ -80,7 +91,10 @@ export const customerQuerySchema = z
     }
   });
 
-export const pageQuerySchema = z.strictObject({ limit: queryInt(1, 500).optional(), cursor: z.string('must be given once').max(200).optional() });
+export const pageQuerySchema = z.strictObject({
+  limit: queryInt(1, 500).optional(),
+  cursor: z.string('must be given once').max(200).optional(),
+});
 
 export const rankingsQuerySchema = z.strictObject({ limit: queryInt(1, 100).optional() });
 

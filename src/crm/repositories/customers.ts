@@ -88,7 +88,11 @@ export async function deleteCustomer(db: SqlRunner, id: number): Promise<boolean
 }
 
 /** Adds `delta` under the row lock; the caller's transaction keeps the lock until it commits. */
-export async function addPoints(db: SqlRunner, id: number, delta: number): Promise<{ id: number; points: number } | null> {
+export async function addPoints(
+  db: SqlRunner,
+  id: number,
+  delta: number,
+): Promise<{ id: number; points: number } | null> {
   const { rows } = await db.query<{ id: string; points: number }>(
     'UPDATE customers SET points = points + $2, updated_at = now() WHERE id = $1 RETURNING id, points',
     [id, delta],
@@ -116,16 +120,27 @@ export async function listCustomers(db: SqlRunner, q: CustomerQuery): Promise<Pa
     ({ rows } = await db.query<CustomerRow>(AGE_PAGE_SQL, [start.age, start.id, q.maxAge ?? 150, q.limit + 1]));
   } else {
     const afterId = q.after?.kind === 'id' ? q.after.id : 0;
-    ({ rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, q.limit + 1]));
+    ({ rows } = await db.query<CustomerRow>(`SELECT ${COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2`, [
+      afterId,
+      q.limit + 1,
+    ]));
   }
   const items = rows.slice(0, q.limit).map(toCustomer);
   const last = items[items.length - 1];
-  const next: CustomerCursor | null = rows.length > q.limit && last ? (byAge ? { kind: 'age', age: last.age, id: last.id } : { kind: 'id', id: last.id }) : null;
+  const next: CustomerCursor | null =
+    rows.length > q.limit && last
+      ? byAge
+        ? { kind: 'age', age: last.age, id: last.id }
+        : { kind: 'id', id: last.id }
+      : null;
   return { items, next };
 }
 
 /** Top customers by points, ties by id descending (the same order as the Redis sorted set). */
 export async function topByPoints(db: SqlRunner, limit: number): Promise<{ id: number; points: number }[]> {
-  const { rows } = await db.query<{ id: string; points: number }>('SELECT id, points FROM customers ORDER BY points DESC, id DESC LIMIT $1', [limit]);
+  const { rows } = await db.query<{ id: string; points: number }>(
+    'SELECT id, points FROM customers ORDER BY points DESC, id DESC LIMIT $1',
+    [limit],
+  );
   return rows.map((r) => ({ id: Number(r.id), points: r.points }));
 }

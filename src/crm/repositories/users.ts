@@ -18,7 +18,10 @@ function toUser(row: UserRow): PublicUser {
 }
 
 export async function insertUser(db: SqlRunner, email: string, passwordHash: string): Promise<PublicUser> {
-  const { rows } = await db.query<UserRow>('INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, email, updated_at', [email, passwordHash]);
+  const { rows } = await db.query<UserRow>(
+    'INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, email, updated_at',
+    [email, passwordHash],
+  );
   return toUser(rows[0]!);
 }
 
@@ -32,7 +35,10 @@ export async function findUser(db: SqlRunner, id: number): Promise<PublicUser | 
  * claim supersedes this one, whoever holds the Redis lock by then.
  */
 export async function claimPasswordFence(db: SqlRunner, id: number): Promise<number | null> {
-  const { rows } = await db.query<{ fence: string }>('UPDATE users SET password_fence = password_fence + 1 WHERE id = $1 RETURNING password_fence AS fence', [id]);
+  const { rows } = await db.query<{ fence: string }>(
+    'UPDATE users SET password_fence = password_fence + 1 WHERE id = $1 RETURNING password_fence AS fence',
+    [id],
+  );
   return rows[0] ? Number(rows[0].fence) : null;
 }
 
@@ -40,7 +46,12 @@ export async function claimPasswordFence(db: SqlRunner, id: number): Promise<num
  * Writes the hash only while `fence` is still the user's latest claim: the ownership check and the write are one
  * statement, so no later change can slip in between. `superseded` when another change claimed the user since.
  */
-export async function setPasswordHash(db: SqlRunner, id: number, passwordHash: string, fence: number): Promise<PublicUser | 'superseded' | null> {
+export async function setPasswordHash(
+  db: SqlRunner,
+  id: number,
+  passwordHash: string,
+  fence: number,
+): Promise<PublicUser | 'superseded' | null> {
   const { rows } = await db.query<UserRow>(
     'UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1 AND password_fence = $3 RETURNING id, email, updated_at',
     [id, passwordHash, fence],

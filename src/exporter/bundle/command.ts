@@ -2,7 +2,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../errors.js';
-import { GRAFANA_DASHBOARDS_FILE, PROMETHEUS_RULE_FILE, renderGrafanaDashboardConfigMaps, renderPrometheusRule } from './kubernetes.js';
+import {
+  GRAFANA_DASHBOARDS_FILE,
+  PROMETHEUS_RULE_FILE,
+  renderGrafanaDashboardConfigMaps,
+  renderPrometheusRule,
+} from './kubernetes.js';
 import { renderBundle, type BundleFiles } from './render.js';
 import type { Thresholds } from './thresholds-schema.js';
 import { loadThresholdsFile } from './thresholds.js';
@@ -23,8 +28,10 @@ Renders the alerting and dashboard bundle from one thresholds file (default aler
 
 const FORMATS = {
   files: (t: Thresholds, source: string): BundleFiles => renderBundle(t, source),
-  prometheusrule: (t: Thresholds, source: string): BundleFiles => new Map([[PROMETHEUS_RULE_FILE, renderPrometheusRule(t, source)]]),
-  'grafana-dashboards': (t: Thresholds, source: string): BundleFiles => new Map([[GRAFANA_DASHBOARDS_FILE, renderGrafanaDashboardConfigMaps(t, source)]]),
+  prometheusrule: (t: Thresholds, source: string): BundleFiles =>
+    new Map([[PROMETHEUS_RULE_FILE, renderPrometheusRule(t, source)]]),
+  'grafana-dashboards': (t: Thresholds, source: string): BundleFiles =>
+    new Map([[GRAFANA_DASHBOARDS_FILE, renderGrafanaDashboardConfigMaps(t, source)]]),
 } as const;
 
 const isFormat = (name: string): name is keyof typeof FORMATS => Object.hasOwn(FORMATS, name);
@@ -59,7 +66,9 @@ export function bundleCommand(argv: string[], io: Io): number {
   }
   const toStdout = values.out === '-';
   if (toStdout && (format === 'files' || values.check)) {
-    io.err(`--out - prints one file: it takes --format prometheusrule or grafana-dashboards, without --check\n\n${BUNDLE_HELP}`);
+    io.err(
+      `--out - prints one file: it takes --format prometheusrule or grafana-dashboards, without --check\n\n${BUNDLE_HELP}`,
+    );
     return 2;
   }
   const thresholdsFile = values.thresholds ?? 'alerting/thresholds.yaml';
@@ -80,7 +89,9 @@ export function bundleCommand(argv: string[], io: Io): number {
     return 0;
   }
   if (values.check) {
-    const stale = [...files].filter(([path, content]) => readOrEmpty(join(outDir, path)) !== content).map(([path]) => path);
+    const stale = [...files]
+      .filter(([path, content]) => readOrEmpty(join(outDir, path)) !== content)
+      .map(([path]) => path);
     if (stale.length > 0) {
       io.err(`out of date (run \`npm run bundle\`):\n  ${stale.join('\n  ')}\n`);
       return 1;

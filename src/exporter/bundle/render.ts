@@ -16,7 +16,9 @@ export function renderRuleFile(groups: unknown, source: string): string {
 
 export function renderBundle(t: Thresholds, source = 'alerting/thresholds.yaml'): BundleFiles {
   const files: BundleFiles = new Map();
-  for (const [name, groups] of Object.entries(ruleFiles(t))) files.set(`alerting/rules/${name}`, renderRuleFile(groups, source));
-  for (const [uid, dashboard] of Object.entries(dashboards(t, source))) files.set(`dashboards/${uid}.json`, renderDashboard(dashboard));
+  for (const [name, groups] of Object.entries(ruleFiles(t)))
+    files.set(`alerting/rules/${name}`, renderRuleFile(groups, source));
+  for (const [uid, dashboard] of Object.entries(dashboards(t, source)))
+    files.set(`dashboards/${uid}.json`, renderDashboard(dashboard));
   return files;
 }

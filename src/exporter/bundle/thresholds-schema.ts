@@ -40,39 +40,91 @@ function alert<S extends z.ZodRawShape>(defaults: { severity: Severity; for: str
 const alerts = z
   .strictObject({
     // Service (from the access log, the probe and `up`).
-    CrmErrorRatioHigh: alert({ severity: 'critical', for: '5m' }, { threshold: ratio.default(0.05), min_rps: nonNegative.default(0.1) }),
-    CrmLatencyP95High: alert({ severity: 'warning', for: '5m' }, { threshold: z.number().positive().default(0.5), min_rps: nonNegative.default(0.1) }),
-    CrmLatencyP99High: alert({ severity: 'critical', for: '5m' }, { threshold: z.number().positive().default(2.5), min_rps: nonNegative.default(0.1) }),
-    CrmThroughputBelowFloor: alert({ severity: 'warning', for: '15m', enabled: false }, { min_rps: z.number().positive().default(1) }),
-    CrmAvailabilityBelowObjective: alert({ severity: 'warning', for: '5m' }, { threshold: ratio.default(0.99), window: promDuration().default('1h') }),
-    CrmApdexLow: alert({ severity: 'warning', for: '10m' }, { threshold: ratio.default(0.85), min_rps: nonNegative.default(0.1) }),
+    CrmErrorRatioHigh: alert(
+      { severity: 'critical', for: '5m' },
+      { threshold: ratio.default(0.05), min_rps: nonNegative.default(0.1) },
+    ),
+    CrmLatencyP95High: alert(
+      { severity: 'warning', for: '5m' },
+      { threshold: z.number().positive().default(0.5), min_rps: nonNegative.default(0.1) },
+    ),
+    CrmLatencyP99High: alert(
+      { severity: 'critical', for: '5m' },
+      { threshold: z.number().positive().default(2.5), min_rps: nonNegative.default(0.1) },
+    ),
+    CrmThroughputBelowFloor: alert(
+      { severity: 'warning', for: '15m', enabled: false },
+      { min_rps: z.number().positive().default(1) },
+    ),
+    CrmAvailabilityBelowObjective: alert(
+      { severity: 'warning', for: '5m' },
+      { threshold: ratio.default(0.99), window: promDuration().default('1h') },
+    ),
+    CrmApdexLow: alert(
+      { severity: 'warning', for: '10m' },
+      { threshold: ratio.default(0.85), min_rps: nonNegative.default(0.1) },
+    ),
     CrmExporterDown: alert({ severity: 'critical', for: '2m' }, {}),
     CrmLogStale: alert({ severity: 'warning', for: '5m' }, { after: promDuration().default('10m') }),
     CrmLogParseErrors: alert({ severity: 'warning', for: '10m' }, { threshold: ratio.default(0.01) }),
     CrmLogRouteOverflow: alert({ severity: 'warning', for: '0s' }, { window: promDuration().default('1h') }),
     CrmCollectorFailing: alert({ severity: 'warning', for: '5m' }, {}),
-    CrmLockContention: alert({ severity: 'warning', for: '10m' }, { threshold: ratio.default(0.1), min_rps: nonNegative.default(0.01) }),
+    CrmLockContention: alert(
+      { severity: 'warning', for: '10m' },
+      { threshold: ratio.default(0.1), min_rps: nonNegative.default(0.01) },
+    ),
     // Baselines: the same hour of the last three weeks.
-    CrmThroughputBelowBaseline: alert({ severity: 'warning', for: '15m' }, { ratio: ratio.default(0.5), min_baseline_rps: nonNegative.default(1) }),
-    CrmErrorRatioAboveBaseline: alert({ severity: 'warning', for: '15m' }, { factor: z.number().min(1).default(3), margin: ratio.default(0.01), min_rps: nonNegative.default(0.1) }),
+    CrmThroughputBelowBaseline: alert(
+      { severity: 'warning', for: '15m' },
+      { ratio: ratio.default(0.5), min_baseline_rps: nonNegative.default(1) },
+    ),
+    CrmErrorRatioAboveBaseline: alert(
+      { severity: 'warning', for: '15m' },
+      { factor: z.number().min(1).default(3), margin: ratio.default(0.01), min_rps: nonNegative.default(0.1) },
+    ),
     // PostgreSQL.
     CrmPostgresDown: alert({ severity: 'critical', for: '1m' }, {}),
     CrmPostgresConnectionsNearMax: alert({ severity: 'warning', for: '5m' }, { threshold: ratio.default(0.8) }),
-    CrmPostgresCacheHitRatioLow: alert({ severity: 'warning', for: '15m' }, { threshold: ratio.default(0.9), min_blocks_per_second: nonNegative.default(100) }),
-    CrmPostgresDeadlocks: alert({ severity: 'warning', for: '0s' }, { window: promDuration().default('10m') }),
-    CrmPostgresLongTransaction: alert({ severity: 'warning', for: '2m' }, { threshold: z.number().positive().default(300) }),
-    CrmPostgresBlockedSessions: alert({ severity: 'warning', for: '2m' }, { threshold: nonNegative.default(3) }),
-    CrmPostgresReplicationLag: alert({ severity: 'warning', for: '5m' }, { threshold: z.number().positive().default(30) }),
-    CrmPostgresSeqScanHeavyTable: alert({ severity: 'info', for: '1h' },
-      { min_live_rows: nonNegative.default(10000), threshold: ratio.default(0.5), min_seq_rows_per_second: nonNegative.default(1000) },
+    CrmPostgresCacheHitRatioLow: alert(
+      { severity: 'warning', for: '15m' },
+      { threshold: ratio.default(0.9), min_blocks_per_second: nonNegative.default(100) },
     ),
-    CrmPostgresIndexUnused: alert({ severity: 'info', for: '1h' }, { unused_for: promDuration().default('2w'), min_size_bytes: nonNegative.default(1048576) }),
-    CrmPostgresDeadRows: alert({ severity: 'warning', for: '30m' },
-      { min_dead_rows: nonNegative.default(10000), threshold: ratio.default(0.2), autovacuum_age: promDuration().default('1d') },
+    CrmPostgresDeadlocks: alert({ severity: 'warning', for: '0s' }, { window: promDuration().default('10m') }),
+    CrmPostgresLongTransaction: alert(
+      { severity: 'warning', for: '2m' },
+      { threshold: z.number().positive().default(300) },
+    ),
+    CrmPostgresBlockedSessions: alert({ severity: 'warning', for: '2m' }, { threshold: nonNegative.default(3) }),
+    CrmPostgresReplicationLag: alert(
+      { severity: 'warning', for: '5m' },
+      { threshold: z.number().positive().default(30) },
+    ),
+    CrmPostgresSeqScanHeavyTable: alert(
+      { severity: 'info', for: '1h' },
+      {
+        min_live_rows: nonNegative.default(10000),
+        threshold: ratio.default(0.5),
+        min_seq_rows_per_second: nonNegative.default(1000),
+      },
+    ),
+    CrmPostgresIndexUnused: alert(
+      { severity: 'info', for: '1h' },
+      { unused_for: promDuration().default('2w'), min_size_bytes: nonNegative.default(1048576) },
+    ),
+    CrmPostgresDeadRows: alert(
+      { severity: 'warning', for: '30m' },
+      {
+        min_dead_rows: nonNegative.default(10000),
+        threshold: ratio.default(0.2),
+        autovacuum_age: promDuration().default('1d'),
+      },
     ),
     // Redis.
     CrmRedisDown: alert({ severity: 'critical', for: '1m' }, {}),
-    CrmRedisHitRatioLow: alert({ severity: 'warning', for: '15m' }, { threshold: ratio.default(0.8), min_lookups_per_second: nonNegative.default(1) }),
+    CrmRedisHitRatioLow: alert(
+      { severity: 'warning', for: '15m' },
+      { threshold: ratio.default(0.8), min_lookups_per_second: nonNegative.default(1) },
+    ),
     CrmRedisMemoryNearMax: alert({ severity: 'warning', for: '5m' }, { threshold: ratio.default(0.9) }),
     CrmRedisEvictions: alert({ severity: 'warning', for: '15m' }, { threshold: nonNegative.default(0) }),
     CrmRedisRejectedConnections: alert({ severity: 'warning', for: '0s' }, { window: promDuration().default('5m') }),
@@ -81,7 +133,12 @@ const alerts = z
 
 const burnWindow = z.strictObject({ long: promDuration(), short: promDuration(), factor: z.number().positive() });
 
-const burnTier = (enabled: boolean, severity: Severity, forDuration: string, windows: Array<{ long: string; short: string; factor: number }>) =>
+const burnTier = (
+  enabled: boolean,
+  severity: Severity,
+  forDuration: string,
+  windows: Array<{ long: string; short: string; factor: number }>,
+) =>
   z
     .strictObject({
       enabled: z.boolean().default(enabled),
@@ -99,7 +156,11 @@ const slo = z
       .strictObject({ enabled: z.boolean().default(true), objective: z.number().gt(0).lt(1).default(0.999) })
       .prefault({}),
     latency: z
-      .strictObject({ enabled: z.boolean().default(true), objective: z.number().gt(0).lt(1).default(0.95), threshold: z.number().positive().default(0.5) })
+      .strictObject({
+        enabled: z.boolean().default(true),
+        objective: z.number().gt(0).lt(1).default(0.95),
+        threshold: z.number().positive().default(0.5),
+      })
       .prefault({}),
     page: burnTier(true, 'critical', '0s', [
       { long: '1h', short: '5m', factor: 14.4 },

@@ -32,37 +32,53 @@ function crossChecks(t: Thresholds): string[] {
     add(bucketProblem('apdex.t (4T, the tolerating limit)', Number((t.apdex.t * 4).toPrecision(12)), t.buckets));
   }
   const { rate_window, rollup_window, slow_interval } = t.evaluation;
-  if (ms(rollup_window) < ms(rate_window)) problems.push(`evaluation.rollup_window: ${rollup_window} is shorter than evaluation.rate_window (${rate_window})`);
+  if (ms(rollup_window) < ms(rate_window))
+    problems.push(`evaluation.rollup_window: ${rollup_window} is shorter than evaluation.rate_window (${rate_window})`);
   // Series recorded less often than Prometheus's 5-minute look-back would blink out between evaluations.
-  if (ms(slow_interval) > 4 * 60_000) problems.push(`evaluation.slow_interval: ${slow_interval} is over 4m: recorded series would go stale between evaluations`);
-  if (ms(slow_interval) > ms(rollup_window)) problems.push(`evaluation.slow_interval: ${slow_interval} is longer than evaluation.rollup_window (${rollup_window})`);
+  if (ms(slow_interval) > 4 * 60_000)
+    problems.push(
+      `evaluation.slow_interval: ${slow_interval} is over 4m: recorded series would go stale between evaluations`,
+    );
+  if (ms(slow_interval) > ms(rollup_window))
+    problems.push(
+      `evaluation.slow_interval: ${slow_interval} is longer than evaluation.rollup_window (${rollup_window})`,
+    );
   for (const tier of ['page', 'ticket'] as const) {
     t.slo[tier].windows.forEach((w, i) => {
       const key = `slo.${tier}.windows[${i}]`;
       if (ms(w.short) >= ms(w.long)) problems.push(`${key}.short: ${w.short} must be shorter than long (${w.long})`);
       for (const side of ['short', 'long'] as const) {
         const d = w[side];
-        if (ms(d) < ms(rate_window)) problems.push(`${key}.${side}: ${d} is shorter than evaluation.rate_window (${rate_window})`);
+        if (ms(d) < ms(rate_window))
+          problems.push(`${key}.${side}: ${d} is shorter than evaluation.rate_window (${rate_window})`);
         if (ms(d) >= ROLLUP_FROM * ms(rollup_window) && ms(d) % ms(rollup_window) !== 0) {
-          problems.push(`${key}.${side}: ${d} is summed from roll-ups of evaluation.rollup_window (${rollup_window}) but is not a multiple of it`);
+          problems.push(
+            `${key}.${side}: ${d} is summed from roll-ups of evaluation.rollup_window (${rollup_window}) but is not a multiple of it`,
+          );
         }
       }
-      if (ms(w.long) > ms(t.slo.period)) problems.push(`${key}.long: ${w.long} is longer than slo.period (${t.slo.period})`);
+      if (ms(w.long) > ms(t.slo.period))
+        problems.push(`${key}.long: ${w.long} is longer than slo.period (${t.slo.period})`);
       if (w.factor * (1 - t.slo.availability.objective) > 1 && t.slo.availability.enabled) {
-        problems.push(`${key}.factor: ${w.factor} x the availability error budget exceeds 100 %: the alert could never fire`);
+        problems.push(
+          `${key}.factor: ${w.factor} x the availability error budget exceeds 100 %: the alert could never fire`,
+        );
       }
     });
   }
-  if (ms(t.slo.period) % ms(rollup_window) !== 0) problems.push(`slo.period: ${t.slo.period} is not a multiple of evaluation.rollup_window (${rollup_window})`);
+  if (ms(t.slo.period) % ms(rollup_window) !== 0)
+    problems.push(`slo.period: ${t.slo.period} is not a multiple of evaluation.rollup_window (${rollup_window})`);
   return problems;
 }
 
 /** Validates a parsed document; one ConfigError lists every problem with its key path. */
 export function parseThresholds(document: unknown): Thresholds {
   const raw = document === null || document === undefined ? {} : document;
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys to values']);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(['(root): must be a mapping of keys to values']);
   const result = thresholdsSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+  if (!result.success)
+    throw new ConfigError(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
   const problems = crossChecks(result.data);
   if (problems.length > 0) throw new ConfigError(problems);
   return result.data;
@@ -73,7 +89,9 @@ export function loadThresholdsFile(file: string): Thresholds {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], { cause: err });
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], {
+      cause: err,
+    });
   }
   let document: unknown;
   try {

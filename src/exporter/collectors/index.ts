@@ -11,11 +11,15 @@ import { RedisCollector } from './redis.js';
  */
 type Log = (line: string) => void;
 
-export const COLLECTOR_FACTORIES: Readonly<Record<string, (config: Config, registry: Registry, log?: Log) => Collector | undefined>> = {
-  postgres: (config, registry, log) => (config.postgres ? new PostgresCollector({ config: config.postgres, registry, log }) : undefined),
+export const COLLECTOR_FACTORIES: Readonly<
+  Record<string, (config: Config, registry: Registry, log?: Log) => Collector | undefined>
+> = {
+  postgres: (config, registry, log) =>
+    config.postgres ? new PostgresCollector({ config: config.postgres, registry, log }) : undefined,
   // Redis logs nothing of its own: its failures are the orchestrator's to log.
   redis: (config, registry) => (config.redis ? new RedisCollector({ config: config.redis, registry }) : undefined),
-  probe: (config, registry, log) => (config.probe ? new ProbeCollector({ config: config.probe, registry, log }) : undefined),
+  probe: (config, registry, log) =>
+    config.probe ? new ProbeCollector({ config: config.probe, registry, log }) : undefined,
 };
 
 /** Builds the configured collectors; `log` receives their info and problem lines (default: stderr). */

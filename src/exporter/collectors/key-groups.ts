@@ -84,7 +84,8 @@ export class KeyGroupScan {
   accept(replies: readonly unknown[]): void {
     const pending = this.pending;
     this.pending = [];
-    if (replies.length !== pending.length) throw new Error(`KeyGroupScan: expected ${pending.length} SCAN replies, got ${replies.length}`);
+    if (replies.length !== pending.length)
+      throw new Error(`KeyGroupScan: expected ${pending.length} SCAN replies, got ${replies.length}`);
     pending.forEach((g, i) => {
       const reply = replies[i];
       if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== 'string' || !Array.isArray(reply[1])) {

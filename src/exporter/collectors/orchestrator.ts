@@ -168,7 +168,8 @@ export class CollectorOrchestrator {
   private failed(name: string, message: string): void {
     const count = this.failing.get(name);
     this.failing.set(name, (count ?? 0) + 1);
-    if (count === undefined) this.log(`collector ${name} failed: ${message} (further failures are not logged until it succeeds again)`);
+    if (count === undefined)
+      this.log(`collector ${name} failed: ${message} (further failures are not logged until it succeeds again)`);
   }
 
   private succeeded(name: string): void {

@@ -50,14 +50,22 @@ export function createPostgresMetrics(registry: Registry) {
   // Registration order is exposition order: server facts first, then per database, tables, indexes, statements.
   const server = {
     up: gauge('crm_pg_up', 'Whether the last scrape could query PostgreSQL (1) or not (0).'),
-    serverInfo: gauge('crm_pg_server_info', 'Always 1; the PostgreSQL server version (server_version setting).', ['version']),
+    serverInfo: gauge('crm_pg_server_info', 'Always 1; the PostgreSQL server version (server_version setting).', [
+      'version',
+    ]),
     inRecovery: gauge('crm_pg_in_recovery', 'Whether the server is a replica in recovery (pg_is_in_recovery()).'),
     replicationLag: gauge(
       'crm_pg_replication_lag_seconds',
       'Replicas only: seconds since the last replayed transaction, 0 when replay has caught up with the received WAL (now() - pg_last_xact_replay_timestamp()).',
     ),
-    connections: gauge('crm_pg_connections', 'Client sessions by state (pg_stat_activity.state, client backends).', ['database', 'state']),
-    maxConnections: gauge('crm_pg_max_connections', 'Maximum number of concurrent connections (max_connections setting).'),
+    connections: gauge('crm_pg_connections', 'Client sessions by state (pg_stat_activity.state, client backends).', [
+      'database',
+      'state',
+    ]),
+    maxConnections: gauge(
+      'crm_pg_max_connections',
+      'Maximum number of concurrent connections (max_connections setting).',
+    ),
   };
   const databaseCounters = Object.fromEntries(
     Object.entries(DATABASE_COUNTERS).map(([key, [name, column, what]]) => [
@@ -69,16 +77,17 @@ export function createPostgresMetrics(registry: Registry) {
   return {
     ...server,
     ...databaseCounters,
-    rows: counter('crm_pg_rows_total', 'Rows returned, fetched, inserted, updated or deleted by queries (pg_stat_database.tup_<op>).', [
-      'database',
-      'op',
-    ]),
+    rows: counter(
+      'crm_pg_rows_total',
+      'Rows returned, fetched, inserted, updated or deleted by queries (pg_stat_database.tup_<op>).',
+      ['database', 'op'],
+    ),
     databaseSize: gauge('crm_pg_database_size_bytes', 'Disk space used by the database (pg_database_size()).', DB),
-    locks: gauge('crm_pg_locks', 'Locks held or awaited by backends of the database (pg_locks.mode, pg_locks.granted).', [
-      'database',
-      'mode',
-      'granted',
-    ]),
+    locks: gauge(
+      'crm_pg_locks',
+      'Locks held or awaited by backends of the database (pg_locks.mode, pg_locks.granted).',
+      ['database', 'mode', 'granted'],
+    ),
     blockedSessions: gauge(
       'crm_pg_blocked_sessions',
       'Client sessions waiting for a lock (pg_stat_activity.wait_event_type = Lock).',
@@ -89,7 +98,11 @@ export function createPostgresMetrics(registry: Registry) {
       'Age of the oldest open transaction, 0 when none (now() - pg_stat_activity.xact_start).',
       DB,
     ),
-    tableSeqScans: counter('crm_pg_table_seq_scans_total', 'Sequential scans started on the table (pg_stat_user_tables.seq_scan).', TABLE),
+    tableSeqScans: counter(
+      'crm_pg_table_seq_scans_total',
+      'Sequential scans started on the table (pg_stat_user_tables.seq_scan).',
+      TABLE,
+    ),
     tableSeqRowsRead: counter(
       'crm_pg_table_seq_rows_read_total',
       'Live rows fetched by sequential scans (pg_stat_user_tables.seq_tup_read).',
@@ -102,31 +115,54 @@ export function createPostgresMetrics(registry: Registry) {
     ),
     tableLiveRows: gauge('crm_pg_table_live_rows', 'Estimated live rows (pg_stat_user_tables.n_live_tup).', TABLE),
     tableDeadRows: gauge('crm_pg_table_dead_rows', 'Estimated dead rows (pg_stat_user_tables.n_dead_tup).', TABLE),
-    tableSize: gauge('crm_pg_table_size_bytes', 'Table size without indexes: heap, TOAST, free space and visibility maps (pg_table_size()).', TABLE),
+    tableSize: gauge(
+      'crm_pg_table_size_bytes',
+      'Table size without indexes: heap, TOAST, free space and visibility maps (pg_table_size()).',
+      TABLE,
+    ),
     tableLastAutovacuum: gauge(
       'crm_pg_table_last_autovacuum_timestamp_seconds',
       'When autovacuum last vacuumed the table, 0 if never (pg_stat_user_tables.last_autovacuum).',
       TABLE,
     ),
-    indexScans: counter('crm_pg_index_scans_total', 'Scans started on the index (pg_stat_user_indexes.idx_scan).', INDEX),
-    indexSize: gauge('crm_pg_index_size_bytes', 'Index size (pg_relation_size() of pg_stat_user_indexes.indexrelid).', INDEX),
+    indexScans: counter(
+      'crm_pg_index_scans_total',
+      'Scans started on the index (pg_stat_user_indexes.idx_scan).',
+      INDEX,
+    ),
+    indexSize: gauge(
+      'crm_pg_index_size_bytes',
+      'Index size (pg_relation_size() of pg_stat_user_indexes.indexrelid).',
+      INDEX,
+    ),
     statementsEnabled: gauge(
       'crm_pg_statements_enabled',
       'Whether top statements are collected (1): pg_stat_statements installed in the primary database and preloaded, and statements.enabled.',
     ),
-    statementCalls: counter('crm_pg_statement_calls_total', 'Times the statement was executed (pg_stat_statements.calls).', STATEMENT),
+    statementCalls: counter(
+      'crm_pg_statement_calls_total',
+      'Times the statement was executed (pg_stat_statements.calls).',
+      STATEMENT,
+    ),
     statementSeconds: counter(
       'crm_pg_statement_seconds_total',
       'Time spent planning and executing the statement (pg_stat_statements.total_exec_time + total_plan_time).',
       STATEMENT,
     ),
-    statementRows: counter('crm_pg_statement_rows_total', 'Rows retrieved or affected by the statement (pg_stat_statements.rows).', STATEMENT),
+    statementRows: counter(
+      'crm_pg_statement_rows_total',
+      'Rows retrieved or affected by the statement (pg_stat_statements.rows).',
+      STATEMENT,
+    ),
     statementInfo: gauge(
       'crm_pg_statement_info',
       'Always 1; the text of a top statement with any literal left replaced by ?, truncated (pg_stat_statements.query). Utility statements are never exported.',
       ['database', 'queryid', 'query'],
     ),
-    scrapeQueries: gauge('crm_pg_scrape_queries', 'SQL queries the collector issued during the last successful scrape.'),
+    scrapeQueries: gauge(
+      'crm_pg_scrape_queries',
+      'SQL queries the collector issued during the last successful scrape.',
+    ),
   };
 }
 

@@ -108,8 +108,7 @@ export interface StatementStats {
 
 /** Why top statements are or are not collected; the collector logs each change once. */
 export type StatementsState =
-  | { enabled: true }
-  | { enabled: false; reason: 'config' | 'not-installed' | 'not-loaded'; database: string };
+  { enabled: true } | { enabled: false; reason: 'config' | 'not-installed' | 'not-loaded'; database: string };
 
 export interface PostgresSnapshot {
   server: ServerFacts;
@@ -223,14 +222,19 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
   return errors;
 }
 
-function parseServer(row: Row | undefined): ServerFacts & { pgssVersion: string | null; pgssSchema: string | null; pgssLoaded: boolean } {
+function parseServer(
+  row: Row | undefined,
+): ServerFacts & { pgssVersion: string | null; pgssSchema: string | null; pgssLoaded: boolean } {
   if (!row) throw new Error('server query returned no row');
   return {
     version: str(row.version),
     versionNum: num(row.version_num),
     currentDatabase: str(row.current_database),
     inRecovery: row.in_recovery === true,
-    replicationLagSeconds: row.replication_lag_seconds === null || row.replication_lag_seconds === undefined ? null : num(row.replication_lag_seconds),
+    replicationLagSeconds:
+      row.replication_lag_seconds === null || row.replication_lag_seconds === undefined
+        ? null
+        : num(row.replication_lag_seconds),
     maxConnections: num(row.max_connections),
     pgssVersion: row.pgss_version === null || row.pgss_version === undefined ? null : str(row.pgss_version),
     pgssSchema: row.pgss_schema === null || row.pgss_schema === undefined ? null : str(row.pgss_schema),
@@ -269,7 +273,12 @@ function parseActivity(row: Row | undefined): { sessions: SessionGroup[]; locks:
       blocked: num(s.blocked),
       longestTransactionSeconds: num(s.longest_xact),
     })),
-    locks: locks.map((l) => ({ database: str(l.database), mode: str(l.mode), granted: l.granted === true, locks: num(l.locks) })),
+    locks: locks.map((l) => ({
+      database: str(l.database),
+      mode: str(l.mode),
+      granted: l.granted === true,
+      locks: num(l.locks),
+    })),
   };
 }
 
@@ -342,66 +351,76 @@ export async function gatherPostgres(
   const primaryPool = pools.primary();
   let otherDatabases: string[] = [];
   let otherErrors: unknown[] = [];
-  const snapshot = await withClient(primaryPool, pools.primaryLabel, async (primary): Promise<Omit<PostgresSnapshot, 'tables' | 'indexes' | 'queries'>> => {
-    const facts = parseServer((await run(primary, SERVER_SQL, []))[0]);
-    if (facts.versionNum < MIN_SERVER_VERSION_NUM) {
-      throw new Error(`PostgreSQL ${facts.version} is not supported (13 or newer is required)`);
-    }
-    pools.setPrimaryName(facts.currentDatabase);
+  const snapshot = await withClient(
+    primaryPool,
+    pools.primaryLabel,
+    async (primary): Promise<Omit<PostgresSnapshot, 'tables' | 'indexes' | 'queries'>> => {
+      const facts = parseServer((await run(primary, SERVER_SQL, []))[0]);
+      if (facts.versionNum < MIN_SERVER_VERSION_NUM) {
+        throw new Error(`PostgreSQL ${facts.version} is not supported (13 or newer is required)`);
+      }
+      pools.setPrimaryName(facts.currentDatabase);
 
-    const list = settings.databases === 'auto' ? null : [...settings.databases];
-    const cap = list === null ? settings.maxDatabases : list.length;
-    const databases = (await run(primary, DATABASES_SQL, [list, cap, !(settings.maxTables > 0)])).map(parseDatabase);
-    const names = databases.map((d) => d.database);
-    if (list !== null) onMissingDatabases(list.filter((name) => !names.includes(name)));
+      const list = settings.databases === 'auto' ? null : [...settings.databases];
+      const cap = list === null ? settings.maxDatabases : list.length;
+      const databases = (await run(primary, DATABASES_SQL, [list, cap, !(settings.maxTables > 0)])).map(parseDatabase);
+      const names = databases.map((d) => d.database);
+      if (list !== null) onMissingDatabases(list.filter((name) => !names.includes(name)));
 
-    // Other databases' tables and indexes run on their own connections while the primary connection continues.
-    otherDatabases = wantsPerDatabase ? names.filter((name) => name !== facts.currentDatabase) : [];
-    const others = eachLimited(otherDatabases, settings.parallelism ?? 4, async (database) => {
-      try {
-        await withClient(pools.forDatabase(database), database, (client) => perDatabase(client, database));
-      } catch (err) {
-        if (isMissingDatabase(err)) {
-          await pools.drop(database); // dropped since discovery: skipped this time
-          return;
+      // Other databases' tables and indexes run on their own connections while the primary connection continues.
+      otherDatabases = wantsPerDatabase ? names.filter((name) => name !== facts.currentDatabase) : [];
+      const others = eachLimited(otherDatabases, settings.parallelism ?? 4, async (database) => {
+        try {
+          await withClient(pools.forDatabase(database), database, (client) => perDatabase(client, database));
+        } catch (err) {
+          if (isMissingDatabase(err)) {
+            await pools.drop(database); // dropped since discovery: skipped this time
+            return;
+          }
+          if (err instanceof Error && err.message.startsWith('cannot connect')) throw err;
+          throw new Error(`database "${database}": ${describe(err)}`, { cause: err });
         }
-        if (err instanceof Error && err.message.startsWith('cannot connect')) throw err;
-        throw new Error(`database "${database}": ${describe(err)}`, { cause: err });
+      });
+
+      try {
+        const activity = parseActivity((await run(primary, ACTIVITY_SQL, [names]))[0]);
+
+        let statements: PostgresSnapshot['statements'];
+        const sc = settings.statements;
+        if (!sc.enabled) statements = { enabled: false, reason: 'config', database: facts.currentDatabase, rows: [] };
+        else if (facts.pgssVersion === null || facts.pgssSchema === null) {
+          statements = { enabled: false, reason: 'not-installed', database: facts.currentDatabase, rows: [] };
+        } else if (!facts.pgssLoaded)
+          statements = { enabled: false, reason: 'not-loaded', database: facts.currentDatabase, rows: [] };
+        else {
+          const rows = await run(primary, statementsSql(facts.pgssVersion, facts.pgssSchema), [
+            names,
+            sc.limit,
+            statementFetchLength(sc.queryLength),
+          ]);
+          statements = {
+            enabled: true,
+            rows: rows.map((r) => ({
+              database: str(r.database),
+              queryid: str(r.queryid),
+              calls: num(r.calls),
+              seconds: num(r.seconds),
+              rows: num(r.rows),
+              query: str(r.query),
+            })),
+          };
+        }
+
+        if (wantsPerDatabase && names.includes(facts.currentDatabase))
+          await perDatabase(primary, facts.currentDatabase);
+        const { pgssVersion: _v, pgssSchema: _s, pgssLoaded: _l, ...server } = facts;
+        return { server, databases, sessions: activity.sessions, locks: activity.locks, statements };
+      } finally {
+        // Never release the primary connection (or return) while other databases are still being read.
+        otherErrors = await others;
       }
-    });
-
-    try {
-      const activity = parseActivity((await run(primary, ACTIVITY_SQL, [names]))[0]);
-
-      let statements: PostgresSnapshot['statements'];
-      const sc = settings.statements;
-      if (!sc.enabled) statements = { enabled: false, reason: 'config', database: facts.currentDatabase, rows: [] };
-      else if (facts.pgssVersion === null || facts.pgssSchema === null) {
-        statements = { enabled: false, reason: 'not-installed', database: facts.currentDatabase, rows: [] };
-      } else if (!facts.pgssLoaded) statements = { enabled: false, reason: 'not-loaded', database: facts.currentDatabase, rows: [] };
-      else {
-        const rows = await run(primary, statementsSql(facts.pgssVersion, facts.pgssSchema), [names, sc.limit, statementFetchLength(sc.queryLength)]);
-        statements = {
-          enabled: true,
-          rows: rows.map((r) => ({
-            database: str(r.database),
-            queryid: str(r.queryid),
-            calls: num(r.calls),
-            seconds: num(r.seconds),
-            rows: num(r.rows),
-            query: str(r.query),
-          })),
-        };
-      }
-
-      if (wantsPerDatabase && names.includes(facts.currentDatabase)) await perDatabase(primary, facts.currentDatabase);
-      const { pgssVersion: _v, pgssSchema: _s, pgssLoaded: _l, ...server } = facts;
-      return { server, databases, sessions: activity.sessions, locks: activity.locks, statements };
-    } finally {
-      // Never release the primary connection (or return) while other databases are still being read.
-      otherErrors = await others;
-    }
-  });
+    },
+  );
   if (otherErrors.length > 0) throw otherErrors[0];
   for (const d of snapshot.databases) {
     if (d.sizeBytes !== null) sizes.set(d.database, d.sizeBytes); // read by the pg_stat_database query
@@ -413,7 +432,10 @@ export async function gatherPostgres(
     for (const database of cache.keys()) if (!monitored.has(database)) cache.delete(database);
   }
   // Largest first, ties by name, whichever query read the sizes.
-  snapshot.databases.sort((a, b) => (b.sizeBytes ?? -1) - (a.sizeBytes ?? -1) || (a.database < b.database ? -1 : a.database > b.database ? 1 : 0));
+  snapshot.databases.sort(
+    (a, b) =>
+      (b.sizeBytes ?? -1) - (a.sizeBytes ?? -1) || (a.database < b.database ? -1 : a.database > b.database ? 1 : 0),
+  );
 
   // Pools of databases no longer monitored (dropped, renamed, out of the top max_databases) are closed.
   void pools.retain(otherDatabases).catch(() => undefined);
@@ -450,13 +472,15 @@ export function writePostgresSnapshot(m: PostgresMetrics, s: PostgresSnapshot, q
   m.up.set(1);
   m.serverInfo.set({ version: s.server.version }, 1);
   m.inRecovery.set(s.server.inRecovery ? 1 : 0);
-  if (s.server.inRecovery && s.server.replicationLagSeconds !== null) m.replicationLag.set(s.server.replicationLagSeconds);
+  if (s.server.inRecovery && s.server.replicationLagSeconds !== null)
+    m.replicationLag.set(s.server.replicationLagSeconds);
   m.maxConnections.set(s.server.maxConnections);
 
   const monitored = new Set(s.databases.map((d) => d.database));
   for (const d of s.databases) {
     const database = d.database;
-    for (const key of Object.keys(DATABASE_COUNTERS) as Array<keyof typeof DATABASE_COUNTERS>) m[key].inc({ database }, d[key]);
+    for (const key of Object.keys(DATABASE_COUNTERS) as Array<keyof typeof DATABASE_COUNTERS>)
+      m[key].inc({ database }, d[key]);
     for (const op of Object.keys(ROW_OPS) as RowOp[]) m.rows.inc({ database, op }, d.rows[op]);
     if (d.sizeBytes !== null) m.databaseSize.set({ database }, d.sizeBytes);
     for (const state of CONNECTION_STATES) m.connections.set({ database, state }, 0);
@@ -548,7 +572,11 @@ export class PostgresCollector implements Collector {
       maxDatabases: config.max_databases,
       maxTables: config.max_tables,
       maxIndexes: config.max_indexes,
-      statements: { enabled: config.statements.enabled, limit: config.statements.limit, queryLength: config.statements.query_length },
+      statements: {
+        enabled: config.statements.enabled,
+        limit: config.statements.limit,
+        queryLength: config.statements.query_length,
+      },
       sizeCache: new Map(),
       sizeIntervalMs: config.database_size_interval,
     };
@@ -588,7 +616,8 @@ export class PostgresCollector implements Collector {
 
   private noteMissing(missing: string[]): void {
     for (const name of missing) {
-      if (!this.missingNoted.has(name)) this.log(`postgres: configured database "${name}" does not exist or does not accept connections; skipped`);
+      if (!this.missingNoted.has(name))
+        this.log(`postgres: configured database "${name}" does not exist or does not accept connections; skipped`);
     }
     this.missingNoted.clear();
     for (const name of missing) this.missingNoted.add(name);

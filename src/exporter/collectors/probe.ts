@@ -69,10 +69,16 @@ export class ProbeCollector implements Collector {
   }
 
   async update(signal: AbortSignal): Promise<void> {
-    const result = await probeHttp({ url: this.config.url, timeoutMs: this.config.timeout, expectedStatus: this.config.expected_status, signal });
+    const result = await probeHttp({
+      url: this.config.url,
+      timeoutMs: this.config.timeout,
+      expectedStatus: this.config.expected_status,
+      signal,
+    });
     signal.throwIfAborted();
     if (result.error !== this.lastError) {
-      if (result.error) this.log(`probe ${maskUrl(this.config.url)} failed: ${redactSecrets(result.error, this.secrets)}`);
+      if (result.error)
+        this.log(`probe ${maskUrl(this.config.url)} failed: ${redactSecrets(result.error, this.secrets)}`);
       else this.log(`probe ${maskUrl(this.config.url)} succeeded again`);
       this.lastError = result.error;
     }

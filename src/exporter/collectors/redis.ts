@@ -57,7 +57,17 @@ function unlabelled(m: RedisMetrics): Array<Gauge | Counter> {
 }
 
 function labelled(m: RedisMetrics): Array<{ reset(): void }> {
-  return [m.serverInfo, m.commands, m.commandsDuration, m.commandsFailed, m.commandLatency, m.dbKeys, m.dbKeysExpiring, m.keyGroupKeys, m.keyGroupTruncated];
+  return [
+    m.serverInfo,
+    m.commands,
+    m.commandsDuration,
+    m.commandsFailed,
+    m.commandLatency,
+    m.dbKeys,
+    m.dbKeysExpiring,
+    m.keyGroupKeys,
+    m.keyGroupTruncated,
+  ];
 }
 
 /** Removes every Redis series and sets crm_redis_up to 0 (the collector's reset()). */
@@ -112,7 +122,8 @@ export function writeRedisMetrics(m: RedisMetrics, snapshot: RedisSnapshot): voi
 
   m.commandLatency.reset();
   for (const entry of info.latency) {
-    for (const p of entry.percentiles) m.commandLatency.set({ cmd: entry.cmd, quantile: p.quantile }, p.usec / USEC_PER_SECOND);
+    for (const p of entry.percentiles)
+      m.commandLatency.set({ cmd: entry.cmd, quantile: p.quantile }, p.usec / USEC_PER_SECOND);
   }
 
   m.dbKeys.reset();
@@ -150,7 +161,11 @@ export class RedisCollector implements Collector {
     this.config = options.config;
     this.source =
       options.source ??
-      new RedisSource({ url: options.config.url, passwordFile: options.config.password_file, timeoutMs: options.config.timeout });
+      new RedisSource({
+        url: options.config.url,
+        passwordFile: options.config.password_file,
+        timeoutMs: options.config.timeout,
+      });
     this.metrics = createRedisMetrics(options.registry);
     clearRedisMetrics(this.metrics);
   }
@@ -158,7 +173,10 @@ export class RedisCollector implements Collector {
   async update(signal: AbortSignal): Promise<void> {
     await this.source.ready(signal);
     const scan = new KeyGroupScan(this.config.key_groups, this.config.key_group_scan_budget);
-    const [infoReply, slowlogReply, ...scanReplies] = await this.source.pipeline([['INFO', 'ALL'], ['SLOWLOG', 'LEN'], ...scan.nextRound()], signal);
+    const [infoReply, slowlogReply, ...scanReplies] = await this.source.pipeline(
+      [['INFO', 'ALL'], ['SLOWLOG', 'LEN'], ...scan.nextRound()],
+      signal,
+    );
 
     const infoText = value(infoReply, 'INFO ALL');
     const parsed = parseRedisInfo(typeof infoText === 'string' ? infoText : String(infoText));

@@ -38,9 +38,15 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
 }
 
 /** Validates an already-parsed document (YAML or object) and returns a deeply frozen Config. */
-export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = {}, checks: readonly ConfigCheck[] = []): Config {
-  const raw: Record<string, unknown> = document === null || document === undefined ? {} : (document as Record<string, unknown>);
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError(['(root): must be a mapping of keys to values']);
+export function parseConfig(
+  document: unknown,
+  env: NodeJS.ProcessEnv = {},
+  checks: readonly ConfigCheck[] = [],
+): Config {
+  const raw: Record<string, unknown> =
+    document === null || document === undefined ? {} : (document as Record<string, unknown>);
+  if (typeof raw !== 'object' || Array.isArray(raw))
+    throw new ConfigError(['(root): must be a mapping of keys to values']);
   const copy = structuredClone(raw);
   applyEnv(copy, env);
   // Problems name the key and never quote a secret; should a message still hold one, it is replaced here.
@@ -53,12 +59,18 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = {}, chec
   return deepFreeze(result.data);
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, checks: readonly ConfigCheck[] = []): Config {
+export function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  checks: readonly ConfigCheck[] = [],
+): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], { cause: err });
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], {
+      cause: err,
+    });
   }
   let document: unknown;
   try {

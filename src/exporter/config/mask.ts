@@ -23,7 +23,8 @@ const SECRET_PARAM = /pass|pwd|secret|token|key|auth|sig|credential|session/i;
 const SECRET_KEY = /pass(word)?|secret|token/i;
 
 /** `key=value` / `key: value` pairs of free text: the value and the rest of its line are hidden (it may hold blanks). */
-const SECRET_PAIR = /\b((?:[a-z_]*pass(?:word)?|pwd|secret|[a-z_]*token|api[-_]?key|auth(?:orization)?|sig(?:nature)?)\s*[=:]\s*)(\S[^\n]*)/gi;
+const SECRET_PAIR =
+  /\b((?:[a-z_]*pass(?:word)?|pwd|secret|[a-z_]*token|api[-_]?key|auth(?:orization)?|sig(?:nature)?)\s*[=:]\s*)(\S[^\n]*)/gi;
 
 /**
  * A URL in free text: up to the next blank, or, when no `@` comes before it but one comes later on the line (an
@@ -79,7 +80,13 @@ function readUrl(url: string, reading: AtReading): { ranges: Array<[number, numb
       // Hidden to the end: an unencoded & or # may be part of the value, so every run of the following
       // parameters is a candidate secret too.
       ranges.push([pos + eq + 1, url.length]);
-      for (let j = i + 1; j <= params.length; j++) secrets.push(params.slice(i, j).join('&').slice(eq + 1));
+      for (let j = i + 1; j <= params.length; j++)
+        secrets.push(
+          params
+            .slice(i, j)
+            .join('&')
+            .slice(eq + 1),
+        );
       break;
     }
     if (hash >= 0) {
@@ -162,7 +169,8 @@ export function secretsIn(document: unknown): string[] {
   const walk = (value: unknown, key: string): void => {
     if (typeof value === 'string') {
       const raw = key === 'url' ? urlSecrets(value) : SECRET_KEY.test(key) && !key.endsWith('_file') ? [value] : [];
-      for (const secret of raw) for (const form of spellings(secret)) if (form.length >= MIN_KNOWN_SECRET) found.add(form);
+      for (const secret of raw)
+        for (const form of spellings(secret)) if (form.length >= MIN_KNOWN_SECRET) found.add(form);
     } else if (Array.isArray(value)) {
       for (const item of value) walk(item, key);
     } else if (value && typeof value === 'object') {
@@ -181,7 +189,9 @@ export function redactSecrets(text: string, known: readonly string[] = []): stri
   let out = text;
   for (const secret of known) if (secret.length >= MIN_KNOWN_SECRET) out = out.split(secret).join(MASK);
   out = out.split('\n').map(maskUrlsInLine).join('\n');
-  return out.replace(SECRET_PAIR, (match, key: string, value: string) => (value.startsWith(MASK) ? match : `${key}${MASK}`));
+  return out.replace(SECRET_PAIR, (match, key: string, value: string) =>
+    value.startsWith(MASK) ? match : `${key}${MASK}`,
+  );
 }
 
 /**

@@ -27,7 +27,10 @@ function duration(min: number, max: number, zero?: string) {
     }
     if ((ms === 0 && zero !== undefined) || (ms >= min && ms <= max)) return ms;
     const or = zero === undefined ? '' : `, or 0 (${zero})`;
-    ctx.addIssue({ code: 'custom', message: `must be between ${showMs(min)} and ${showMs(max)}${or} (got ${showMs(ms)})` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be between ${showMs(min)} and ${showMs(max)}${or} (got ${showMs(ms)})`,
+    });
     return z.NEVER;
   });
 }
@@ -74,7 +77,12 @@ export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 const logSource = z
   .strictObject({
-    name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$/, 'must be 1-64 characters of letters, digits, _ . -, starting with a letter or _'),
+    name: z
+      .string()
+      .regex(
+        /^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$/,
+        'must be 1-64 characters of letters, digits, _ . -, starting with a letter or _',
+      ),
     path: filePath,
     format: z.enum(['json', 'nginx', 'regex']),
     log_format: z.string().min(1).optional(),
@@ -90,16 +98,30 @@ const logSource = z
       .min(1)
       .refine((b) => b.every((v, i) => i === 0 || v > (b[i - 1] as number)), 'must be strictly increasing')
       .default(DEFAULT_BUCKETS),
-    max_line_bytes: z.number().int().min(256).max(16 * 1024 * 1024).default(64 * 1024),
+    max_line_bytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(16 * 1024 * 1024)
+      .default(64 * 1024),
     poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(1000),
   })
   .superRefine((src, ctx) => {
-    if (src.format === 'regex' && !src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'required when format is regex' });
-    if (src.format !== 'regex' && src.pattern) ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'only allowed when format is regex' });
-    if (src.format !== 'nginx' && src.log_format) ctx.addIssue({ code: 'custom', path: ['log_format'], message: 'only allowed when format is nginx' });
-    if (src.format !== 'json' && src.fields) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only allowed when format is json' });
+    if (src.format === 'regex' && !src.pattern)
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'required when format is regex' });
+    if (src.format !== 'regex' && src.pattern)
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'only allowed when format is regex' });
+    if (src.format !== 'nginx' && src.log_format)
+      ctx.addIssue({ code: 'custom', path: ['log_format'], message: 'only allowed when format is nginx' });
+    if (src.format !== 'json' && src.fields)
+      ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only allowed when format is json' });
     src.routes.forEach((r, i) => {
-      if (r.length > src.max_route_length) ctx.addIssue({ code: 'custom', path: ['routes', i], message: `longer than max_route_length (${src.max_route_length})` });
+      if (r.length > src.max_route_length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i],
+          message: `longer than max_route_length (${src.max_route_length})`,
+        });
     });
   })
   .transform((src) => ({ ...src, fields: src.format === 'json' ? (src.fields ?? jsonFields.parse({})) : undefined }));
@@ -128,7 +150,12 @@ const redis = z.strictObject({
   password_file: filePath.optional(),
   timeout: duration(...DURATION_BOUNDS.redis_timeout).default(3000),
   key_groups: z
-    .array(z.strictObject({ name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label-safe identifier'), pattern: z.string().min(1) }))
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a label-safe identifier'),
+        pattern: z.string().min(1),
+      }),
+    )
     .default([]),
   key_group_scan_budget: z.number().int().min(1).max(10_000_000).default(10_000),
 });
@@ -166,22 +193,36 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.logs.forEach((src, i) => {
-      if (seen.has(src.name)) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate source name "${src.name}"` });
+      if (seen.has(src.name))
+        ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate source name "${src.name}"` });
       seen.add(src.name);
     });
     const groups = new Set<string>();
     cfg.redis?.key_groups.forEach((group, i) => {
       if (groups.has(group.name)) {
-        ctx.addIssue({ code: 'custom', path: ['redis', 'key_groups', i, 'name'], message: `duplicate key group name "${group.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redis', 'key_groups', i, 'name'],
+          message: `duplicate key group name "${group.name}"`,
+        });
       }
       groups.add(group.name);
     });
     // The deadline is min(header or default_timeout, max_timeout) - margin: a margin that eats the timeout leaves
     // every scrape the 100 ms floor, and a default above the maximum is never used.
     const { default_timeout: byDefault, max_timeout: max, margin } = cfg.scrape;
-    if (byDefault > max) ctx.addIssue({ code: 'custom', path: ['scrape', 'default_timeout'], message: `must not exceed scrape.max_timeout (${showMs(max)})` });
+    if (byDefault > max)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scrape', 'default_timeout'],
+        message: `must not exceed scrape.max_timeout (${showMs(max)})`,
+      });
     if (margin >= Math.min(byDefault, max)) {
-      ctx.addIssue({ code: 'custom', path: ['scrape', 'margin'], message: `must be less than the scrape timeouts (${showMs(Math.min(byDefault, max))})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scrape', 'margin'],
+        message: `must be less than the scrape timeouts (${showMs(Math.min(byDefault, max))})`,
+      });
     }
   });
 

@@ -61,9 +61,19 @@ export const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$
 export function parseGoDurationMs(text: string): number | undefined {
   if (text === '0') return 0;
   if (!/^(\d+(\.\d+)?(ns|us|µs|μs|ms|s|m|h))+$/.test(text)) return undefined;
-  const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const unitMs: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    µs: 1e-3,
+    μs: 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
   let total = 0;
-  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) total += Number(amount) * (unitMs[unit as string] as number);
+  for (const [, amount, , unit] of text.matchAll(/(\d+(\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g))
+    total += Number(amount) * (unitMs[unit as string] as number);
   return total;
 }
 
@@ -96,11 +106,19 @@ const headers = z.record(z.string(), z.string()).superRefine((map, ctx) => {
   for (const [name, value] of Object.entries(map)) {
     const allowed = ALLOWED_HEADERS[name];
     if (allowed === undefined) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `cannot be configured (only ${Object.keys(ALLOWED_HEADERS).join(', ')})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `cannot be configured (only ${Object.keys(ALLOWED_HEADERS).join(', ')})`,
+      });
     } else if (/[^\t\x20-\x7e]/.test(value)) {
       ctx.addIssue({ code: 'custom', path: [name], message: 'must be printable ASCII on one line' });
     } else if (allowed && value !== '' && !allowed.includes(value)) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `must be one of ${allowed.join(', ')} (or blank to leave it unset)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `must be one of ${allowed.join(', ')} (or blank to leave it unset)`,
+      });
     }
   }
 });
@@ -109,10 +127,19 @@ const users = z.record(z.string(), z.string()).superRefine((map, ctx) => {
   for (const [user, hash] of Object.entries(map)) {
     if (user === '') ctx.addIssue({ code: 'custom', path: [user], message: 'a user name must not be empty' });
     // RFC 7617: the user-id ends at the first colon, so such a user could never log in.
-    if (user.includes(':')) ctx.addIssue({ code: 'custom', path: [user], message: 'a user name cannot contain ":" (Basic auth splits on it)' });
+    if (user.includes(':'))
+      ctx.addIssue({
+        code: 'custom',
+        path: [user],
+        message: 'a user name cannot contain ":" (Basic auth splits on it)',
+      });
     // Never echo the value: it is a secret (a hash, or a plain password pasted by mistake).
     if (!BCRYPT_HASH.test(hash)) {
-      ctx.addIssue({ code: 'custom', path: [user], message: 'is not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31, 60 characters; see htpasswd -nBC 10)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [user],
+        message: 'is not a bcrypt hash ($2a$, $2b$ or $2y$, cost 04-31, 60 characters; see htpasswd -nBC 10)',
+      });
     }
   }
 });
@@ -122,7 +149,10 @@ const rateLimit = z
     interval: z.string().transform((text, ctx) => {
       const ms = parseGoDurationMs(text);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a Go duration (e.g. 100ms, 1s, 1m30s; 0 disables the limit)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is not a Go duration (e.g. 100ms, 1s, 1m30s; 0 disables the limit)`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -131,7 +161,8 @@ const rateLimit = z
   })
   .superRefine((limit, ctx) => {
     // Go's token bucket with burst 0 refuses every request: surely not what was meant.
-    if (limit.interval > 0 && limit.burst < 1) ctx.addIssue({ code: 'custom', path: ['burst'], message: 'must be at least 1 when interval is set' });
+    if (limit.interval > 0 && limit.burst < 1)
+      ctx.addIssue({ code: 'custom', path: ['burst'], message: 'must be at least 1 when interval is set' });
   });
 
 export const webConfigSchema = z.strictObject({

@@ -64,7 +64,12 @@ function readText(path: string, key: string, problems: Problems): string | undef
 }
 
 /** Inline PEM, or the file named by `<name>_file` (relative to the web config's directory, as in the toolkit). */
-function pemOf(tls: TlsServerConfigDocument, name: 'cert' | 'key' | 'client_ca', files: string[], problems: Problems): string | undefined {
+function pemOf(
+  tls: TlsServerConfigDocument,
+  name: 'cert' | 'key' | 'client_ca',
+  files: string[],
+  problems: Problems,
+): string | undefined {
   const inline = tls[name];
   const file = tls[`${name}_file`];
   if (inline !== undefined && file !== undefined) {
@@ -98,15 +103,24 @@ function summarize(cert: X509Certificate): CertificateSummary {
 }
 
 function cipherList(names: readonly string[] | null | undefined): string | undefined {
-  const tls12 = (names ?? []).map((name) => CIPHER_SUITES[name]).filter((name): name is string => typeof name === 'string');
+  const tls12 = (names ?? [])
+    .map((name) => CIPHER_SUITES[name])
+    .filter((name): name is string => typeof name === 'string');
   // Node turns TLS 1.3 off when the list names no TLS 1.3 suite; Go keeps it on. Keep Node's TLS 1.3 defaults.
   return tls12.length > 0 ? [...tls12, ...TLS13_SUITES].join(':') : undefined;
 }
 
-function buildTls(tls: TlsServerConfigDocument, rawKeys: readonly string[], files: string[], problems: Problems): TlsSettings | undefined {
+function buildTls(
+  tls: TlsServerConfigDocument,
+  rawKeys: readonly string[],
+  files: string[],
+  problems: Problems,
+): TlsSettings | undefined {
   if (!TLS_KEYS.some((key) => tls[key] !== undefined)) {
     if (rawKeys.length > 0) {
-      problems.push(`tls_server_config: sets ${rawKeys.join(', ')} but no certificate: TLS needs cert_file (or cert) and key_file (or key)`);
+      problems.push(
+        `tls_server_config: sets ${rawKeys.join(', ')} but no certificate: TLS needs cert_file (or cert) and key_file (or key)`,
+      );
     }
     return undefined;
   }
@@ -114,16 +128,22 @@ function buildTls(tls: TlsServerConfigDocument, rawKeys: readonly string[], file
   const certPem = pemOf(tls, 'cert', files, problems);
   const keyPem = pemOf(tls, 'key', files, problems);
   const caPem = pemOf(tls, 'client_ca', files, problems);
-  if (tls.cert === undefined && tls.cert_file === undefined) problems.push('tls_server_config.cert_file: required for TLS (or cert, inline)');
-  if (tls.key === undefined && tls.key_file === undefined) problems.push('tls_server_config.key_file: required for TLS (or key, inline)');
+  if (tls.cert === undefined && tls.cert_file === undefined)
+    problems.push('tls_server_config.cert_file: required for TLS (or cert, inline)');
+  if (tls.key === undefined && tls.key_file === undefined)
+    problems.push('tls_server_config.key_file: required for TLS (or key, inline)');
 
   const given = tls.client_auth_type ?? 'NoClientCert';
   const clientAuth = given === 'RequireClientCert' ? 'RequireAnyClientCert' : given;
   if (caPem !== undefined && clientAuth === 'NoClientCert') {
-    problems.push('tls_server_config.client_auth_type: client CAs are configured but client_auth_type is NoClientCert (use RequireAndVerifyClientCert)');
+    problems.push(
+      'tls_server_config.client_auth_type: client CAs are configured but client_auth_type is NoClientCert (use RequireAndVerifyClientCert)',
+    );
   }
   if (tls.client_allowed_sans && clientAuth !== 'RequireAnyClientCert' && clientAuth !== 'RequireAndVerifyClientCert') {
-    problems.push('tls_server_config.client_allowed_sans: needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert');
+    problems.push(
+      'tls_server_config.client_allowed_sans: needs client_auth_type RequireAnyClientCert or RequireAndVerifyClientCert',
+    );
   }
   if (VERSION_ORDER.indexOf(tls.min_version) > VERSION_ORDER.indexOf(tls.max_version)) {
     problems.push(`tls_server_config.min_version: ${tls.min_version} is above max_version ${tls.max_version}`);
@@ -145,9 +165,12 @@ function buildTls(tls: TlsServerConfigDocument, rawKeys: readonly string[], file
       problems.push(`${keyKey}: not an unencrypted PEM private key`);
     }
   }
-  if (cert && key && !cert.checkPrivateKey(key)) problems.push(`${keyKey}: does not match the certificate in ${certKey.slice('tls_server_config.'.length)}`);
+  if (cert && key && !cert.checkPrivateKey(key))
+    problems.push(`${keyKey}: does not match the certificate in ${certKey.slice('tls_server_config.'.length)}`);
   if (caPem !== undefined && certificatesIn(caPem).length === 0) {
-    problems.push(`tls_server_config.${tls.client_ca_file === undefined ? 'client_ca' : 'client_ca_file'}: no PEM certificate in it`);
+    problems.push(
+      `tls_server_config.${tls.client_ca_file === undefined ? 'client_ca' : 'client_ca_file'}: no PEM certificate in it`,
+    );
   }
   if (problems.length > before || !cert || certPem === undefined || keyPem === undefined) return undefined;
 
@@ -180,10 +203,16 @@ function buildTls(tls: TlsServerConfigDocument, rawKeys: readonly string[], file
 function withAbsolutePaths(document: WebConfigDocument, dir: string): WebConfigDocument {
   const tls = document.tls_server_config;
   if (!tls) return document;
-  const absolute = (path: string | undefined): string | undefined => (path === undefined ? undefined : resolve(dir, path));
+  const absolute = (path: string | undefined): string | undefined =>
+    path === undefined ? undefined : resolve(dir, path);
   return {
     ...document,
-    tls_server_config: { ...tls, cert_file: absolute(tls.cert_file), key_file: absolute(tls.key_file), client_ca_file: absolute(tls.client_ca_file) },
+    tls_server_config: {
+      ...tls,
+      cert_file: absolute(tls.cert_file),
+      key_file: absolute(tls.key_file),
+      client_ca_file: absolute(tls.client_ca_file),
+    },
   };
 }
 
@@ -215,10 +244,14 @@ export function loadWebConfig(path: string): WebConfig {
   const files: string[] = [file];
   const rawTls = (raw as { tls_server_config?: unknown }).tls_server_config;
   const rawTlsKeys = rawTls && typeof rawTls === 'object' ? Object.keys(rawTls) : [];
-  const tls = document.tls_server_config ? buildTls(document.tls_server_config, rawTlsKeys, files, problems) : undefined;
+  const tls = document.tls_server_config
+    ? buildTls(document.tls_server_config, rawTlsKeys, files, problems)
+    : undefined;
   if (problems.length > 0) return fail(problems);
 
-  const headers = Object.fromEntries(Object.entries(document.http_server_config?.headers ?? {}).filter(([, value]) => value !== ''));
+  const headers = Object.fromEntries(
+    Object.entries(document.http_server_config?.headers ?? {}).filter(([, value]) => value !== ''),
+  );
   const limit = document.rate_limit;
   return deepFreeze({
     file,
@@ -250,7 +283,9 @@ export function maskWebConfig(config: WebConfig): unknown {
           ),
         }
       : {}),
-    ...(document.basic_auth_users ? { basic_auth_users: Object.fromEntries(Object.keys(document.basic_auth_users).map((user) => [user, '****'])) } : {}),
+    ...(document.basic_auth_users
+      ? { basic_auth_users: Object.fromEntries(Object.keys(document.basic_auth_users).map((user) => [user, '****'])) }
+      : {}),
   };
 }
 
@@ -267,9 +302,13 @@ export function describeWebConfig(config: WebConfig): string {
     parts.push('TLS off');
   }
   const n = config.users.size;
-  if (n > 0) parts.push(`basic auth for ${n} user${n === 1 ? '' : 's'}${config.tls ? '' : ' (passwords cross the network in clear text without TLS)'}`);
+  if (n > 0)
+    parts.push(
+      `basic auth for ${n} user${n === 1 ? '' : 's'}${config.tls ? '' : ' (passwords cross the network in clear text without TLS)'}`,
+    );
   else parts.push('no basic auth');
-  if (config.rateLimit) parts.push(`rate limit 1 request per ${config.rateLimit.intervalMs} ms, burst ${config.rateLimit.burst}`);
+  if (config.rateLimit)
+    parts.push(`rate limit 1 request per ${config.rateLimit.intervalMs} ms, burst ${config.rateLimit.burst}`);
   return parts.join('; ');
 }
 

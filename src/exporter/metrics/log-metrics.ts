@@ -12,7 +12,14 @@
 
 import type { Metric, Registry } from 'prom-client';
 import { METHOD_COUNT, methodName } from '../parsers/http-method.js';
-import { CACHE_RESULTS, LOCK_RESULTS, type FieldPresence, type ParseErrorReason, PARSE_ERROR_REASONS, type RequestFields } from '../parsers/request-fields.js';
+import {
+  CACHE_RESULTS,
+  LOCK_RESULTS,
+  type FieldPresence,
+  type ParseErrorReason,
+  PARSE_ERROR_REASONS,
+  type RequestFields,
+} from '../parsers/request-fields.js';
 
 export const HTTP_REQUESTS_TOTAL = 'crm_http_requests_total';
 export const HTTP_REQUEST_DURATION_SECONDS = 'crm_http_request_duration_seconds';
@@ -250,7 +257,8 @@ class IntMap {
     this.vals = new Int32Array(oldKeys.length * 2);
     this.mask = this.keys.length - 1;
     this.count = 0;
-    for (let i = 0; i < oldKeys.length; i++) if (oldKeys[i] !== -1) this.set(oldKeys[i] as number, oldVals[i] as number);
+    for (let i = 0; i < oldKeys.length; i++)
+      if (oldKeys[i] !== -1) this.set(oldKeys[i] as number, oldVals[i] as number);
   }
 }
 
@@ -412,8 +420,11 @@ export class LogSourceSeries {
         this.phaseSeen[p + PH_APP] = 1;
       }
     }
-    if (f.cacheResult >= 0) this.cache[route * OUTCOME_COUNT + f.cacheResult] = (this.cache[route * OUTCOME_COUNT + f.cacheResult] as number) + 1;
-    if (f.lockResult >= 0) this.lock[route * OUTCOME_COUNT + f.lockResult] = (this.lock[route * OUTCOME_COUNT + f.lockResult] as number) + 1;
+    if (f.cacheResult >= 0)
+      this.cache[route * OUTCOME_COUNT + f.cacheResult] =
+        (this.cache[route * OUTCOME_COUNT + f.cacheResult] as number) + 1;
+    if (f.lockResult >= 0)
+      this.lock[route * OUTCOME_COUNT + f.lockResult] = (this.lock[route * OUTCOME_COUNT + f.lockResult] as number) + 1;
     const w = f.lockWait;
     if (w === w) {
       this.lockWait[route] = (this.lockWait[route] as number) + w;
@@ -475,7 +486,14 @@ export class LogSourceSeries {
       case HTTP_REQUESTS_TOTAL:
         for (let ss = 0; ss < this.ssCount; ss++) {
           const mr = this.ssMr[ss] as number;
-          emit(this.ssValue[ss] as number, '', log, methodName(this.mrMethod[mr] as number), this.routeName(this.mrRoute[mr] as number), statusText(this.ssStatus[ss] as number));
+          emit(
+            this.ssValue[ss] as number,
+            '',
+            log,
+            methodName(this.mrMethod[mr] as number),
+            this.routeName(this.mrRoute[mr] as number),
+            statusText(this.ssStatus[ss] as number),
+          );
         }
         break;
       case HTTP_REQUEST_DURATION_SECONDS:
@@ -494,14 +512,22 @@ export class LogSourceSeries {
         break;
       case HTTP_RESPONSE_SIZE_BYTES_TOTAL:
         for (let mr = 0; mr < this.mrCount; mr++) {
-          if (this.mrBytesSeen[mr] === 1) emit(this.mrBytes[mr] as number, '', log, methodName(this.mrMethod[mr] as number), this.routeName(this.mrRoute[mr] as number));
+          if (this.mrBytesSeen[mr] === 1)
+            emit(
+              this.mrBytes[mr] as number,
+              '',
+              log,
+              methodName(this.mrMethod[mr] as number),
+              this.routeName(this.mrRoute[mr] as number),
+            );
         }
         break;
       case HTTP_REQUEST_PHASE_SECONDS_TOTAL:
         for (let route = 0; route < this.routes.length; route++) {
           for (let ph = 0; ph < PHASE_COUNT; ph++) {
             const i = route * PHASE_COUNT + ph;
-            if (this.phaseSeen[i] === 1) emit(this.phase[i] as number, '', log, this.routeName(route), PHASES[ph] as string);
+            if (this.phaseSeen[i] === 1)
+              emit(this.phase[i] as number, '', log, this.routeName(route), PHASES[ph] as string);
           }
         }
         break;
@@ -527,10 +553,12 @@ export class LogSourceSeries {
         emit(this.lines, '', log);
         break;
       case LOG_PARSE_ERRORS_TOTAL:
-        for (const reason of this.reasons) emit(this.errors[PARSE_ERROR_REASONS.indexOf(reason)] as number, '', log, reason);
+        for (const reason of this.reasons)
+          emit(this.errors[PARSE_ERROR_REASONS.indexOf(reason)] as number, '', log, reason);
         // a reason outside the parser's declared set still shows up once it happened
         PARSE_ERROR_REASONS.forEach((reason, code) => {
-          if (!this.reasons.includes(reason) && (this.errors[code] as number) > 0) emit(this.errors[code] as number, '', log, reason);
+          if (!this.reasons.includes(reason) && (this.errors[code] as number) > 0)
+            emit(this.errors[code] as number, '', log, reason);
         });
         break;
       case LOG_BYTES_READ_TOTAL:
@@ -579,7 +607,8 @@ function sampleObjects(def: LogMetricDefinition, out: Sample[]): SampleVisitor {
 
 const NEEDS_ESCAPE = /[\\\n"]/;
 /** Label value escaping of the text formats (backslash, newline, double quote). */
-export const escapeLabelValue = (v: string): string => (NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v);
+export const escapeLabelValue = (v: string): string =>
+  NEEDS_ESCAPE.test(v) ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"') : v;
 
 /** Lines joined per chunk: each line string then dies young instead of surviving (and being copied) until the end. */
 const LINES_PER_CHUNK = 512;
@@ -590,7 +619,11 @@ const LINES_PER_CHUNK = 512;
  * from the aggregates, no label objects. At the caps a route-cardinality attack reaches (~36,000 series),
  * prom-client's generic formatting held a dozen objects per sample until the end of the scrape; this holds a chunk.
  */
-function textLines(def: LogMetricDefinition, write: (chunk: string) => void, formatValue: (v: number) => string): { emit: SampleVisitor; flush(): void } {
+function textLines(
+  def: LogMetricDefinition,
+  write: (chunk: string) => void,
+  formatValue: (v: number) => string,
+): { emit: SampleVisitor; flush(): void } {
   const open = [0, 1, 2, 3].map((i) => `${i === 0 ? '{' : '",'}${labelName(def, i)}="`);
   const pending: string[] = [];
   const flush = (): void => {
@@ -672,7 +705,8 @@ export class LogMetrics {
 
   /** Adds a log source; its series appear in the exposition from now on. */
   addSource(opts: LogSourceSeriesOptions): LogSourceSeries {
-    if (this.sources.some((s) => s.name === opts.name)) throw new Error(`log source "${opts.name}" is already registered`);
+    if (this.sources.some((s) => s.name === opts.name))
+      throw new Error(`log source "${opts.name}" is already registered`);
     const s = new LogSourceSeries(opts);
     this.sources.push(s);
     return s;

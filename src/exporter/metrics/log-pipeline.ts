@@ -10,7 +10,13 @@ import type { LogSourceConfig } from '../config/schema.js';
 import { JsonLineParser } from '../parsers/json-line.js';
 import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
-import { createRequestFields, EMPTY_LINE, LINE_TOO_LONG, type LineParser, type RequestFields } from '../parsers/request-fields.js';
+import {
+  createRequestFields,
+  EMPTY_LINE,
+  LINE_TOO_LONG,
+  type LineParser,
+  type RequestFields,
+} from '../parsers/request-fields.js';
 import { ROUTE_OTHER, RouteResolver } from '../parsers/route-template.js';
 import { FileTailer, type LineSink, type SavedPosition, type TailerState } from '../sources/tailer.js';
 import { registerLogFileHealth } from './log-file-health.js';
@@ -37,7 +43,9 @@ export interface LogPipelineOptions {
 }
 
 /** Builds the line parser a source's config asks for; throws (at start-up) when log_format/pattern is unusable. */
-export function createLineParser(source: Pick<LogSourceConfig, 'format' | 'log_format' | 'pattern' | 'fields'>): LineParser {
+export function createLineParser(
+  source: Pick<LogSourceConfig, 'format' | 'log_format' | 'pattern' | 'fields'>,
+): LineParser {
   switch (source.format) {
     case 'json':
       return new JsonLineParser(source.fields ?? undefined);
@@ -63,7 +71,11 @@ export class LineProcessor implements LineSink {
 
   constructor(source: LogSourceConfig, registry: Registry) {
     this.parser = createLineParser(source);
-    this.routes = new RouteResolver({ templates: source.routes, maxRoutes: source.max_routes, maxRouteLength: source.max_route_length });
+    this.routes = new RouteResolver({
+      templates: source.routes,
+      maxRoutes: source.max_routes,
+      maxRouteLength: source.max_route_length,
+    });
     this.series = logMetricsFor(registry).addSource({
       name: source.name,
       buckets: source.buckets,
@@ -190,6 +202,10 @@ export class LogPipeline {
 }
 
 /** Builds the pipeline of one configured log source, registering its series in `registry`. Call `start()` next. */
-export function createLogPipeline(source: LogSourceConfig, registry: Registry, opts: LogPipelineOptions = {}): LogPipeline {
+export function createLogPipeline(
+  source: LogSourceConfig,
+  registry: Registry,
+  opts: LogPipelineOptions = {},
+): LogPipeline {
   return new LogPipeline(source, registry, opts);
 }

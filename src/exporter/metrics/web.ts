@@ -5,7 +5,13 @@ export const WEB_CONFIG_RELOAD_TIMESTAMP = 'crm_exporter_web_config_last_reload_
 export const WEB_REJECTED = 'crm_exporter_web_rejected_total';
 
 /** Why the web layer turned a client away before the exporter's own handlers saw it. */
-export const REJECT_REASONS = ['unauthorized', 'rate_limited', 'auth_busy', 'tls_handshake', 'client_certificate'] as const;
+export const REJECT_REASONS = [
+  'unauthorized',
+  'rate_limited',
+  'auth_busy',
+  'tls_handshake',
+  'client_certificate',
+] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface WebMetrics {

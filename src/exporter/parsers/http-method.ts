@@ -5,7 +5,18 @@
  * spellings (methods are case-sensitive), becomes `OTHER`.
  */
 
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
+export const HTTP_METHODS = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+  'OTHER',
+] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 export const METHOD_GET = 0;

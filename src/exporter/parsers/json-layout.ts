@@ -59,7 +59,11 @@ export type LayoutParser = (
 function bytesEqual(bytes: Uint8Array, at: string): string {
   const parts: string[] = [];
   let j = 0;
-  const word = (k: number): number => (bytes[k] as number) | ((bytes[k + 1] as number) << 8) | ((bytes[k + 2] as number) << 16) | ((bytes[k + 3] as number) << 24);
+  const word = (k: number): number =>
+    (bytes[k] as number) |
+    ((bytes[k + 1] as number) << 8) |
+    ((bytes[k + 2] as number) << 16) |
+    ((bytes[k + 3] as number) << 24);
   for (; j + 4 <= bytes.length; j += 4) parts.push(`dv.getInt32(${at} + ${j}, true) === ${word(j) | 0}`);
   if (j < bytes.length && bytes.length >= 4) {
     // the last 1-3 bytes: one word overlapping the previous one
@@ -157,11 +161,20 @@ export function compileJsonLayout(keys: readonly LayoutKey[]): { fn: LayoutParse
     const f = key.field;
     const t = key.type;
     // the separator (after the first key), the quoted key, the colon and, for a string, the value's opening quote
-    const token = Uint8Array.from([...(k > 0 ? [0x2c] : []), 0x22, ...key.bytes, 0x22, 0x3a, ...(t === T_STRING ? [0x22] : [])]);
+    const token = Uint8Array.from([
+      ...(k > 0 ? [0x2c] : []),
+      0x22,
+      ...key.bytes,
+      0x22,
+      0x3a,
+      ...(t === T_STRING ? [0x22] : []),
+    ]);
     emit(`// key ${k}, field ${f}, type ${t}`);
     if (k > 0) {
       // the object may end after any key
-      emit(`if (i + ${token.length + 1} > end || !(${bytesEqual(token, 'i')})) return buf[i] === 125 && i + 1 === end;`);
+      emit(
+        `if (i + ${token.length + 1} > end || !(${bytesEqual(token, 'i')})) return buf[i] === 125 && i + 1 === end;`,
+      );
     } else {
       emit(`if (i + ${token.length + 1} > end || !(${bytesEqual(token, 'i')})) return false;`);
     }
@@ -190,7 +203,9 @@ export function compileJsonLayout(keys: readonly LayoutKey[]): { fn: LayoutParse
       emit(`i += 4;${f >= 0 ? ` type[${f}] = ${T_NULL};` : ''}`);
     } else if (t === T_BOOL) {
       emit('if (buf[i] === 116 && buf[i + 1] === 114 && buf[i + 2] === 117 && buf[i + 3] === 101) i += 4;');
-      emit('else if (buf[i] === 102 && buf[i + 1] === 97 && buf[i + 2] === 108 && buf[i + 3] === 115 && buf[i + 4] === 101) i += 5;');
+      emit(
+        'else if (buf[i] === 102 && buf[i + 1] === 97 && buf[i + 2] === 108 && buf[i + 3] === 115 && buf[i + 4] === 101) i += 5;',
+      );
       emit('else return false;');
       if (f >= 0) emit(`type[${f}] = ${T_BOOL};`);
     } else {
@@ -202,6 +217,10 @@ export function compileJsonLayout(keys: readonly LayoutKey[]): { fn: LayoutParse
   if (keys.length === 0) emit('return false;');
   const source = `"use strict";\nreturn function parseJsonLayout(buf, dv, start, end, type, vStart, vEnd, vNum) {\n  ${out.join('\n  ')}\n};`;
   // Generated from numbers and fixed identifiers only (see the module comment).
-  const factory = new Function('stringEnd', 'numberEnd', 'NUM', source) as (s: typeof stringEnd, n: typeof numberEnd, num: Float64Array) => LayoutParser;
+  const factory = new Function('stringEnd', 'numberEnd', 'NUM', source) as (
+    s: typeof stringEnd,
+    n: typeof numberEnd,
+    num: Float64Array,
+  ) => LayoutParser;
   return { fn: factory(stringEnd, numberEnd, NUM), source };
 }

@@ -17,7 +17,17 @@
  */
 
 import { methodFromBytes, METHOD_OTHER } from './http-method.js';
-import { compileJsonLayout, T_ABSENT, T_BOOL, T_NULL, T_NUMBER, T_OTHER, T_STRING, type LayoutKey, type LayoutParser } from './json-layout.js';
+import {
+  compileJsonLayout,
+  T_ABSENT,
+  T_BOOL,
+  T_NULL,
+  T_NUMBER,
+  T_OTHER,
+  T_STRING,
+  type LayoutKey,
+  type LayoutParser,
+} from './json-layout.js';
 import {
   binaryOr,
   cacheResultFromBytes,
@@ -88,9 +98,19 @@ const F_LOCK = 9;
 const F_LOCK_WAIT = 10;
 const FIELD_COUNT = 11;
 
-const FIELD_KEYS: (keyof JsonFieldNames)[] = ['method', 'path', 'route', 'status', 'duration', 'bytes', 'db_time', 'cache_time', 'cache', 'lock', 'lock_wait'];
-
-
+const FIELD_KEYS: (keyof JsonFieldNames)[] = [
+  'method',
+  'path',
+  'route',
+  'status',
+  'duration',
+  'bytes',
+  'db_time',
+  'cache_time',
+  'cache',
+  'lock',
+  'lock_wait',
+];
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -124,7 +144,9 @@ export class JsonLineParser implements LineParser {
   readonly has: FieldPresence;
   private readonly keys: (Buffer | null)[];
   private readonly shapeKey: (Buffer | undefined)[] = new Array<Buffer | undefined>(MAX_SHAPE).fill(undefined);
-  private readonly shapeWords: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(MAX_SHAPE).fill(undefined);
+  private readonly shapeWords: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(MAX_SHAPE).fill(
+    undefined,
+  );
   private readonly shapeField = new Int16Array(MAX_SHAPE);
   /** A DataView of the buffer being scanned (the tailer reuses one buffer, so this is rebuilt once per read). */
   private dv: DataView = new DataView(new ArrayBuffer(8));
@@ -156,7 +178,6 @@ export class JsonLineParser implements LineParser {
   /** Keys of the line the generic scanner read last. */
   private lineKeys = 0;
 
-
   constructor(fields: JsonFieldNames = DEFAULT_JSON_FIELDS) {
     this.keyNames = FIELD_KEYS.map((k) => fields[k]);
     this.keys = this.keyNames.map((k) => (k === null ? null : Buffer.from(k, 'utf8')));
@@ -164,7 +185,8 @@ export class JsonLineParser implements LineParser {
     this.keyNames.forEach((name, f) => {
       if (name === null) return;
       const other = seen.get(name);
-      if (other !== undefined) throw new Error(`json fields "${other}" and "${FIELD_KEYS[f]}" both use the key "${name}"`);
+      if (other !== undefined)
+        throw new Error(`json fields "${other}" and "${FIELD_KEYS[f]}" both use the key "${name}"`);
       seen.set(name, FIELD_KEYS[f] as string);
       const key = this.keys[f] as Buffer;
       let h = keyHash(key.length, key[0] as number, key[key.length - 1] as number);
@@ -183,7 +205,16 @@ export class JsonLineParser implements LineParser {
       lock: fields.lock !== null,
       lockWait: fields.lock_wait !== null,
     };
-    const reasons: ParseErrorReason[] = ['empty_line', 'line_too_long', 'binary', 'invalid_json', 'format_mismatch', 'missing_field', 'invalid_status', 'invalid_duration'];
+    const reasons: ParseErrorReason[] = [
+      'empty_line',
+      'line_too_long',
+      'binary',
+      'invalid_json',
+      'format_mismatch',
+      'missing_field',
+      'invalid_status',
+      'invalid_duration',
+    ];
     if (this.has.bytes) reasons.push('invalid_bytes');
     this.reasons = reasons;
   }
@@ -220,12 +251,18 @@ export class JsonLineParser implements LineParser {
     const current = this.layoutKeys;
     if (this.layout !== undefined) {
       let extends_ = n > current.length;
-      for (let k = 0; extends_ && k < current.length; k++) extends_ = (this.shapeKey[k] as Buffer).equals(current[k]?.bytes as Uint8Array);
+      for (let k = 0; extends_ && k < current.length; k++)
+        extends_ = (this.shapeKey[k] as Buffer).equals(current[k]?.bytes as Uint8Array);
       const changed = this.layoutLines >= 4096 && this.layoutBails * 4 > this.layoutLines;
       if (!extends_ && !changed) return;
     }
     const keys: LayoutKey[] = [];
-    for (let k = 0; k < n; k++) keys.push({ bytes: this.shapeKey[k] as Buffer, field: this.shapeField[k] as number, type: this.shapeType[k] as number });
+    for (let k = 0; k < n; k++)
+      keys.push({
+        bytes: this.shapeKey[k] as Buffer,
+        field: this.shapeField[k] as number,
+        type: this.shapeType[k] as number,
+      });
     this.layout = compileJsonLayout(keys).fn;
     this.layoutKeys = keys;
     this.layoutCompiles++;
@@ -354,7 +391,8 @@ export class JsonLineParser implements LineParser {
               const w = dv.getInt32(i, true);
               const q = w ^ 0x22222222;
               const b = w ^ 0x5c5c5c5c;
-              if (((((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((w - 0x20202020) & ~w)) & 0x80808080) !== 0) break;
+              if (((((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b) | ((w - 0x20202020) & ~w)) & 0x80808080) !== 0)
+                break;
               i += 4;
             }
             for (;;) {
@@ -370,11 +408,28 @@ export class JsonLineParser implements LineParser {
                 if (f >= 0) return false;
                 const n = buf[i + 1] as number;
                 if (n === 0x75 /* u */) {
-                  if (i + 5 >= end || !isHexDigit(buf[i + 2] as number) || !isHexDigit(buf[i + 3] as number) || !isHexDigit(buf[i + 4] as number) || !isHexDigit(buf[i + 5] as number)) return false;
+                  if (
+                    i + 5 >= end ||
+                    !isHexDigit(buf[i + 2] as number) ||
+                    !isHexDigit(buf[i + 3] as number) ||
+                    !isHexDigit(buf[i + 4] as number) ||
+                    !isHexDigit(buf[i + 5] as number)
+                  )
+                    return false;
                   i += 6;
                   continue;
                 }
-                if (n !== QUOTE && n !== BACKSLASH && n !== 0x2f && n !== 0x62 && n !== 0x66 && n !== 0x6e && n !== 0x72 && n !== 0x74) return false;
+                if (
+                  n !== QUOTE &&
+                  n !== BACKSLASH &&
+                  n !== 0x2f &&
+                  n !== 0x62 &&
+                  n !== 0x66 &&
+                  n !== 0x6e &&
+                  n !== 0x72 &&
+                  n !== 0x74
+                )
+                  return false;
                 i += 2;
                 continue;
               }
@@ -394,7 +449,8 @@ export class JsonLineParser implements LineParser {
           if (c === 0x2d) i++;
           let d = buf[i] as number;
           if (d < 0x30 || d > 0x39) return false;
-          if (d === 0x30 && (buf[i + 1] as number) >= 0x30 && (buf[i + 1] as number) <= 0x39 && i + 1 < end) return false; // leading zero
+          if (d === 0x30 && (buf[i + 1] as number) >= 0x30 && (buf[i + 1] as number) <= 0x39 && i + 1 < end)
+            return false; // leading zero
           let mant = 0;
           let digits = 0;
           while (d >= 0x30 && d <= 0x39 && i < end) {
@@ -430,15 +486,34 @@ export class JsonLineParser implements LineParser {
             this.vNum[f] = v;
           }
           if (k < MAX_SHAPE) this.shapeType[k] = T_NUMBER;
-        } else if (c === 0x74 /* t */ && i + 4 <= end && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) {
+        } else if (
+          c === 0x74 /* t */ &&
+          i + 4 <= end &&
+          buf[i + 1] === 0x72 &&
+          buf[i + 2] === 0x75 &&
+          buf[i + 3] === 0x65
+        ) {
           i += 4;
           if (f >= 0) this.type[f] = T_BOOL;
           if (k < MAX_SHAPE) this.shapeType[k] = T_BOOL;
-        } else if (c === 0x66 /* f */ && i + 5 <= end && buf[i + 1] === 0x61 && buf[i + 2] === 0x6c && buf[i + 3] === 0x73 && buf[i + 4] === 0x65) {
+        } else if (
+          c === 0x66 /* f */ &&
+          i + 5 <= end &&
+          buf[i + 1] === 0x61 &&
+          buf[i + 2] === 0x6c &&
+          buf[i + 3] === 0x73 &&
+          buf[i + 4] === 0x65
+        ) {
           i += 5;
           if (f >= 0) this.type[f] = T_BOOL;
           if (k < MAX_SHAPE) this.shapeType[k] = T_BOOL;
-        } else if (c === 0x6e /* n */ && i + 4 <= end && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c) {
+        } else if (
+          c === 0x6e /* n */ &&
+          i + 4 <= end &&
+          buf[i + 1] === 0x75 &&
+          buf[i + 2] === 0x6c &&
+          buf[i + 3] === 0x6c
+        ) {
           i += 4;
           if (f >= 0) this.type[f] = T_NULL;
           if (k < MAX_SHAPE) this.shapeType[k] = T_NULL;
@@ -552,7 +627,10 @@ export class JsonLineParser implements LineParser {
       out.bytes = bytes;
     }
 
-    out.method = type[F_METHOD] === T_STRING ? methodFromBytes(buf, this.vStart[F_METHOD] as number, this.vEnd[F_METHOD] as number) : METHOD_OTHER;
+    out.method =
+      type[F_METHOD] === T_STRING
+        ? methodFromBytes(buf, this.vStart[F_METHOD] as number, this.vEnd[F_METHOD] as number)
+        : METHOD_OTHER;
     out.pathBuf = buf;
     out.routeBuf = buf;
     if (type[F_PATH] === T_STRING && (this.vEnd[F_PATH] as number) > (this.vStart[F_PATH] as number)) {
@@ -564,9 +642,15 @@ export class JsonLineParser implements LineParser {
       out.routeEnd = this.vEnd[F_ROUTE] as number;
     }
     const tc = type[F_CACHE];
-    out.cacheResult = tc === T_STRING ? cacheResultFromBytes(buf, this.vStart[F_CACHE] as number, this.vEnd[F_CACHE] as number) : this.outcome(tc);
+    out.cacheResult =
+      tc === T_STRING
+        ? cacheResultFromBytes(buf, this.vStart[F_CACHE] as number, this.vEnd[F_CACHE] as number)
+        : this.outcome(tc);
     const tl = type[F_LOCK];
-    out.lockResult = tl === T_STRING ? lockResultFromBytes(buf, this.vStart[F_LOCK] as number, this.vEnd[F_LOCK] as number) : this.outcome(tl);
+    out.lockResult =
+      tl === T_STRING
+        ? lockResultFromBytes(buf, this.vStart[F_LOCK] as number, this.vEnd[F_LOCK] as number)
+        : this.outcome(tl);
     return PARSE_OK;
   }
 
@@ -574,5 +658,4 @@ export class JsonLineParser implements LineParser {
   private outcome(t: number | undefined): number {
     return t === T_ABSENT || t === T_NULL ? OUTCOME_ABSENT : 3;
   }
-
 }

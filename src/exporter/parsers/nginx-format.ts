@@ -38,7 +38,8 @@ import {
 } from './request-fields.js';
 
 /** nginx's predefined `combined` format. */
-export const COMBINED_FORMAT = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+export const COMBINED_FORMAT =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
 
 const K_SKIP = 0;
 const K_REQUEST = 1;
@@ -112,7 +113,8 @@ export function normalizeLogFormat(text: string): string {
   let i = 0;
   while (i < s.length) {
     const quote = s[i];
-    if (quote !== "'" && quote !== '"') throw new NginxFormatError(`unexpected "${s.slice(i, i + 10)}" between quoted parts of log_format`);
+    if (quote !== "'" && quote !== '"')
+      throw new NginxFormatError(`unexpected "${s.slice(i, i + 10)}" between quoted parts of log_format`);
     i++;
     let closed = false;
     while (i < s.length) {
@@ -272,9 +274,15 @@ function upstreamTimesEnd(buf: Buffer, pos: number, end: number): number {
   }
 }
 
-
 /** Splits "METHOD target PROTOCOL" (the protocol is optional); "-" or "" leaves method OTHER and no path. */
-function splitRequest(buf: Buffer, vs: number, ve: number, out: RequestFields, setMethod: boolean, setPath: boolean): void {
+function splitRequest(
+  buf: Buffer,
+  vs: number,
+  ve: number,
+  out: RequestFields,
+  setMethod: boolean,
+  setPath: boolean,
+): void {
   if (isDash(buf, vs, ve)) return;
   let sp = vs;
   while (sp < ve && buf[sp] !== SPACE) sp++;
@@ -284,7 +292,15 @@ function splitRequest(buf: Buffer, vs: number, ve: number, out: RequestFields, s
   let pe = ve;
   let last = ve - 1;
   while (last > ps && buf[last] !== SPACE) last--;
-  if (last > ps && buf[last + 1] === 0x48 /* H */ && buf[last + 2] === 0x54 && buf[last + 3] === 0x54 && buf[last + 4] === 0x50 && buf[last + 5] === 0x2f) pe = last;
+  if (
+    last > ps &&
+    buf[last + 1] === 0x48 /* H */ &&
+    buf[last + 2] === 0x54 &&
+    buf[last + 3] === 0x54 &&
+    buf[last + 4] === 0x50 &&
+    buf[last + 5] === 0x2f
+  )
+    pe = last;
   if (pe > ps) {
     out.pathStart = ps;
     out.pathEnd = pe;
@@ -296,7 +312,14 @@ function splitRequest(buf: Buffer, vs: number, ve: number, out: RequestFields, s
  * Returns the quote's index, or -1 when the request line has another shape ("-", no protocol, spaces or escapes
  * in the path), which the generic search and splitRequest then handle.
  */
-function scanRequest(buf: Buffer, pos: number, end: number, out: RequestFields, setMethod: boolean, setPath: boolean): number {
+function scanRequest(
+  buf: Buffer,
+  pos: number,
+  end: number,
+  out: RequestFields,
+  setMethod: boolean,
+  setPath: boolean,
+): number {
   let i = pos;
   while (i < end) {
     const c = buf[i];
@@ -313,7 +336,8 @@ function scanRequest(buf: Buffer, pos: number, end: number, out: RequestFields, 
   }
   if (i >= end || buf[i] !== SPACE) return -1;
   const pe = i++;
-  if (!(buf[i] === 0x48 && buf[i + 1] === 0x54 && buf[i + 2] === 0x54 && buf[i + 3] === 0x50 && buf[i + 4] === 0x2f)) return -1;
+  if (!(buf[i] === 0x48 && buf[i + 1] === 0x54 && buf[i + 2] === 0x54 && buf[i + 3] === 0x50 && buf[i + 4] === 0x2f))
+    return -1;
   i += 5;
   while (i < end) {
     const c = buf[i];
@@ -370,13 +394,20 @@ type ParseFn = (buf: Buffer, start: number, end: number, out: RequestFields) => 
  * every step is unrolled, so the JIT sees no loop over steps, no arrays of literals and no dispatch on kinds.
  * Only numbers and fixed identifiers go into the source: nothing the user wrote is evaluated.
  */
-function generateParser(lead: Uint8Array, steps: readonly Step[], hasMethod: boolean, hasUri: boolean, hasBodyBytes: boolean): { fn: ParseFn; source: string } {
+function generateParser(
+  lead: Uint8Array,
+  steps: readonly Step[],
+  hasMethod: boolean,
+  hasUri: boolean,
+  hasBodyBytes: boolean,
+): { fn: ParseFn; source: string } {
   const lines: string[] = [];
   const emit = (line: string): void => {
     lines.push(line);
   };
   /** Condition "buf[at + j] === lit[j] for all j" with constants. */
-  const litEq = (lit: Uint8Array, at: string): string => [...lit].map((b, j) => `buf[${at}${j === 0 ? '' : ` + ${j}`}] === ${b}`).join(' && ') || 'true';
+  const litEq = (lit: Uint8Array, at: string): string =>
+    [...lit].map((b, j) => `buf[${at}${j === 0 ? '' : ` + ${j}`}] === ${b}`).join(' && ') || 'true';
 
   emit('resetRequestFields(out);');
   emit('out.pathBuf = buf;');
@@ -394,7 +425,11 @@ function generateParser(lead: Uint8Array, steps: readonly Step[], hasMethod: boo
     emit(`// step ${k}: variable #${k} (kind ${step.kind})`);
     emit('vs = pos;');
     if (step.kind === K_UPSTREAM_TIME || step.kind === K_UPSTREAM_LIST) {
-      emit(step.kind === K_UPSTREAM_TIME ? 've = upstreamTimesEnd(buf, pos, end);' : 've = scanUpstreamList(buf, pos, end);');
+      emit(
+        step.kind === K_UPSTREAM_TIME
+          ? 've = upstreamTimesEnd(buf, pos, end);'
+          : 've = scanUpstreamList(buf, pos, end);',
+      );
       if (n > 0) emit(`if (ve + ${n} > end || !(${litEq(after, 've')})) return mismatch(buf, start, end);`);
       else emit('if (ve !== end) return mismatch(buf, start, end);');
     } else if (step.kind === K_TIME_LOCAL) {
@@ -438,7 +473,8 @@ function generateParser(lead: Uint8Array, steps: readonly Step[], hasMethod: boo
     emit(`pos = ve + ${n};`);
     switch (step.kind) {
       case K_REQUEST:
-        if (!(n > 0 && after[0] === QUOTE) && (!hasMethod || !hasUri)) emit(`splitRequest(buf, vs, ve, out, ${!hasMethod}, ${!hasUri});`);
+        if (!(n > 0 && after[0] === QUOTE) && (!hasMethod || !hasUri))
+          emit(`splitRequest(buf, vs, ve, out, ${!hasMethod}, ${!hasUri});`);
         break;
       case K_METHOD:
         emit('out.method = methodFromBytes(buf, vs, ve);');
@@ -449,7 +485,9 @@ function generateParser(lead: Uint8Array, steps: readonly Step[], hasMethod: boo
       case K_STATUS:
         emit('{');
         emit('  const a = buf[vs] - 48, b = buf[vs + 1] - 48, c = buf[vs + 2] - 48;');
-        emit('  if (ve - vs === 3 && a >= 1 && a <= 5 && b >= 0 && b <= 9 && c >= 0 && c <= 9) out.status = a * 100 + b * 10 + c;');
+        emit(
+          '  if (ve - vs === 3 && a >= 1 && a <= 5 && b >= 0 && b <= 9 && c >= 0 && c <= 9) out.status = a * 100 + b * 10 + c;',
+        );
         emit('  else if (bad === null) bad = INVALID_STATUS;');
         emit('}');
         break;
@@ -488,7 +526,13 @@ function generateParser(lead: Uint8Array, steps: readonly Step[], hasMethod: boo
   const source = `"use strict";\nconst { ${Object.keys(HELPERS).join(', ')} } = H;\n${literals}\nreturn function parseNginxLine(buf, start, end, out) {\n  ${lines.join('\n  ')}\n};`;
   // Generated from numbers and fixed identifiers only (see above).
   const factory = new Function('H', 'L', source) as (h: typeof HELPERS, l: Uint8Array[]) => ParseFn;
-  return { fn: factory(HELPERS, steps.map((s) => s.after)), source };
+  return {
+    fn: factory(
+      HELPERS,
+      steps.map((s) => s.after),
+    ),
+    source,
+  };
 }
 
 export class NginxLineParser implements LineParser {
@@ -519,13 +563,16 @@ export class NginxLineParser implements LineParser {
         after = next.literal;
         k++;
       } else if (next?.variable !== undefined) {
-        throw new NginxFormatError(`$${name} is directly followed by $${next.variable}: the exporter cannot tell where one ends; put a literal between them`);
+        throw new NginxFormatError(
+          `$${name} is directly followed by $${next.variable}: the exporter cannot tell where one ends; put a literal between them`,
+        );
       }
       steps.push({ kind: KINDS[name] ?? K_SKIP, name, after: Buffer.from(after, 'utf8') });
     }
     const kinds = new Set(steps.map((s) => s.kind));
     if (!kinds.has(K_STATUS)) throw new NginxFormatError('log_format has no $status');
-    if (!kinds.has(K_REQUEST) && !kinds.has(K_URI)) throw new NginxFormatError('log_format has neither $request nor $request_uri/$uri');
+    if (!kinds.has(K_REQUEST) && !kinds.has(K_URI))
+      throw new NginxFormatError('log_format has neither $request nor $request_uri/$uri');
     const hasBytes = kinds.has(K_BODY_BYTES) || kinds.has(K_BYTES);
     this.has = {
       duration: kinds.has(K_REQUEST_TIME),
@@ -541,7 +588,13 @@ export class NginxLineParser implements LineParser {
     if (this.has.duration || this.has.upstream) reasons.push('invalid_duration');
     if (hasBytes) reasons.push('invalid_bytes');
     this.reasons = reasons;
-    const gen = generateParser(Buffer.from(lead, 'utf8'), steps, kinds.has(K_METHOD), kinds.has(K_URI), kinds.has(K_BODY_BYTES));
+    const gen = generateParser(
+      Buffer.from(lead, 'utf8'),
+      steps,
+      kinds.has(K_METHOD),
+      kinds.has(K_URI),
+      kinds.has(K_BODY_BYTES),
+    );
     this.fn = gen.fn;
     this.source = gen.source;
   }
@@ -555,4 +608,3 @@ export class NginxLineParser implements LineParser {
 export function compileNginxFormat(logFormat: string): NginxLineParser {
   return new NginxLineParser(logFormat);
 }
-

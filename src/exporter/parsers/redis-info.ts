@@ -183,7 +183,11 @@ export function parseRedisInfo(text: string): RedisInfoResult {
   if (sections.get('')?.size === 0) sections.delete('');
   if (fields.size === 0) {
     const first = text.trim().split(/\r?\n/, 1)[0] ?? '';
-    return { ok: false, reason: text.trim() === '' ? 'empty INFO reply' : `no field:value lines in INFO reply (starts "${first.slice(0, 60)}")` };
+    return {
+      ok: false,
+      reason:
+        text.trim() === '' ? 'empty INFO reply' : `no field:value lines in INFO reply (starts "${first.slice(0, 60)}")`,
+    };
   }
   return { ok: true, info: { sections, fields, keyspace, commands, latency, ignoredLines } };
 }

@@ -86,10 +86,14 @@ export class RegexLineParser implements LineParser {
     }
     const names = regexGroupNames(pattern);
     const unknown = names.filter((n) => !(n in REGEX_GROUPS));
-    if (unknown.length > 0) throw new RegexFormatError(`unknown named group(s) ${unknown.map((n) => `"${n}"`).join(', ')}; allowed: ${Object.keys(REGEX_GROUPS).join(', ')}`);
+    if (unknown.length > 0)
+      throw new RegexFormatError(
+        `unknown named group(s) ${unknown.map((n) => `"${n}"`).join(', ')}; allowed: ${Object.keys(REGEX_GROUPS).join(', ')}`,
+      );
     const g = new Set(names);
     if (!g.has('status')) throw new RegexFormatError('pattern needs a (?<status>...) group');
-    if (!g.has('path') && !g.has('route')) throw new RegexFormatError('pattern needs a (?<path>...) or (?<route>...) group');
+    if (!g.has('path') && !g.has('route'))
+      throw new RegexFormatError('pattern needs a (?<path>...) or (?<route>...) group');
     const pairs: [string, string][] = [
       ['duration', 'duration_ms'],
       ['upstream', 'upstream_ms'],
@@ -97,7 +101,8 @@ export class RegexLineParser implements LineParser {
       ['cache_time', 'cache_ms'],
       ['lock_wait', 'lock_wait_ms'],
     ];
-    for (const [s, ms] of pairs) if (g.has(s) && g.has(ms)) throw new RegexFormatError(`use either (?<${s}>) or (?<${ms}>), not both`);
+    for (const [s, ms] of pairs)
+      if (g.has(s) && g.has(ms)) throw new RegexFormatError(`use either (?<${s}>) or (?<${ms}>), not both`);
     this.names = [...g];
     this.has = {
       duration: g.has('duration') || g.has('duration_ms'),
@@ -109,8 +114,16 @@ export class RegexLineParser implements LineParser {
       lock: g.has('lock'),
       lockWait: g.has('lock_wait') || g.has('lock_wait_ms'),
     };
-    const reasons: ParseErrorReason[] = ['empty_line', 'line_too_long', 'binary', 'format_mismatch', 'missing_field', 'invalid_status'];
-    if (this.has.duration || this.has.upstream || this.has.db || this.has.cacheTime || this.has.lockWait) reasons.push('invalid_duration');
+    const reasons: ParseErrorReason[] = [
+      'empty_line',
+      'line_too_long',
+      'binary',
+      'format_mismatch',
+      'missing_field',
+      'invalid_status',
+    ];
+    if (this.has.duration || this.has.upstream || this.has.db || this.has.cacheTime || this.has.lockWait)
+      reasons.push('invalid_duration');
     if (this.has.bytes) reasons.push('invalid_bytes');
     this.reasons = reasons;
   }

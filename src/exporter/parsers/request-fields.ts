@@ -46,10 +46,9 @@ export type ParseResult = ParseOk | ParseFailure;
 
 export const PARSE_OK: ParseOk = Object.freeze({ ok: true });
 
-const FAILURES = Object.fromEntries(PARSE_ERROR_REASONS.map((reason, code) => [reason, Object.freeze({ ok: false, reason, code })])) as Record<
-  ParseErrorReason,
-  ParseFailure
->;
+const FAILURES = Object.fromEntries(
+  PARSE_ERROR_REASONS.map((reason, code) => [reason, Object.freeze({ ok: false, reason, code })]),
+) as Record<ParseErrorReason, ParseFailure>;
 
 /** The shared failure constant for a reason (compare by identity or by `.reason`). */
 export const fail = (reason: ParseErrorReason): ParseFailure => FAILURES[reason];
@@ -191,7 +190,10 @@ export interface FieldPresence {
   lockWait: boolean;
 }
 
-const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+const POW10 = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
+  1e21, 1e22,
+];
 
 /**
  * Parses a decimal number (`-12`, `0.012`, `1.5e3`) filling exactly `buf[start, end)`; NaN when the bytes are not
@@ -271,7 +273,8 @@ function wordIs(buf: Buffer, start: number, end: number, word: string): boolean 
 }
 
 /** True when the value is "" or "-" (how logs write "no value"). */
-export const isDash = (buf: Buffer, start: number, end: number): boolean => end === start || (end - start === 1 && buf[start] === 0x2d);
+export const isDash = (buf: Buffer, start: number, end: number): boolean =>
+  end === start || (end - start === 1 && buf[start] === 0x2d);
 
 /** Cache outcome id (case-insensitive: nginx writes HIT/MISS/BYPASS); "" and "-" are absent. */
 export function cacheResultFromBytes(buf: Buffer, start: number, end: number): number {

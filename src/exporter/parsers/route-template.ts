@@ -63,7 +63,14 @@ function idLike(seen: number, len: number, buf: Buffer, start: number): boolean 
   if (len === 36 && (seen & NOT_UUID) === 0) {
     let dashes = 0;
     for (let i = start; i < start + 36; i++) if (buf[i] === 0x2d) dashes++;
-    if (dashes === 4 && buf[start + 8] === 0x2d && buf[start + 13] === 0x2d && buf[start + 18] === 0x2d && buf[start + 23] === 0x2d) return true;
+    if (
+      dashes === 4 &&
+      buf[start + 8] === 0x2d &&
+      buf[start + 13] === 0x2d &&
+      buf[start + 18] === 0x2d &&
+      buf[start + 23] === 0x2d
+    )
+      return true;
   }
   return len >= 20 && (seen & NOT_B64) === 0 && (seen & C_DIGIT) !== 0 && (seen & (C_HEX_ALPHA | C_ALPHA)) !== 0;
 }
@@ -183,7 +190,12 @@ export class ByteKeyCache {
       const e = slots[s] as number;
       if (e === 0) return -1;
       const idx = e - 1;
-      if (this.hashes[idx] === hash && this.lengths[idx] === len && this.same(key, keyStart, len, this.starts[idx] as number)) return this.values[idx] as number;
+      if (
+        this.hashes[idx] === hash &&
+        this.lengths[idx] === len &&
+        this.same(key, keyStart, len, this.starts[idx] as number)
+      )
+        return this.values[idx] as number;
       s = (s + 1) & mask;
     }
   }
@@ -316,7 +328,9 @@ export class RouteResolver {
     this.maxRouteLength = opts.maxRouteLength ?? DEFAULT_MAX_ROUTE_LENGTH;
     this.templates = (opts.templates ?? []).map(compileTemplate);
     this.templateIds = new Int32Array(this.templates.length).fill(-1);
-    this.rawMatch = this.templates.some((t) => t.segments.some((s) => typeof s !== 'number' && isIdSegment(s, 0, s.length)));
+    this.rawMatch = this.templates.some((t) =>
+      t.segments.some((s) => typeof s !== 'number' && isIdSegment(s, 0, s.length)),
+    );
     for (const name of this.names) this.asciiHashes.add(asciiHash(name));
     const entries = opts.cacheEntries ?? 4096;
     this.pathCache = new ByteKeyCache(entries);
@@ -377,7 +391,13 @@ export class RouteResolver {
    */
   private internCapped(buf: Buffer, start: number, len: number, hash: number): number {
     const max = this.maxRouteLength;
-    if (len <= max && this.names.length - 2 >= this.maxRoutes && !this.asciiHashes.has(hash) && isAscii(buf, start, len)) return ROUTE_OTHER;
+    if (
+      len <= max &&
+      this.names.length - 2 >= this.maxRoutes &&
+      !this.asciiHashes.has(hash) &&
+      isAscii(buf, start, len)
+    )
+      return ROUTE_OTHER;
     const name = buf.toString('utf8', start, start + Math.min(len, 3 * max + 4));
     if (name.length <= max) return this.intern(name);
     const id = this.intern(truncateRoute(name, max));
@@ -461,5 +481,7 @@ export class RouteResolver {
 
 /** Automatic template of a path string, ignoring max_routes and max_route_length (tests, docs; allocates). */
 export function autoTemplate(path: string, templates: readonly string[] = []): string {
-  return new RouteResolver({ templates, maxRoutes: Number.MAX_SAFE_INTEGER, maxRouteLength: Infinity }).templateString(path);
+  return new RouteResolver({ templates, maxRoutes: Number.MAX_SAFE_INTEGER, maxRouteLength: Infinity }).templateString(
+    path,
+  );
 }

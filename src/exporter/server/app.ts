@@ -78,7 +78,9 @@ export function createApp(options: AppOptions): Express {
   });
 
   app.get('/', (_req, res) => {
-    res.type('html').send(renderLandingPage(options.version, options.sources?.() ?? [], options.orchestrator?.names ?? []));
+    res
+      .type('html')
+      .send(renderLandingPage(options.version, options.sources?.() ?? [], options.orchestrator?.names ?? []));
   });
 
   app.use((_req, res) => {

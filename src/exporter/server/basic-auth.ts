@@ -69,7 +69,9 @@ export class BasicAuthVerifier {
   async verify(users: ReadonlyMap<string, string>, user: string, password: string): Promise<AuthResult> {
     const known = users.get(user);
     const hash = known ?? UNKNOWN_USER_HASH;
-    const digest = createHmac('sha256', this.key).update(JSON.stringify([user, hash, password])).digest('base64');
+    const digest = createHmac('sha256', this.key)
+      .update(JSON.stringify([user, hash, password]))
+      .digest('base64');
     if (this.successes.has(digest)) return 'ok';
     if (this.failures.has(digest)) return 'denied';
     // The same credentials arriving together (several scrapes after a restart) share one bcrypt.

@@ -13,7 +13,9 @@ function canonicalIp(value: string): string {
  */
 export function subjectAltNames(text: string | undefined): string[] {
   const out: string[] = [];
-  for (const match of (text ?? '').matchAll(/(?:^|, )(DNS|IP Address|email|URI|[A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g)) {
+  for (const match of (text ?? '').matchAll(
+    /(?:^|, )(DNS|IP Address|email|URI|[A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g,
+  )) {
     const kind = match[1] as string;
     const raw = match[2] as string;
     let value = raw;
@@ -51,7 +53,8 @@ export function clientCertificateProblem(peer: PeerTlsState, tls: TlsSettings): 
   }
   if (allowedSans) {
     const allowed = new Set(allowedSans.map(canonicalIp));
-    if (!subjectAltNames(peer.certificate.subjectAltName).some((san) => allowed.has(san))) return 'client certificate has no SAN in client_allowed_sans';
+    if (!subjectAltNames(peer.certificate.subjectAltName).some((san) => allowed.has(san)))
+      return 'client certificate has no SAN in client_allowed_sans';
   }
   return undefined;
 }

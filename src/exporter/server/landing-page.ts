@@ -9,9 +9,16 @@ export interface SourceStatus {
 }
 
 const escapeHtml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 
-export function renderLandingPage(version: string, sources: readonly SourceStatus[], collectors: readonly string[]): string {
+export function renderLandingPage(
+  version: string,
+  sources: readonly SourceStatus[],
+  collectors: readonly string[],
+): string {
   const rows = sources
     .map(
       (s) =>

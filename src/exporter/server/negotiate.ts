@@ -12,7 +12,10 @@ export function wantsOpenMetrics(accept: string | undefined): boolean {
   let openMetricsQ = -1;
   let textQ = -1;
   for (const part of accept.split(',')) {
-    const [type = '', ...params] = part.trim().split(';').map((s) => s.trim());
+    const [type = '', ...params] = part
+      .trim()
+      .split(';')
+      .map((s) => s.trim());
     const qParam = params.find((p) => p.startsWith('q='));
     const q = qParam ? Number.parseFloat(qParam.slice(2)) : 1;
     if (!Number.isFinite(q)) continue;

@@ -30,10 +30,19 @@ function formatLabels(labels: Record<string, string | number | undefined>): stri
 }
 
 /** OpenMetrics family types for prom-client's types (prom-client has no info/stateset/gaugehistogram). */
-const FAMILY_TYPES: Record<string, string> = { counter: 'counter', gauge: 'gauge', histogram: 'histogram', summary: 'summary' };
+const FAMILY_TYPES: Record<string, string> = {
+  counter: 'counter',
+  gauge: 'gauge',
+  histogram: 'histogram',
+  summary: 'summary',
+};
 
 /** OpenMetrics TYPE and HELP lines; a counter family is named without `_total`. */
-function header(name: string, prometheusType: string, help: string): { type: string; familyName: string; text: string } {
+function header(
+  name: string,
+  prometheusType: string,
+  help: string,
+): { type: string; familyName: string; text: string } {
   const type = FAMILY_TYPES[prometheusType] ?? 'unknown';
   const familyName = type === 'counter' ? name.replace(/_total$/, '') : name;
   return { type, familyName, text: `# TYPE ${familyName} ${type}\n# HELP ${familyName} ${escapeHelp(help)}\n` };
@@ -60,7 +69,9 @@ export async function writeOpenMetrics(registry: Registry, sink: ChunkSink): Pro
       for (const sample of f.values) {
         const valueWithName = sample as typeof sample & { metricName?: string };
         const name = valueWithName.metricName ?? (type === 'counter' ? `${familyName}_total` : f.name);
-        lines.push(`${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}\n`);
+        lines.push(
+          `${name}${formatLabels(sample.labels as Record<string, string | number | undefined>)} ${formatValue(sample.value)}\n`,
+        );
       }
       return [sink.encode(lines.join(''))];
     });

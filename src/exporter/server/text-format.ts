@@ -29,9 +29,15 @@ export async function writePrometheusText(registry: Registry, sink: ChunkSink): 
   const parts = metrics.map((metric, i): Buffer[] | Promise<Buffer[]> => {
     const separator = i > 0 ? '\n' : '';
     if (!isSampleLineWriter(metric)) {
-      return handled(registry.getSingleMetricAsString(metric.name)).then((text) => [sink.encode(`${separator}${text}\n`)]);
+      return handled(registry.getSingleMetricAsString(metric.name)).then((text) => [
+        sink.encode(`${separator}${text}\n`),
+      ]);
     }
-    const chunks = [sink.encode(`${separator}# HELP ${escapeHelp(metric.name)} ${escapeHelp(metric.help)}\n# TYPE ${escapeHelp(metric.name)} ${String(metric.type)}\n`)];
+    const chunks = [
+      sink.encode(
+        `${separator}# HELP ${escapeHelp(metric.name)} ${escapeHelp(metric.help)}\n# TYPE ${escapeHelp(metric.name)} ${String(metric.type)}\n`,
+      ),
+    ];
     metric.writeSampleLines((chunk) => chunks.push(sink.encode(chunk)), formatValue);
     return chunks;
   });

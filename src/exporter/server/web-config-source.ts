@@ -21,7 +21,8 @@ function fingerprint(files: readonly string[]): string {
 /** Why `next` cannot replace `current` without a restart, or undefined. */
 function needsRestart(current: WebConfig, next: WebConfig): string | undefined {
   if (Boolean(current.tls) !== Boolean(next.tls)) return 'turning TLS on or off needs a restart';
-  if (current.tls && next.tls && current.tls.clientAuth !== next.tls.clientAuth) return 'changing client_auth_type needs a restart';
+  if (current.tls && next.tls && current.tls.clientAuth !== next.tls.clientAuth)
+    return 'changing client_auth_type needs a restart';
   return undefined;
 }
 
@@ -69,14 +70,16 @@ export class WebConfigSource {
     } catch (err) {
       const problem = err instanceof ConfigError ? err.problems.join('; ') : String(err);
       this.retryAt = Date.now() + RETRY_MS;
-      if (problem !== this.lastProblem) this.options.log(`web config: reload failed, keeping the previous one: ${problem}`);
+      if (problem !== this.lastProblem)
+        this.options.log(`web config: reload failed, keeping the previous one: ${problem}`);
       this.lastProblem = problem;
       this.options.onReload?.(false);
       return this.config;
     }
     // The fingerprint taken before reading, when the same files are watched: a write that raced with the read then
     // still differs from it and triggers another reload.
-    const sameFiles = next.files.length === this.config.files.length && next.files.every((file, i) => file === this.config.files[i]);
+    const sameFiles =
+      next.files.length === this.config.files.length && next.files.every((file, i) => file === this.config.files[i]);
     this.seen = sameFiles ? now : fingerprint(next.files);
     this.config = next;
     this.lastProblem = '';

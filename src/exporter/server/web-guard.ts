@@ -33,7 +33,8 @@ export function guardRequests(next: RequestListener, options: WebGuardOptions): 
   return (req: IncomingMessage, res: ServerResponse) => {
     const config = options.config();
     if (config.rateLimit) {
-      if (bucket?.for !== config) bucket = { for: config, bucket: new TokenBucket(config.rateLimit.intervalMs, config.rateLimit.burst) };
+      if (bucket?.for !== config)
+        bucket = { for: config, bucket: new TokenBucket(config.rateLimit.intervalMs, config.rateLimit.burst) };
       if (!bucket.bucket.take()) {
         reject('rate_limited');
         refuse(res, 429, 'Too Many Requests');

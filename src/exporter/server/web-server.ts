@@ -51,7 +51,10 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
       if (next.tls) box.https?.setSecureContext(next.tls.context);
     },
   });
-  const guarded = guardRequests(handler, { config: () => source.get(), onReject: (reason) => metrics.rejected(reason) });
+  const guarded = guardRequests(handler, {
+    config: () => source.get(),
+    onReject: (reason) => metrics.rejected(reason),
+  });
   const tls = initial.tls;
   if (!tls) return createHttpServer(guarded);
   const https = createHttpsServer(
@@ -69,7 +72,10 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
   https.prependListener('secureConnection', (socket: TLSSocket) => {
     const current = source.get().tls;
     if (!current) return;
-    const problem = clientCertificateProblem({ authorized: socket.authorized, certificate: socket.getPeerX509Certificate() }, current);
+    const problem = clientCertificateProblem(
+      { authorized: socket.authorized, certificate: socket.getPeerX509Certificate() },
+      current,
+    );
     if (problem) {
       metrics.rejected('client_certificate');
       tlsLog(`tls: closed a connection from ${socket.remoteAddress ?? '?'}: ${problem}`);

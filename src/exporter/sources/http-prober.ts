@@ -32,7 +32,8 @@ export function isProbeSuccess(status: number, expectedStatus: number | undefine
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as Error & { cause?: unknown }).cause;
-  const causeText = cause instanceof Error ? (((cause as NodeJS.ErrnoException).code ?? '') + ' ' + cause.message).trim() : '';
+  const causeText =
+    cause instanceof Error ? (((cause as NodeJS.ErrnoException).code ?? '') + ' ' + cause.message).trim() : '';
   return causeText ? `${err.message}: ${causeText}` : err.message;
 }
 
@@ -43,7 +44,8 @@ export async function probeHttp(options: ProbeOptions): Promise<ProbeResult> {
   const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
   const started = process.hrtime.bigint();
   const elapsed = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-  const redirectIsExpected = options.expectedStatus !== undefined && options.expectedStatus >= 300 && options.expectedStatus <= 399;
+  const redirectIsExpected =
+    options.expectedStatus !== undefined && options.expectedStatus >= 300 && options.expectedStatus <= 399;
   let status = 0;
   try {
     const response = await fetch(options.url, {

@@ -39,11 +39,16 @@ function isFilePosition(v: unknown): v is FilePosition {
 }
 
 function isPosition(v: unknown): v is SavedPosition {
-  return isFilePosition(v) && ((v as { next?: unknown }).next === undefined || isFilePosition((v as { next?: unknown }).next));
+  return (
+    isFilePosition(v) &&
+    ((v as { next?: unknown }).next === undefined || isFilePosition((v as { next?: unknown }).next))
+  );
 }
 
 const copyFilePosition = (p: FilePosition): FilePosition =>
-  p.dev === undefined ? { inode: p.inode, offset: p.offset, head: p.head } : { dev: p.dev, inode: p.inode, offset: p.offset, head: p.head };
+  p.dev === undefined
+    ? { inode: p.inode, offset: p.offset, head: p.head }
+    : { dev: p.dev, inode: p.inode, offset: p.offset, head: p.head };
 
 /** A map keyed by source name without a prototype: a name such as `__proto__` is just a key. */
 function byName<T>(): Record<string, T> {
@@ -69,13 +74,17 @@ async function newerVersionOnDisk(file: string): Promise<number | undefined> {
  * Loads the positions file. A missing file is the normal first start: empty, no warning. An unreadable or corrupt
  * file, or a bad entry, gives a warning and is ignored (those sources start fresh); this never throws.
  */
-export async function loadPositions(file: string, onWarning?: PositionsWarning): Promise<Record<string, SavedPosition>> {
+export async function loadPositions(
+  file: string,
+  onWarning?: PositionsWarning,
+): Promise<Record<string, SavedPosition>> {
   const out = byName<SavedPosition>();
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ENOENT') onWarning?.(`cannot read ${file}: ${(err as Error).message}; starting without saved positions`);
+    if ((err as { code?: unknown }).code !== 'ENOENT')
+      onWarning?.(`cannot read ${file}: ${(err as Error).message}; starting without saved positions`);
     return out;
   }
   let doc: unknown;
@@ -93,12 +102,20 @@ export async function loadPositions(file: string, onWarning?: PositionsWarning):
     return out;
   }
   const positions = typeof doc === 'object' && doc !== null ? (doc as { positions?: unknown }).positions : undefined;
-  if (typeof positions !== 'object' || positions === null || Array.isArray(positions) || (doc as { version?: unknown }).version !== FORMAT_VERSION) {
+  if (
+    typeof positions !== 'object' ||
+    positions === null ||
+    Array.isArray(positions) ||
+    (doc as { version?: unknown }).version !== FORMAT_VERSION
+  ) {
     onWarning?.(`${file} is not a version ${FORMAT_VERSION} positions file; starting without saved positions`);
     return out;
   }
   for (const [name, value] of Object.entries(positions as Record<string, unknown>)) {
-    if (isPosition(value)) out[name] = value.next ? { ...copyFilePosition(value), next: copyFilePosition(value.next) } : copyFilePosition(value);
+    if (isPosition(value))
+      out[name] = value.next
+        ? { ...copyFilePosition(value), next: copyFilePosition(value.next) }
+        : copyFilePosition(value);
     else onWarning?.(`${file}: ignoring invalid entry for ${JSON.stringify(name)}`);
   }
   return out;
@@ -247,7 +264,9 @@ export class PositionsWriter {
       if (!this.newerChecked || this.newerOnDisk !== undefined) {
         const newer = await newerVersionOnDisk(this.file);
         if (newer !== undefined && this.newerOnDisk === undefined) {
-          this.onWarning?.(`not overwriting ${this.file}: it was written by a newer crm-exporter (format version ${newer}); move it away to save positions again`);
+          this.onWarning?.(
+            `not overwriting ${this.file}: it was written by a newer crm-exporter (format version ${newer}); move it away to save positions again`,
+          );
         }
         this.newerChecked = true;
         this.newerOnDisk = newer;
@@ -255,13 +274,18 @@ export class PositionsWriter {
       }
       await savePositions(this.file, Object.assign(byName<SavedPosition>(), this.current));
       this.lastWritten = key;
-      if (this.failingFor > 0) this.onWarning?.(`writing ${this.file} works again after ${this.failingFor} failed ${this.failingFor === 1 ? 'attempt' : 'attempts'}`);
+      if (this.failingFor > 0)
+        this.onWarning?.(
+          `writing ${this.file} works again after ${this.failingFor} failed ${this.failingFor === 1 ? 'attempt' : 'attempts'}`,
+        );
       this.failingFor = 0;
     } catch (err) {
       this._writeErrors++;
       // One line per episode, not one per interval: a full disk would otherwise log every positions_interval.
       if (this.failingFor++ === 0) {
-        this.onWarning?.(`cannot write ${this.file}: ${(err as Error).message} (the file keeps the last positions written; retried every interval, further failures are not logged until a write succeeds)`);
+        this.onWarning?.(
+          `cannot write ${this.file}: ${(err as Error).message} (the file keeps the last positions written; retried every interval, further failures are not logged until a write succeeds)`,
+        );
       }
     }
   }

@@ -34,7 +34,10 @@ function readPassword(file: string): string {
   try {
     return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new ConfigError([`redis.password_file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`], { cause: err });
+    throw new ConfigError(
+      [`redis.password_file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`],
+      { cause: err },
+    );
   }
 }
 
@@ -45,16 +48,22 @@ const URL_SHAPE = 'a redis or rediss URL with a host, an optional port and an op
 function parseRedisUrl(url: string): { parsed: URL; problem?: undefined } | { problem: string } {
   // A raw ? # or whitespace is never part of a usable Redis URL; in a password it would move the rest of it into a
   // query or fragment that nothing reads, and the password into the host.
-  if (/[?#\s]/.test(url)) return { problem: `must be ${URL_SHAPE}, without query or fragment (percent-encode ? # and spaces in a password)` };
+  if (/[?#\s]/.test(url))
+    return { problem: `must be ${URL_SHAPE}, without query or fragment (percent-encode ? # and spaces in a password)` };
   let parsed: URL;
   try {
     parsed = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(url) ? url : `redis://${url}`);
   } catch {
-    return { problem: `is not a valid URL: must be ${URL_SHAPE} (percent-encode / ? # @ : % in the user name and password)` };
+    return {
+      problem: `is not a valid URL: must be ${URL_SHAPE} (percent-encode / ? # @ : % in the user name and password)`,
+    };
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') return { problem: `scheme must be redis:// or rediss://` };
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    return { problem: `scheme must be redis:// or rediss://` };
   if (!/^(\/\d*)?$/.test(parsed.pathname)) {
-    return { problem: `path must be a database number such as /0 (percent-encode / and @ in the user name and password)` };
+    return {
+      problem: `path must be a database number such as /0 (percent-encode / and @ in the user name and password)`,
+    };
   }
   try {
     decodeURIComponent(parsed.username);
@@ -171,7 +180,9 @@ export class RedisSource {
     // During an outage (an error or a lost connection since the last 'ready') fail at once: ioredis keeps
     // reconnecting in the background, and a half-open connection to a hung server can stay in 'connect' for long.
     if (this.down || client.status === 'reconnecting' || client.status === 'close') {
-      throw new Error(`redis ${this.description}: not connected (${redactSecrets(this.lastError?.message ?? 'connection lost')}; retrying)`);
+      throw new Error(
+        `redis ${this.description}: not connected (${redactSecrets(this.lastError?.message ?? 'connection lost')}; retrying)`,
+      );
     }
     const waiting = new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
@@ -189,7 +200,9 @@ export class RedisSource {
       };
       const onClose = (): void => {
         cleanup();
-        reject(new Error(`redis ${this.description}: ${redactSecrets(this.lastError?.message ?? 'connection closed')}`));
+        reject(
+          new Error(`redis ${this.description}: ${redactSecrets(this.lastError?.message ?? 'connection closed')}`),
+        );
       };
       client.on('ready', onReady);
       client.on('error', onError);

@@ -108,7 +108,10 @@ function fileKind(st: Stats): string {
 }
 
 function notRegularError(p: string, st: Stats): Error {
-  return Object.assign(new Error(`${p} is ${fileKind(st)}, not a regular file: not read until a regular file is there`), { code: 'ENOTFILE' });
+  return Object.assign(
+    new Error(`${p} is ${fileKind(st)}, not a regular file: not read until a regular file is there`),
+    { code: 'ENOTFILE' },
+  );
 }
 
 /** One open file: identity and sizes always from its descriptor. */
@@ -237,7 +240,8 @@ export class FileTailer {
   private _lastReadAt = 0;
 
   constructor(opts: TailerOptions) {
-    if (!Number.isInteger(opts.maxLineBytes) || opts.maxLineBytes < 1) throw new RangeError('maxLineBytes must be a positive integer');
+    if (!Number.isInteger(opts.maxLineBytes) || opts.maxLineBytes < 1)
+      throw new RangeError('maxLineBytes must be a positive integer');
     if (!(opts.pollIntervalMs > 0)) throw new RangeError('pollIntervalMs must be > 0');
     this.opts = opts;
     this.path = opts.path;
@@ -447,9 +451,17 @@ export class FileTailer {
         this.putCarry(d.carry);
         try {
           await this.fstatCur(d.file);
-          const complete = await this.readAvailable(d.file, final ? Math.max(1, d.file.size - d.file.readPos) : MAX_BYTES_PER_CYCLE, false);
+          const complete = await this.readAvailable(
+            d.file,
+            final ? Math.max(1, d.file.size - d.file.readPos) : MAX_BYTES_PER_CYCLE,
+            false,
+          );
           allComplete &&= complete;
-          if (!final && complete && Date.now() - Math.max(d.since, d.file.lastDataAt) >= QUIET_INTERVALS * this.pollMs) {
+          if (
+            !final &&
+            complete &&
+            Date.now() - Math.max(d.since, d.file.lastDataAt) >= QUIET_INTERVALS * this.pollMs
+          ) {
             this.finishFile(d.file);
             this.draining.splice(this.draining.indexOf(d), 1);
             await d.file.fh.close().catch(() => undefined);
@@ -466,7 +478,10 @@ export class FileTailer {
 
   /** Takes the partial line (and discard state) out of the shared buffer, leaving it empty for another file. */
   private takeCarry(): Carry {
-    const carry = this.fill === 0 && !this.discarding ? NO_CARRY : { bytes: Buffer.from(this.buf.subarray(0, this.fill)), discarding: this.discarding };
+    const carry =
+      this.fill === 0 && !this.discarding
+        ? NO_CARRY
+        : { bytes: Buffer.from(this.buf.subarray(0, this.fill)), discarding: this.discarding };
     this.fill = 0;
     this.discarding = false;
     return carry;
@@ -536,7 +551,12 @@ export class FileTailer {
       return;
     }
     this._rotations++;
-    if (prev && isSavedFile(f, pos) && prev.ino !== f.ino && (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))) {
+    if (
+      prev &&
+      isSavedFile(f, pos) &&
+      prev.ino !== f.ino &&
+      (await this.sameContent(prev, Buffer.from(pos.head, 'base64'), pos.offset))
+    ) {
       // copytruncate while we were down: `path.1` is the copy, read its unread tail first
       prev.readPos = prev.offset = pos.offset;
       this.copy = prev;
@@ -573,7 +593,17 @@ export class FileTailer {
     try {
       const st = await fh.stat();
       if (!st.isFile()) throw notRegularError(p, st);
-      const f: OpenFile = { fh, dev: st.dev, ino: st.ino, size: st.size, nlink: st.nlink, readPos: 0, offset: 0, head: Buffer.alloc(0), lastDataAt: Date.now() };
+      const f: OpenFile = {
+        fh,
+        dev: st.dev,
+        ino: st.ino,
+        size: st.size,
+        nlink: st.nlink,
+        readPos: 0,
+        offset: 0,
+        head: Buffer.alloc(0),
+        lastDataAt: Date.now(),
+      };
       f.head = await this.readHead(f);
       if (atPath) this.notRegularAtPath = false;
       return f;
@@ -713,7 +743,13 @@ export class FileTailer {
     this._rotations++;
     const oldHead = f.head;
     const copy = await this.tryOpen(this.pathDotOne);
-    if (copy && copy.ino !== f.ino && oldHead.length > 0 && copy.size > f.offset && (await this.sameContent(copy, oldHead, f.offset))) {
+    if (
+      copy &&
+      copy.ino !== f.ino &&
+      oldHead.length > 0 &&
+      copy.size > f.offset &&
+      (await this.sameContent(copy, oldHead, f.offset))
+    ) {
       copy.readPos = copy.offset = f.offset;
       if (this.copy) await this.copy.fh.close();
       this.copy = copy;
@@ -770,7 +806,8 @@ export class FileTailer {
         return this.restartReplaced(f);
       } else {
         const ls = lineStart(seen, d);
-        if (winStart + d >= f.offset) end = f.offset; // inside the partial line we hold: a line can only start at offset
+        if (winStart + d >= f.offset)
+          end = f.offset; // inside the partial line we hold: a line can only start at offset
         else if (ls >= 0) end = winStart + ls;
         else if (winStart === 0) end = 0;
         else {
@@ -848,7 +885,9 @@ export class FileTailer {
       if (total >= budget) return false;
       // bytes the last fstat showed are read synchronously (see SYNC_READ_MIN), the rest (a racing writer) async
       const sync = f.size - f.readPos >= SYNC_READ_MIN;
-      const n = sync ? readSync(f.fh.fd, buf, this.fill, buf.length - this.fill, f.readPos) : (await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos)).bytesRead;
+      const n = sync
+        ? readSync(f.fh.fd, buf, this.fill, buf.length - this.fill, f.readPos)
+        : (await f.fh.read(buf, this.fill, buf.length - this.fill, f.readPos)).bytesRead;
       if (n === 0) return true;
       if (verify) {
         if (await this.headChanged(f, sync)) {

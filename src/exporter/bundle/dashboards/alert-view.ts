@@ -18,6 +18,13 @@ export function alertSteps(t: Thresholds, name: AlertName, direction: 'above' | 
  * `expr` only where `volume` reaches the alert's minimum (its min_rps and the like), as the alert judges it: matched
  * on `on` and the fleet label, like the alert, so one cluster's traffic never qualifies another's numbers.
  */
-export function judged(t: Thresholds, name: AlertName, expr: string, on: string, volume: string, minimum: number): string {
+export function judged(
+  t: Thresholds,
+  name: AlertName,
+  expr: string,
+  on: string,
+  volume: string,
+  minimum: number,
+): string {
   return t.alerts[name].enabled ? `${expr}\nand on (${FLEET_LABEL}, ${on}) ${volume} >= ${num(minimum)}` : expr;
 }

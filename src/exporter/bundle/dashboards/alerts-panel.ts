@@ -11,7 +11,12 @@ import { ALERTMANAGER_UID } from './panels.js';
  */
 export const ALERTMANAGER_NAME = 'Alertmanager';
 
-export function alertGroupsPanel(spec: { title: string; description: string; width: number; height: number }): cog.Builder<dash.Panel> {
+export function alertGroupsPanel(spec: {
+  title: string;
+  description: string;
+  width: number;
+  height: number;
+}): cog.Builder<dash.Panel> {
   return {
     build: () => ({
       type: 'alertGroups',

@@ -38,7 +38,11 @@ function queryVariable(name: string, query: string): dash.QueryVariableBuilder {
 
 /** A `label_values` variable that selects several values or All (`.+`). */
 export function multiVariable(name: string, query: string): dash.QueryVariableBuilder {
-  return queryVariable(name, query).multi(true).includeAll(true).allValue('.+').current({ text: 'All', value: '$__all' });
+  return queryVariable(name, query)
+    .multi(true)
+    .includeAll(true)
+    .allValue('.+')
+    .current({ text: 'All', value: '$__all' });
 }
 
 /** A `label_values` variable that selects exactly one value. */
@@ -67,12 +71,24 @@ export function buildDashboard(spec: DashboardSpec, source: string): dash.Dashbo
     .time({ from: 'now-6h', to: 'now' })
     .refresh('1m')
     .tooltip(dash.DashboardCursorSync.Crosshair)
-    .withVariable(new dash.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus').current({ text: 'Prometheus', value: PROMETHEUS_UID }))
+    .withVariable(
+      new dash.DatasourceVariableBuilder('datasource')
+        .label('Data source')
+        .type('prometheus')
+        .current({ text: 'Prometheus', value: PROMETHEUS_UID }),
+    )
     .withVariable(multiVariable('job', `label_values(${TARGETS}, job)`))
     .withVariable(multiVariable('instance', `label_values(${TARGETS}{${JOB}}, instance)`));
   for (const variable of spec.variables ?? []) builder.withVariable(variable);
   for (const other of DASHBOARDS.filter((d) => d.uid !== spec.uid)) {
-    builder.link(new dash.DashboardLinkBuilder(other.title).type(dash.DashboardLinkType.Link).url(`/d/${other.uid}`).icon('dashboard').includeVars(true).keepTime(true));
+    builder.link(
+      new dash.DashboardLinkBuilder(other.title)
+        .type(dash.DashboardLinkType.Link)
+        .url(`/d/${other.uid}`)
+        .icon('dashboard')
+        .includeVars(true)
+        .keepTime(true),
+    );
   }
   for (const item of spec.items) {
     if (item instanceof dash.RowBuilder) builder.withRow(item);

@@ -24,7 +24,8 @@ export function exporterDashboard(t: Thresholds, source: string): Dashboard {
     }),
     statPanel({
       title: 'Collectors succeeding',
-      description: 'Per collector, 1 when it finished in time and without error in the last scrape: red where CrmCollectorFailing fires.',
+      description:
+        'Per collector, 1 when it finished in time and without error in the last scrape: red where CrmCollectorFailing fires.',
       unit: 'none',
       queries: [{ expr: `crm_scrape_collector_success{${P}}`, legend: '{{collector}}' }],
       thresholds: alertSteps(t, 'CrmCollectorFailing', 'below', 1),
@@ -56,7 +57,8 @@ export function exporterDashboard(t: Thresholds, source: string): Dashboard {
     }),
     timeseriesPanel({
       title: 'Parse errors by reason',
-      description: 'Lines per second not counted as requests, by reason (invalid_json, format_mismatch, line_too_long ...).',
+      description:
+        'Lines per second not counted as requests, by reason (invalid_json, format_mismatch, line_too_long ...).',
       unit: 'cps',
       queries: [{ expr: `sum by (log, reason) (${rate('crm_log_parse_errors_total')})`, legend: '{{log}} {{reason}}' }],
     }),
@@ -68,10 +70,14 @@ export function exporterDashboard(t: Thresholds, source: string): Dashboard {
     }),
     timeseriesPanel({
       title: 'Rotations and route overflow',
-      description: 'Log rotations the tailer handled, and lines per second counted as route __other__ because max_routes was reached (CrmLogRouteOverflow).',
+      description:
+        'Log rotations the tailer handled, and lines per second counted as route __other__ because max_routes was reached (CrmLogRouteOverflow).',
       unit: 'short',
       queries: [
-        { expr: `sum by (log) (increase(crm_log_rotations_total{${P}}[$__rate_interval]))`, legend: '{{log}} rotations' },
+        {
+          expr: `sum by (log) (increase(crm_log_rotations_total{${P}}[$__rate_interval]))`,
+          legend: '{{log}} rotations',
+        },
         { expr: `sum by (log) (${rate('crm_log_routes_overflow_total')})`, legend: '{{log}} overflow lines/s' },
       ],
     }),
@@ -122,5 +128,13 @@ export function exporterDashboard(t: Thresholds, source: string): Dashboard {
       queries: [{ expr: `nodejs_eventloop_lag_p99_seconds{${P}}`, legend: '{{instance}}' }],
     }),
   ];
-  return buildDashboard({ uid: 'crm-exporter', summary: 'The exporter itself: log pipeline, collectors, scrapes and process.', tags: ['exporter'], items }, source);
+  return buildDashboard(
+    {
+      uid: 'crm-exporter',
+      summary: 'The exporter itself: log pipeline, collectors, scrapes and process.',
+      tags: ['exporter'],
+      items,
+    },
+    source,
+  );
 }

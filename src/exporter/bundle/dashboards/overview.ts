@@ -20,7 +20,12 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
       title: 'Response time p95 (slowest route)',
       description: `p95 over ${w} of the slowest route with at least ${num(a.CrmLatencyP95High.min_rps)} req/s, per log: red where CrmLatencyP95High fires.`,
       unit: 's',
-      queries: [{ expr: `max by (cluster, job, log) (\n${judged(t, 'CrmLatencyP95High', `${n.routeQuantile('p95')}{${JOB}}`, 'job, log, route', `${n.routeRequests}{${JOB}}`, a.CrmLatencyP95High.min_rps)}\n)`, legend: '{{log}}' }],
+      queries: [
+        {
+          expr: `max by (cluster, job, log) (\n${judged(t, 'CrmLatencyP95High', `${n.routeQuantile('p95')}{${JOB}}`, 'job, log, route', `${n.routeRequests}{${JOB}}`, a.CrmLatencyP95High.min_rps)}\n)`,
+          legend: '{{log}}',
+        },
+      ],
       thresholds: alertSteps(t, 'CrmLatencyP95High', 'above', a.CrmLatencyP95High.threshold),
       width: 5,
     }),
@@ -37,7 +42,19 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
       description: `Share of requests answered 5xx over ${w}, per log, shown from ${num(a.CrmErrorRatioHigh.min_rps)} req/s: red where CrmErrorRatioHigh fires.`,
       unit: 'percentunit',
       decimals: 2,
-      queries: [{ expr: judged(t, 'CrmErrorRatioHigh', `${n.errorRatio}{${JOB}}`, 'job, log', `${n.requests}{${JOB}}`, a.CrmErrorRatioHigh.min_rps), legend: '{{log}}' }],
+      queries: [
+        {
+          expr: judged(
+            t,
+            'CrmErrorRatioHigh',
+            `${n.errorRatio}{${JOB}}`,
+            'job, log',
+            `${n.requests}{${JOB}}`,
+            a.CrmErrorRatioHigh.min_rps,
+          ),
+          legend: '{{log}}',
+        },
+      ],
       thresholds: alertSteps(t, 'CrmErrorRatioHigh', 'above', a.CrmErrorRatioHigh.threshold),
       width: 5,
     }),
@@ -46,7 +63,12 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
       description: `Share of successful health probes over ${a.CrmAvailabilityBelowObjective.window}, per job: red where CrmAvailabilityBelowObjective fires.`,
       unit: 'percentunit',
       decimals: 2,
-      queries: [{ expr: `avg_over_time(${n.probeAvailability}{${JOB}}[${a.CrmAvailabilityBelowObjective.window}])`, legend: '{{job}}' }],
+      queries: [
+        {
+          expr: `avg_over_time(${n.probeAvailability}{${JOB}}[${a.CrmAvailabilityBelowObjective.window}])`,
+          legend: '{{job}}',
+        },
+      ],
       thresholds: alertSteps(t, 'CrmAvailabilityBelowObjective', 'below', a.CrmAvailabilityBelowObjective.threshold),
       width: 5,
     }),
@@ -58,7 +80,19 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
         description: `Apdex over ${w} with T = ${num(t.apdex.t)} s (satisfied <= T, tolerating <= 4T), per log, shown from ${num(a.CrmApdexLow.min_rps)} req/s: red where CrmApdexLow fires.`,
         unit: 'none',
         decimals: 2,
-        queries: [{ expr: judged(t, 'CrmApdexLow', `${n.apdex}{${JOB}}`, 'job, log', `${n.requests}{${JOB}}`, a.CrmApdexLow.min_rps), legend: '{{log}}' }],
+        queries: [
+          {
+            expr: judged(
+              t,
+              'CrmApdexLow',
+              `${n.apdex}{${JOB}}`,
+              'job, log',
+              `${n.requests}{${JOB}}`,
+              a.CrmApdexLow.min_rps,
+            ),
+            legend: '{{log}}',
+          },
+        ],
         thresholds: alertSteps(t, 'CrmApdexLow', 'below', a.CrmApdexLow.threshold),
       }),
     );
@@ -68,13 +102,19 @@ export function overviewDashboard(t: Thresholds, source: string): Dashboard {
     row('Alerts'),
     alertGroupsPanel({
       title: 'Alerts in Alertmanager',
-      description: 'Alerts Alertmanager holds now, grouped as they are notified (silenced and inhibited ones marked). Each links to its runbook section.',
+      description:
+        'Alerts Alertmanager holds now, grouped as they are notified (silenced and inhibited ones marked). Each links to its runbook section.',
       width: 24,
       height: 8,
     }),
   );
   return buildDashboard(
-    { uid: 'crm-overview', summary: 'The CRM at a glance: response time, throughput, error rate, availability, Apdex and the SLOs.', tags: ['overview'], items },
+    {
+      uid: 'crm-overview',
+      summary: 'The CRM at a glance: response time, throughput, error rate, availability, Apdex and the SLOs.',
+      tags: ['overview'],
+      items,
+    },
     source,
   );
 }

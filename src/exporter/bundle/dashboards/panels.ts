@@ -55,7 +55,10 @@ export const neutral: Steps = [{ value: null, color: 'green' }];
 const REF_IDS = 'ABCDEFGHIJ';
 
 function target(q: Query, index: number): DataqueryBuilder {
-  const t = new DataqueryBuilder().datasource(DATASOURCE).refId(REF_IDS[index] ?? `Q${index}`).expr(q.expr);
+  const t = new DataqueryBuilder()
+    .datasource(DATASOURCE)
+    .refId(REF_IDS[index] ?? `Q${index}`)
+    .expr(q.expr);
   if (q.legend !== undefined) t.legendFormat(q.legend);
   if (q.format === 'table') t.format(PromQueryFormat.Table);
   if (q.format === 'heatmap') t.format(PromQueryFormat.Heatmap);
@@ -106,13 +109,23 @@ export interface TimeseriesSpec extends PanelSpec {
 
 export function timeseriesPanel(spec: TimeseriesSpec): timeseries.PanelBuilder {
   const panel = apply(new timeseries.PanelBuilder(), spec, 12, 8)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).calcs([]))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending))
+    .legend(
+      new common.VizLegendOptionsBuilder()
+        .showLegend(true)
+        .displayMode(common.LegendDisplayMode.List)
+        .placement(common.LegendPlacement.Bottom)
+        .calcs([]),
+    )
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    )
     .fillOpacity(spec.stack ? 60 : 10)
     .lineWidth(1);
   if (spec.stack) panel.stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal));
   if (spec.thresholds) {
-    panel.thresholds(thresholds(spec.thresholds)).thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
+    panel
+      .thresholds(thresholds(spec.thresholds))
+      .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
   if (spec.min !== undefined) panel.min(spec.min);
   if (spec.max !== undefined) panel.max(spec.max);
@@ -139,16 +152,22 @@ export function tablePanel(spec: TableSpec): table.PanelBuilder {
     if (title === '__hide__') exclude[field] = true;
     else rename[field] = title;
   }
-  const panel = apply(new table.PanelBuilder(), { ...spec, queries: spec.queries.map((q) => ({ ...q, format: 'table' })) }, 12, 8)
+  const panel = apply(
+    new table.PanelBuilder(),
+    { ...spec, queries: spec.queries.map((q) => ({ ...q, format: 'table' })) },
+    12,
+    8,
+  )
     .withTransformation({ id: 'merge', options: {} })
     .withTransformation({ id: 'organize', options: { excludeByName: exclude, renameByName: rename } })
     .sortBy([new common.TableSortByFieldStateBuilder().displayName(spec.sortBy).desc(spec.descending ?? true)]);
   if (spec.thresholds) {
-    panel.thresholds(thresholds(spec.thresholds)).overrideByName(rename['Value #A'] ?? 'Value #A', [
-      { id: 'custom.cellOptions', value: { type: 'color-text' } },
-    ]);
+    panel
+      .thresholds(thresholds(spec.thresholds))
+      .overrideByName(rename['Value #A'] ?? 'Value #A', [{ id: 'custom.cellOptions', value: { type: 'color-text' } }]);
   }
-  for (const [column, unit] of Object.entries(spec.units ?? {})) panel.overrideByName(column, [{ id: 'unit', value: unit }]);
+  for (const [column, unit] of Object.entries(spec.units ?? {}))
+    panel.overrideByName(column, [{ id: 'unit', value: unit }]);
   return panel;
 }
 

@@ -37,7 +37,14 @@ export function postgresDashboard(t: Thresholds, source: string): Dashboard {
       decimals: 1,
       queries: [
         {
-          expr: judged(t, 'CrmPostgresCacheHitRatioLow', `${n.pgCacheHitRatio}{${P}}`, 'job, instance, database', `${n.pgBlocks}{${P}}`, a.CrmPostgresCacheHitRatioLow.min_blocks_per_second),
+          expr: judged(
+            t,
+            'CrmPostgresCacheHitRatioLow',
+            `${n.pgCacheHitRatio}{${P}}`,
+            'job, instance, database',
+            `${n.pgBlocks}{${P}}`,
+            a.CrmPostgresCacheHitRatioLow.min_blocks_per_second,
+          ),
           legend: '{{database}}',
         },
       ],
@@ -59,7 +66,8 @@ export function postgresDashboard(t: Thresholds, source: string): Dashboard {
     }),
     statPanel({
       title: 'Replication lag',
-      description: 'How far a replica replays behind its primary (no data on a primary): red where CrmPostgresReplicationLag fires.',
+      description:
+        'How far a replica replays behind its primary (no data on a primary): red where CrmPostgresReplicationLag fires.',
       unit: 's',
       queries: [{ expr: `crm_pg_replication_lag_seconds{${P}}`, legend: '{{instance}}' }],
       thresholds: alertSteps(t, 'CrmPostgresReplicationLag', 'above', a.CrmPostgresReplicationLag.threshold),
@@ -74,7 +82,12 @@ export function postgresDashboard(t: Thresholds, source: string): Dashboard {
         { expr: `sum by (state) (crm_pg_connections{${P}})`, legend: '{{state}}' },
         { expr: `max(crm_pg_max_connections{${P}})`, legend: 'max_connections' },
       ],
-      series: { max_connections: [{ id: 'custom.stacking', value: { mode: 'none', group: 'A' } }, { id: 'custom.fillOpacity', value: 0 }] },
+      series: {
+        max_connections: [
+          { id: 'custom.stacking', value: { mode: 'none', group: 'A' } },
+          { id: 'custom.fillOpacity', value: 0 },
+        ],
+      },
     }),
     timeseriesPanel({
       title: 'Transactions',
@@ -101,7 +114,7 @@ export function postgresDashboard(t: Thresholds, source: string): Dashboard {
     row('Locks, transactions and vacuum'),
     timeseriesPanel({
       title: 'Locks',
-      description: 'Locks by mode, granted or waiting (the exporter\'s own excluded), and sessions blocked on a lock.',
+      description: "Locks by mode, granted or waiting (the exporter's own excluded), and sessions blocked on a lock.",
       unit: 'short',
       queries: [
         { expr: `sum by (mode, granted) (crm_pg_locks{${P}})`, legend: '{{mode}} granted={{granted}}' },
@@ -130,7 +143,15 @@ export function postgresDashboard(t: Thresholds, source: string): Dashboard {
     }),
     ...hintTables(t),
   ];
-  return buildDashboard({ uid: 'crm-postgres', summary: 'PostgreSQL under the CRM: connections, transactions, cache, locks, tables, indexes and statements.', tags: ['postgres'], items }, source);
+  return buildDashboard(
+    {
+      uid: 'crm-postgres',
+      summary: 'PostgreSQL under the CRM: connections, transactions, cache, locks, tables, indexes and statements.',
+      tags: ['postgres'],
+      items,
+    },
+    source,
+  );
 }
 
 function hintTables(t: Thresholds): DashboardSpec['items'] {
@@ -170,11 +191,14 @@ function hintTables(t: Thresholds): DashboardSpec['items'] {
     }),
     tablePanel({
       title: 'Dead rows by table',
-      description: 'Dead rows, their share of the table, and the time since the last autovacuum (empty: never autovacuumed).',
+      description:
+        'Dead rows, their share of the table, and the time since the last autovacuum (empty: never autovacuumed).',
       unit: 'short',
       queries: [
         { expr: `sum by (${TABLE}) (crm_pg_table_dead_rows{${P}})` },
-        { expr: `sum by (${TABLE}) (crm_pg_table_dead_rows{${P}})\n/ (sum by (${TABLE}) (crm_pg_table_live_rows{${P}} + crm_pg_table_dead_rows{${P}}) > 0)` },
+        {
+          expr: `sum by (${TABLE}) (crm_pg_table_dead_rows{${P}})\n/ (sum by (${TABLE}) (crm_pg_table_live_rows{${P}} + crm_pg_table_dead_rows{${P}}) > 0)`,
+        },
         { expr: `time() - max by (${TABLE}) (crm_pg_table_last_autovacuum_timestamp_seconds{${P}} > 0)` },
       ],
       columns: { 'Value #A': 'dead rows', 'Value #B': 'dead share', 'Value #C': 'since autovacuum' },
@@ -183,15 +207,24 @@ function hintTables(t: Thresholds): DashboardSpec['items'] {
     }),
     tablePanel({
       title: 'Top statements by time',
-      description: 'The 10 statements (pg_stat_statements) that take the most execution and planning time, with their text. Time per second: 100 % is one backend busy all the time.',
+      description:
+        'The 10 statements (pg_stat_statements) that take the most execution and planning time, with their text. Time per second: 100 % is one backend busy all the time.',
       unit: 'percentunit',
       width: 24,
       queries: [
         { expr: `${top}\n* on (${STATEMENT}) group_left (query)\ncrm_pg_statement_info{${P}}` },
         { expr: `sum by (${STATEMENT}) (${rate('crm_pg_statement_calls_total')})\nand on (${STATEMENT}) ${top}` },
-        { expr: `sum by (${STATEMENT}) (${rate('crm_pg_statement_seconds_total')})\n/ (sum by (${STATEMENT}) (${rate('crm_pg_statement_calls_total')}) > 0)\nand on (${STATEMENT}) ${top}` },
+        {
+          expr: `sum by (${STATEMENT}) (${rate('crm_pg_statement_seconds_total')})\n/ (sum by (${STATEMENT}) (${rate('crm_pg_statement_calls_total')}) > 0)\nand on (${STATEMENT}) ${top}`,
+        },
       ],
-      columns: { 'Value #A': 'time per second', 'Value #B': 'calls/s', 'Value #C': 'mean per call', job: '__hide__', instance: '__hide__' },
+      columns: {
+        'Value #A': 'time per second',
+        'Value #B': 'calls/s',
+        'Value #C': 'mean per call',
+        job: '__hide__',
+        instance: '__hide__',
+      },
       units: { 'calls/s': 'ops', 'mean per call': 's' },
       sortBy: 'time per second',
     }),

@@ -23,7 +23,9 @@ interface PromTarget {
 
 /** Panels in reading order, including those inside collapsed rows. */
 export function allPanels(dashboard: Dashboard): Panel[] {
-  return (dashboard.panels ?? []).flatMap((p: Panel | RowPanel) => (p.type === 'row' ? ((p as RowPanel).panels ?? []) : [p as Panel]));
+  return (dashboard.panels ?? []).flatMap((p: Panel | RowPanel) =>
+    p.type === 'row' ? ((p as RowPanel).panels ?? []) : [p as Panel],
+  );
 }
 
 export function dashboardQueries(dashboards: Iterable<Dashboard>): DashboardQuery[] {
@@ -32,7 +34,14 @@ export function dashboardQueries(dashboards: Iterable<Dashboard>): DashboardQuer
     for (const panel of allPanels(d)) {
       for (const target of (panel.targets ?? []) as PromTarget[]) {
         if (target.expr === undefined) continue;
-        out.push({ dashboard: d.title ?? '', uid: d.uid ?? '', panel: panel.title ?? '', refId: target.refId ?? '', expr: target.expr, instant: target.instant === true });
+        out.push({
+          dashboard: d.title ?? '',
+          uid: d.uid ?? '',
+          panel: panel.title ?? '',
+          refId: target.refId ?? '',
+          expr: target.expr,
+          instant: target.instant === true,
+        });
       }
     }
   }

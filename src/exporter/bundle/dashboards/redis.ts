@@ -29,7 +29,14 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
       decimals: 1,
       queries: [
         {
-          expr: judged(t, 'CrmRedisHitRatioLow', `${n.redisHitRatio}{${P}}`, 'job, instance', `${n.redisLookups}{${P}}`, a.CrmRedisHitRatioLow.min_lookups_per_second),
+          expr: judged(
+            t,
+            'CrmRedisHitRatioLow',
+            `${n.redisHitRatio}{${P}}`,
+            'job, instance',
+            `${n.redisLookups}{${P}}`,
+            a.CrmRedisHitRatioLow.min_lookups_per_second,
+          ),
           legend: '{{instance}}',
         },
       ],
@@ -38,7 +45,8 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
     }),
     statPanel({
       title: 'Memory used of maxmemory',
-      description: 'used_memory as a share of maxmemory (no data when maxmemory is 0, no limit): red where CrmRedisMemoryNearMax fires.',
+      description:
+        'used_memory as a share of maxmemory (no data when maxmemory is 0, no limit): red where CrmRedisMemoryNearMax fires.',
       unit: 'percentunit',
       decimals: 1,
       queries: [{ expr: `${n.redisMemoryRatio}{${P}}`, legend: '{{instance}}' }],
@@ -47,7 +55,8 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
     }),
     statPanel({
       title: 'Slow log length',
-      description: 'Entries in the Redis slow log (SLOWLOG LEN, capped by slowlog-max-len): commands slower than slowlog-log-slower-than.',
+      description:
+        'Entries in the Redis slow log (SLOWLOG LEN, capped by slowlog-max-len): commands slower than slowlog-log-slower-than.',
       unit: 'none',
       queries: [{ expr: `crm_redis_slowlog_length{${P}}`, legend: '{{instance}}' }],
       thresholds: neutral,
@@ -82,7 +91,8 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
     }),
     timeseriesPanel({
       title: 'Key groups',
-      description: 'Keys per configured key group (CRM cache entries, held locks ...), counted with SCAN; a lower bound where the scan was truncated.',
+      description:
+        'Keys per configured key group (CRM cache entries, held locks ...), counted with SCAN; a lower bound where the scan was truncated.',
       unit: 'short',
       queries: [
         { expr: `crm_redis_key_group_keys{${P}}`, legend: '{{group}}' },
@@ -99,20 +109,25 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
     }),
     timeseriesPanel({
       title: 'Time by command',
-      description: 'CPU time Redis spends executing each command, stacked: 100 % is its single thread busy all the time.',
+      description:
+        'CPU time Redis spends executing each command, stacked: 100 % is its single thread busy all the time.',
       unit: 'percentunit',
       stack: true,
       queries: [{ expr: `sum by (cmd) (${rate('crm_redis_commands_duration_seconds_total')})`, legend: '{{cmd}}' }],
     }),
     timeseriesPanel({
       title: 'Latency percentiles',
-      description: 'Server-side latency percentiles per command as Redis computes them (latencystats, Redis 7+), since start or CONFIG RESETSTAT.',
+      description:
+        'Server-side latency percentiles per command as Redis computes them (latencystats, Redis 7+), since start or CONFIG RESETSTAT.',
       unit: 's',
-      queries: [{ expr: `max by (cmd, quantile) (crm_redis_command_latency_seconds{${P}})`, legend: '{{cmd}} p{{quantile}}' }],
+      queries: [
+        { expr: `max by (cmd, quantile) (crm_redis_command_latency_seconds{${P}})`, legend: '{{cmd}} p{{quantile}}' },
+      ],
     }),
     timeseriesPanel({
       title: 'Clients',
-      description: 'Connected and blocked clients, and connections refused per second because of maxclients (CrmRedisRejectedConnections).',
+      description:
+        'Connected and blocked clients, and connections refused per second because of maxclients (CrmRedisRejectedConnections).',
       unit: 'short',
       queries: [
         { expr: `sum(crm_redis_connected_clients{${P}})`, legend: 'connected' },
@@ -127,5 +142,13 @@ export function redisDashboard(t: Thresholds, source: string): Dashboard {
       queries: [{ expr: `crm_redis_slowlog_length{${P}}`, legend: '{{instance}}' }],
     }),
   ];
-  return buildDashboard({ uid: 'crm-redis', summary: "Redis under the CRM: hit ratio, memory, evictions, clients, commands and key groups.", tags: ['redis'], items }, source);
+  return buildDashboard(
+    {
+      uid: 'crm-redis',
+      summary: 'Redis under the CRM: hit ratio, memory, evictions, clients, commands and key groups.',
+      tags: ['redis'],
+      items,
+    },
+    source,
+  );
 }

@@ -20,7 +20,19 @@ export function routeDashboard(t: Thresholds, source: string): Dashboard {
       title: `Response time ${q}`,
       description: `${q} of this route over ${w}, shown from ${num(a[name].min_rps)} req/s: red where ${name} fires for it.`,
       unit: 's',
-      queries: [{ expr: judged(t, name, `${n.routeQuantile(q)}{${rec}}`, 'job, log, route', `${n.routeRequests}{${rec}}`, a[name].min_rps), legend: '{{log}}' }],
+      queries: [
+        {
+          expr: judged(
+            t,
+            name,
+            `${n.routeQuantile(q)}{${rec}}`,
+            'job, log, route',
+            `${n.routeRequests}{${rec}}`,
+            a[name].min_rps,
+          ),
+          legend: '{{log}}',
+        },
+      ],
       thresholds: alertSteps(t, name, 'above', a[name].threshold),
       width: 6,
     });
@@ -81,7 +93,8 @@ export function routeDashboard(t: Thresholds, source: string): Dashboard {
     }),
     timeseriesPanel({
       title: 'Response time by phase',
-      description: "Mean seconds per request this route spends in each phase (app, db, cache; upstream and network behind nginx), stacked.",
+      description:
+        'Mean seconds per request this route spends in each phase (app, db, cache; upstream and network behind nginx), stacked.',
       unit: 's',
       stack: true,
       queries: [
@@ -109,7 +122,12 @@ export function routeDashboard(t: Thresholds, source: string): Dashboard {
       title: 'Lock wait per acquisition',
       description: 'Mean seconds this route waited per lock acquisition.',
       unit: 's',
-      queries: [{ expr: `sum(${rate('crm_lock_wait_seconds_total')})\n/ (sum(${rate('crm_lock_acquisitions_total')}) > 0)`, legend: 'mean wait' }],
+      queries: [
+        {
+          expr: `sum(${rate('crm_lock_wait_seconds_total')})\n/ (sum(${rate('crm_lock_acquisitions_total')}) > 0)`,
+          legend: 'mean wait',
+        },
+      ],
     }),
     timeseriesPanel({
       title: 'Response bytes',

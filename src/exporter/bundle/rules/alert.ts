@@ -20,13 +20,23 @@ export function buildAlert(t: Thresholds, name: AlertName, text: AlertText): Ale
   return alertRule(t, name, settings.severity, settings.for, text);
 }
 
-export function alertRule(t: Thresholds, name: string, severity: string, forDuration: string, text: AlertText): AlertingRule {
+export function alertRule(
+  t: Thresholds,
+  name: string,
+  severity: string,
+  forDuration: string,
+  text: AlertText,
+): AlertingRule {
   return {
     alert: name,
     expr: text.expr,
     ...(forDuration === '0s' ? {} : { for: forDuration }),
     labels: { severity, ...text.labels },
-    annotations: { summary: text.summary, description: text.description, runbook_url: `${t.runbook_url}#${runbookAnchor(name)}` },
+    annotations: {
+      summary: text.summary,
+      description: text.description,
+      runbook_url: `${t.runbook_url}#${runbookAnchor(name)}`,
+    },
   };
 }
 

@@ -16,7 +16,8 @@ export function postgresAlertGroups(t: Thresholds): RuleGroup[] {
     buildAlert(t, 'CrmPostgresDown', {
       expr: `crm_pg_up{${job}} == 0`,
       summary: 'The exporter cannot read PostgreSQL.',
-      description: 'crm-exporter {{ $labels.instance }} (job {{ $labels.job }}) has not been able to query PostgreSQL: connection refused, timeout, authentication or a failing query (see the exporter log).',
+      description:
+        'crm-exporter {{ $labels.instance }} (job {{ $labels.job }}) has not been able to query PostgreSQL: connection refused, timeout, authentication or a failing query (see the exporter log).',
     }),
     buildAlert(t, 'CrmPostgresConnectionsNearMax', {
       expr: `${n.pgConnectionsRatio} > ${num(a.CrmPostgresConnectionsNearMax.threshold)}`,
@@ -70,7 +71,9 @@ export function postgresAlertGroups(t: Thresholds): RuleGroup[] {
   ]);
   return [
     ...(live.length > 0 ? [{ name: 'crm-exporter.postgres.alerts', rules: live }] : []),
-    ...(hints.length > 0 ? [{ name: 'crm-exporter.postgres-hints.alerts', interval: t.evaluation.slow_interval, rules: hints }] : []),
+    ...(hints.length > 0
+      ? [{ name: 'crm-exporter.postgres-hints.alerts', interval: t.evaluation.slow_interval, rules: hints }]
+      : []),
   ];
 }
 
@@ -84,7 +87,8 @@ export function redisAlertGroup(t: Thresholds): RuleGroup | undefined {
     buildAlert(t, 'CrmRedisDown', {
       expr: `crm_redis_up{${job}} == 0`,
       summary: 'The exporter cannot read Redis.',
-      description: 'crm-exporter {{ $labels.instance }} (job {{ $labels.job }}) has not been able to read INFO from Redis: the CRM cache and locks are likely unavailable too.',
+      description:
+        'crm-exporter {{ $labels.instance }} (job {{ $labels.job }}) has not been able to read INFO from Redis: the CRM cache and locks are likely unavailable too.',
     }),
     buildAlert(t, 'CrmRedisHitRatioLow', {
       expr: `${n.redisHitRatio} < ${num(a.CrmRedisHitRatioLow.threshold)}\nand on (cluster, job, instance) ${n.redisLookups} >= ${num(a.CrmRedisHitRatioLow.min_lookups_per_second)}`,

@@ -60,7 +60,10 @@ export function serviceRecordingGroup(t: Thresholds): RuleGroup {
   const rules: RecordingRule[] = [
     // Throughput Q and error ratio E, per route, then per log from the routes' recorded rates: the raw counters are
     // read twice (every status, then the 5xx), not six times (bench:scale: the raw reads are the group's cost).
-    { record: n.routeRequests, expr: `sum by (cluster, job, log, route) (rate(crm_http_requests_total{${s.http}}[${w}]))` },
+    {
+      record: n.routeRequests,
+      expr: `sum by (cluster, job, log, route) (rate(crm_http_requests_total{${s.http}}[${w}]))`,
+    },
     {
       record: n.routeErrors,
       expr: `sum by (cluster, job, log, route) (rate(crm_http_requests_total{${s.http}, status=~"5.."}[${w}]))\nor\n0 * ${n.routeRequests}`,
@@ -70,8 +73,14 @@ export function serviceRecordingGroup(t: Thresholds): RuleGroup {
     { record: n.errors, expr: `sum by (cluster, job, log) (${n.routeErrors})` },
     { record: n.errorRatio, expr: `${n.errors} / (${n.requests} > 0)` },
     // Response time T: quantiles from the histogram, only where requests were observed (no NaN from 0/0).
-    { record: n.routeBuckets, expr: `sum by (cluster, job, log, route, le) (rate(crm_http_request_duration_seconds_bucket{${s.http}}[${w}]))` },
-    { record: n.routeCount, expr: `sum by (cluster, job, log, route) (rate(crm_http_request_duration_seconds_count{${s.http}}[${w}]))` },
+    {
+      record: n.routeBuckets,
+      expr: `sum by (cluster, job, log, route, le) (rate(crm_http_request_duration_seconds_bucket{${s.http}}[${w}]))`,
+    },
+    {
+      record: n.routeCount,
+      expr: `sum by (cluster, job, log, route) (rate(crm_http_request_duration_seconds_count{${s.http}}[${w}]))`,
+    },
     ...QUANTILES.map(([q, v]) => ({
       record: n.routeQuantile(q),
       expr: `histogram_quantile(${v}, ${n.routeBuckets} and on (cluster, job, log, route) (${n.routeCount} > 0))`,
@@ -100,16 +109,28 @@ export function serviceRecordingGroup(t: Thresholds): RuleGroup {
   }
   rules.push(
     // Where the time goes: seconds per second by phase, its share of the total, and the mean per request.
-    { record: n.phases, expr: `sum by (cluster, job, log, phase) (rate(crm_http_request_phase_seconds_total{${s.http}}[${w}]))` },
-    { record: n.phaseShare, expr: `${n.phases}\n/ on (cluster, job, log) group_left ()\n(sum by (cluster, job, log) (${n.phases}) > 0)` },
+    {
+      record: n.phases,
+      expr: `sum by (cluster, job, log, phase) (rate(crm_http_request_phase_seconds_total{${s.http}}[${w}]))`,
+    },
+    {
+      record: n.phaseShare,
+      expr: `${n.phases}\n/ on (cluster, job, log) group_left ()\n(sum by (cluster, job, log) (${n.phases}) > 0)`,
+    },
     { record: n.phaseMean, expr: `${n.phases}\n/ on (cluster, job, log) group_left ()\n(${n.count} > 0)` },
     // Cache and lock outcomes the log reports.
-    { record: n.cacheLookups, expr: `sum by (cluster, job, log, result) (rate(crm_cache_lookups_total{${s.http}}[${w}]))` },
+    {
+      record: n.cacheLookups,
+      expr: `sum by (cluster, job, log, result) (rate(crm_cache_lookups_total{${s.http}}[${w}]))`,
+    },
     {
       record: n.cacheHitRatio,
       expr: `(sum by (cluster, job, log) (${n.cacheLookups}{result="hit"}) or 0 * sum by (cluster, job, log) (${n.cacheLookups}))\n/ (sum by (cluster, job, log) (${n.cacheLookups}) > 0)`,
     },
-    { record: n.locks, expr: `sum by (cluster, job, log, result) (rate(crm_lock_acquisitions_total{${s.http}}[${w}]))` },
+    {
+      record: n.locks,
+      expr: `sum by (cluster, job, log, result) (rate(crm_lock_acquisitions_total{${s.http}}[${w}]))`,
+    },
     {
       record: n.lockContention,
       expr: `(sum by (cluster, job, log) (${n.locks}{result=~"contended|timeout"}) or 0 * sum by (cluster, job, log) (${n.locks}))\n/ (sum by (cluster, job, log) (${n.locks}) > 0)`,
@@ -134,8 +155,14 @@ export function databaseRecordingGroup(t: Thresholds): RuleGroup {
   return {
     name: 'crm-exporter.databases.rules',
     rules: [
-      { record: n.pgBlocks, expr: `${by} (rate(crm_pg_blocks_hit_total{${s.job}}[${w}])) + ${by} (rate(crm_pg_blocks_read_total{${s.job}}[${w}]))` },
-      { record: n.pgCacheHitRatio, expr: `${by} (rate(crm_pg_blocks_hit_total{${s.job}}[${w}])) / (${n.pgBlocks} > 0)` },
+      {
+        record: n.pgBlocks,
+        expr: `${by} (rate(crm_pg_blocks_hit_total{${s.job}}[${w}])) + ${by} (rate(crm_pg_blocks_read_total{${s.job}}[${w}]))`,
+      },
+      {
+        record: n.pgCacheHitRatio,
+        expr: `${by} (rate(crm_pg_blocks_hit_total{${s.job}}[${w}])) / (${n.pgBlocks} > 0)`,
+      },
       {
         record: n.pgConnectionsRatio,
         expr: `sum by (cluster, job, instance) (crm_pg_connections{${s.job}})\n/ on (cluster, job, instance)\n(crm_pg_max_connections{${s.job}} > 0)`,
@@ -144,10 +171,15 @@ export function databaseRecordingGroup(t: Thresholds): RuleGroup {
         record: n.redisLookups,
         expr: `sum by (cluster, job, instance) (rate(crm_redis_keyspace_hits_total{${s.job}}[${w}])) + sum by (cluster, job, instance) (rate(crm_redis_keyspace_misses_total{${s.job}}[${w}]))`,
       },
-      { record: n.redisHitRatio, expr: `sum by (cluster, job, instance) (rate(crm_redis_keyspace_hits_total{${s.job}}[${w}])) / (${n.redisLookups} > 0)` },
+      {
+        record: n.redisHitRatio,
+        expr: `sum by (cluster, job, instance) (rate(crm_redis_keyspace_hits_total{${s.job}}[${w}])) / (${n.redisLookups} > 0)`,
+      },
       // maxmemory 0 means "no limit": no ratio at all rather than +Inf.
-      { record: n.redisMemoryRatio, expr: `crm_redis_memory_used_bytes{${s.job}}\n/ on (cluster, job, instance)\n(crm_redis_memory_max_bytes{${s.job}} > 0)` },
+      {
+        record: n.redisMemoryRatio,
+        expr: `crm_redis_memory_used_bytes{${s.job}}\n/ on (cluster, job, instance)\n(crm_redis_memory_max_bytes{${s.job}} > 0)`,
+      },
     ],
   };
 }
-

@@ -47,7 +47,8 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
       buildAlert(t, 'CrmExporterDown', {
         expr: `up{${s.job}} == 0`,
         summary: 'Prometheus cannot scrape the crm-exporter.',
-        description: 'Target {{ $labels.instance }} of job {{ $labels.job }} has failed its scrapes: every CRM number from it is missing.',
+        description:
+          'Target {{ $labels.instance }} of job {{ $labels.job }} has failed its scrapes: every CRM number from it is missing.',
       }),
       buildAlert(t, 'CrmLogStale', {
         // The probe itself writes a line per scrape, so a log that stops growing while probes succeed is not quiet
@@ -69,7 +70,8 @@ export function serviceAlertGroup(t: Thresholds): RuleGroup {
       buildAlert(t, 'CrmCollectorFailing', {
         expr: `crm_scrape_collector_success{${s.job}} == 0`,
         summary: 'A scrape-time collector of the exporter keeps failing.',
-        description: 'Collector {{ $labels.collector }} on {{ $labels.instance }} (job {{ $labels.job }}) failed its last scrapes: its metrics are absent.',
+        description:
+          'Collector {{ $labels.collector }} on {{ $labels.instance }} (job {{ $labels.job }}) failed its last scrapes: its metrics are absent.',
       }),
       buildAlert(t, 'CrmLockContention', {
         expr: `${n.lockContention} > ${num(a.CrmLockContention.threshold)}\nand on (cluster, job, log) sum by (cluster, job, log) (${n.locks}) >= ${num(a.CrmLockContention.min_rps)}`,

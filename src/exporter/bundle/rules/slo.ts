@@ -25,8 +25,14 @@ export interface Slo {
 
 export function enabledSlos(t: Thresholds): Slo[] {
   const out: Slo[] = [];
-  if (t.slo.availability.enabled) out.push({ name: 'availability', objective: t.slo.availability.objective, budget: 1 - t.slo.availability.objective });
-  if (t.slo.latency.enabled) out.push({ name: 'latency', objective: t.slo.latency.objective, budget: 1 - t.slo.latency.objective });
+  if (t.slo.availability.enabled)
+    out.push({
+      name: 'availability',
+      objective: t.slo.availability.objective,
+      budget: 1 - t.slo.availability.objective,
+    });
+  if (t.slo.latency.enabled)
+    out.push({ name: 'latency', objective: t.slo.latency.objective, budget: 1 - t.slo.latency.objective });
   return out;
 }
 
@@ -100,16 +106,30 @@ export function sloRecordingGroups(t: Thresholds): RuleGroup[] {
     if (window === t.evaluation.rate_window) {
       short.push({ record: n.errorRatio(window), expr: `${n.errors} / (${n.requests} > 0)` });
     } else if (!fromRollups(t, window)) {
-      short.push({ record: n.errorRatio(window), expr: `sum_over_time(${n.errors}[${window}])\n/ (sum_over_time(${n.requests}[${window}]) > 0)` });
+      short.push({
+        record: n.errorRatio(window),
+        expr: `sum_over_time(${n.errors}[${window}])\n/ (sum_over_time(${n.requests}[${window}]) > 0)`,
+      });
     } else {
-      long.push({ record: n.errorRatio(window), expr: `sum_over_time(${n.rollupErrors}[${window}])\n/ (sum_over_time(${n.rollupRequests}[${window}]) > 0)` });
+      long.push({
+        record: n.errorRatio(window),
+        expr: `sum_over_time(${n.rollupErrors}[${window}])\n/ (sum_over_time(${n.rollupRequests}[${window}]) > 0)`,
+      });
     }
   }
   const burnWindow = currentBurnWindow(t);
   const burnGroup = fromRollups(t, burnWindow) ? long : short;
   for (const slo of slos) {
-    burnGroup.push({ record: n.burnRate(burnWindow), expr: `${n.errorRatio(burnWindow)}{slo="${slo.name}"} / ${num(slo.budget)}`, labels: { slo: slo.name } });
-    long.push({ record: n.budgetRemaining, expr: `1 - ${n.errorRatio(t.slo.period)}{slo="${slo.name}"} / ${num(slo.budget)}`, labels: { slo: slo.name } });
+    burnGroup.push({
+      record: n.burnRate(burnWindow),
+      expr: `${n.errorRatio(burnWindow)}{slo="${slo.name}"} / ${num(slo.budget)}`,
+      labels: { slo: slo.name },
+    });
+    long.push({
+      record: n.budgetRemaining,
+      expr: `1 - ${n.errorRatio(t.slo.period)}{slo="${slo.name}"} / ${num(slo.budget)}`,
+      labels: { slo: slo.name },
+    });
   }
   return [
     { name: 'crm-exporter.slo.rules', rules: [...base, ...short] },
