@@ -66,7 +66,7 @@ describe('dashboards/*.json', () => {
   );
 
   it.each(committed.map((d) => [d.uid, d] as const))(
-    '%s: datasource, job and instance variables as the linter wants them',
+    '%s: datasource, cluster, job and instance variables as the linter wants them',
     (_uid, d) => {
       const prometheus = provisioned.find((p) => p.type === 'prometheus');
       expect(variable(d, 'datasource')).toMatchObject({
@@ -83,7 +83,18 @@ describe('dashboards/*.json', () => {
           allValue: '.+',
         });
       }
-      expect(variableSelector(variable(d, 'instance')!)).toContain('job=~"$job"');
+      // cluster's All matches series without the label (one host): `.*`, not `.+`
+      expect(variable(d, 'cluster')).toMatchObject({
+        type: 'query',
+        datasource: { uid: '${datasource}' },
+        multi: true,
+        includeAll: true,
+        allValue: '.*',
+      });
+      const order = (d.templating?.list ?? []).map((v) => v.name);
+      expect(order.slice(0, 4)).toEqual(['datasource', 'cluster', 'job', 'instance']);
+      expect(variableSelector(variable(d, 'job')!)).toContain('cluster=~"$cluster"');
+      expect(variableSelector(variable(d, 'instance')!)).toContain('cluster=~"$cluster", job=~"$job"');
     },
   );
 

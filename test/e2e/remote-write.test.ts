@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
 import { serviceNames } from '../../src/exporter/bundle/rules/recording.js';
+import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { dashboardQueries, substituteVariables } from '../../src/exporter/bundle/dashboards/queries.js';
 import { EXPORTER_JOB } from '../helpers/alerting-stack.js';
 import {
   startCrmProcess,
@@ -30,6 +32,7 @@ import { startPrometheus, type RunningPrometheus, type Sample } from '../helpers
  */
 
 const RULES_DIR = fileURLToPath(new URL('../../alerting/rules/', import.meta.url));
+const DASHBOARDS_DIR = fileURLToPath(new URL('../../dashboards/', import.meta.url));
 const CLUSTERS = ['east', 'west'] as const;
 const n = serviceNames('5m');
 
@@ -188,4 +191,29 @@ describe('Prometheus agents remote-writing to a central Prometheus with the ship
       expect(value('prometheus_remote_storage_samples_failed_total'), cluster).toBe(0);
     }
   });
+
+  it('serves the dashboards per cluster: each panel query reads only the clusters the cluster variable selects', async () => {
+    const dashboards: Dashboard[] = [];
+    for (const name of (await readdir(DASHBOARDS_DIR)).filter((f) => f.endsWith('.json')))
+      dashboards.push(JSON.parse(await readFile(join(DASHBOARDS_DIR, name), 'utf8')) as Dashboard);
+    const queries = dashboardQueries(dashboards);
+    expect(queries.length).toBeGreaterThan(50);
+    const route = '/api/customers/:id';
+    const evaluate = (expr: string, cluster: string) =>
+      central.query(substituteVariables(expr, { cluster, route, __rate_interval: '1m' }));
+    // A cluster that does not exist: every query is empty (each selector filters on $cluster).
+    const leaking: string[] = [];
+    for (const q of queries)
+      if ((await evaluate(q.expr, 'no-such-cluster')).length > 0) leaking.push(`${q.uid} / ${q.panel} / ${q.refId}`);
+    expect(leaking).toEqual([]);
+    // One cluster: the overview's per-log throughput is that cluster's recorded number, the other's is not in it.
+    const throughput = queries.find((q) => q.uid === 'crm-overview' && q.expr.startsWith(`${n.requests}{`));
+    expect(throughput, 'the overview reads the recorded throughput per log').toBeDefined();
+    const all = await evaluate(throughput!.expr, '.*');
+    expect(all.map((s) => s.metric.cluster).sort()).toEqual([...CLUSTERS]);
+    for (const cluster of CLUSTERS) {
+      const one = await evaluate(throughput!.expr, cluster);
+      expect(one.map((s) => s.metric.cluster)).toEqual([cluster]);
+    }
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 
 /*
  * The PromQL half of Grafana's dashboard linter, on the real PromQL grammar (lezer-promql, the parser of
- * Prometheus's own UI) rather than regexes: every selector filters on the job and instance variables, every
+ * Prometheus's own UI) rather than regexes: every selector filters on the cluster, job and instance variables, every
  * rate over raw series uses $__rate_interval, counters appear only inside rate/irate/increase.
  */
 
@@ -76,6 +76,7 @@ export function lintExpr(expr: string, counters: ReadonlySet<string>): string[] 
   for (const s of parseSelectors(expr)) {
     const has = (label: string, value: string) =>
       s.matchers.some((m) => m.label === label && m.op === '=~' && m.value === value);
+    if (!has('cluster', '$cluster')) problems.push(`${s.name}: no cluster=~"$cluster" matcher`);
     if (!has('job', '$job')) problems.push(`${s.name}: no job=~"$job" matcher`);
     if (hasInstance(s.name) && !has('instance', '$instance'))
       problems.push(`${s.name}: no instance=~"$instance" matcher`);

@@ -3,9 +3,12 @@ import * as dash from '@grafana/grafana-foundation-sdk/dashboard';
 import { DATASOURCE, PROMETHEUS_UID } from './panels.js';
 
 /*
- * What every dashboard shares: uid, tags, the datasource/job/instance variables, links to the others, the
+ * What every dashboard shares: uid, tags, the datasource/cluster/job/instance variables, links to the others, the
  * "generated" note, panel ids. The variables follow Grafana's dashboard linter: a `datasource` variable of type
  * prometheus, `job` and `instance` query variables (multi, include All, All = `.+`) that every query filters on.
+ * `cluster` comes first: a fleet's Prometheus (or its remote-write store) adds it as an external or target label
+ * (docs/remote-write.md), and the rules keep it. Its All is `.*`, so that series without the label (one host, no
+ * cluster) still match: an empty label value matches `.*` but not `.+`.
  */
 
 /** The dashboards, in link order. Their uids are public: bookmarks and links point at them. */
@@ -23,8 +26,8 @@ export type DashboardUid = (typeof DASHBOARDS)[number]['uid'];
 const TARGETS = 'crm_exporter_build_info';
 
 /** Matchers for the variables: on every selector (`instance` only where the series has that label). */
-export const JOB = 'job=~"$job"';
-export const JOB_INSTANCE = 'job=~"$job", instance=~"$instance"';
+export const JOB = 'cluster=~"$cluster", job=~"$job"';
+export const JOB_INSTANCE = `${JOB}, instance=~"$instance"`;
 
 function queryVariable(name: string, query: string): dash.QueryVariableBuilder {
   return new dash.QueryVariableBuilder(name)
@@ -36,12 +39,12 @@ function queryVariable(name: string, query: string): dash.QueryVariableBuilder {
     .sort(dash.VariableSort.AlphabeticalAsc);
 }
 
-/** A `label_values` variable that selects several values or All (`.+`). */
-export function multiVariable(name: string, query: string): dash.QueryVariableBuilder {
+/** A `label_values` variable that selects several values or All (`.+`, or `allValue`). */
+export function multiVariable(name: string, query: string, allValue = '.+'): dash.QueryVariableBuilder {
   return queryVariable(name, query)
     .multi(true)
     .includeAll(true)
-    .allValue('.+')
+    .allValue(allValue)
     .current({ text: 'All', value: '$__all' });
 }
 
@@ -55,7 +58,7 @@ export interface DashboardSpec {
   /** What the dashboard answers, first sentence of its description. */
   summary: string;
   tags: string[];
-  /** Variables after datasource, job and instance. */
+  /** Variables after datasource, cluster, job and instance. */
   variables?: dash.QueryVariableBuilder[];
   /** Rows and panels in reading order; the SDK lays them out left to right, top to bottom. */
   items: Array<cog.Builder<dash.Panel> | dash.RowBuilder>;
@@ -77,7 +80,8 @@ export function buildDashboard(spec: DashboardSpec, source: string): dash.Dashbo
         .type('prometheus')
         .current({ text: 'Prometheus', value: PROMETHEUS_UID }),
     )
-    .withVariable(multiVariable('job', `label_values(${TARGETS}, job)`))
+    .withVariable(multiVariable('cluster', `label_values(${TARGETS}, cluster)`, '.*'))
+    .withVariable(multiVariable('job', `label_values(${TARGETS}{cluster=~"$cluster"}, job)`))
     .withVariable(multiVariable('instance', `label_values(${TARGETS}{${JOB}}, instance)`));
   for (const variable of spec.variables ?? []) builder.withVariable(variable);
   for (const other of DASHBOARDS.filter((d) => d.uid !== spec.uid)) {

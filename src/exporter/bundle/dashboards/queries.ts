@@ -54,6 +54,7 @@ export const DEFAULT_VARIABLE_VALUES: Readonly<Record<string, string>> = {
   __interval: '1m',
   __range: '1h',
   datasource: 'crm-prometheus',
+  cluster: '.*',
   job: '.+',
   instance: '.+',
   route: '.+',
