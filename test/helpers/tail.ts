@@ -111,7 +111,7 @@ export function writerLines(tag: string, from: number, count: number): string[] 
   return Array.from({ length: count }, (_, i) => writerLine(tag, from + i));
 }
 
-/** Runs test/sources/log-writer.mjs in a child process and returns the JSON it prints. */
+/** Runs test/helpers/log-writer.mjs in a child process and returns the JSON it prints. */
 export function runWriter(plan: Record<string, unknown>): Promise<Record<string, number>> {
   const script = fileURLToPath(new URL('./log-writer.mjs', import.meta.url));
   return new Promise((resolve, reject) => {
