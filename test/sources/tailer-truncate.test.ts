@@ -7,7 +7,7 @@
 import { appendFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RECENT_BYTES } from '../../src/exporter/sources/recent-bytes.js';
+import { RECENT_BYTES } from '../../src/exporter/sources/tail/recent-bytes.js';
 import { expectExactly, makeTempDir, RecordingSink, removeDir, TailerPool } from '../helpers/tail.js';
 
 let dir: string;

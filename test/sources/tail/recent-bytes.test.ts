@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { firstDifference, lineStart, RecentBytes, RECENT_BYTES } from '../../src/exporter/sources/recent-bytes.js';
+import {
+  firstDifference,
+  lineStart,
+  RecentBytes,
+  RECENT_BYTES,
+} from '../../../src/exporter/sources/tail/recent-bytes.js';
 
 describe('firstDifference', () => {
   it.each([
