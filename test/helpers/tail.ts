@@ -159,3 +159,13 @@ export class TailerPool {
     await Promise.all(this.tailers.splice(0).map((t) => t.close()));
   }
 }
+
+/** `tag-from` ... `tag-(from + count - 1)`. */
+export function numbered(tag: string, from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
+}
+
+/** The lines, each with its "\n". */
+export function linesText(lines: readonly string[]): string {
+  return lines.map((l) => `${l}\n`).join('');
+}

@@ -1,16 +1,18 @@
 /**
- * FileTailer integration tests on real files (issue 2, item 5). Every case checks EXACT line counts and that no line
- * was delivered twice; results are awaited by polling with a timeout, never by fixed sleeps.
+ * FileTailer integration tests on real files (issue 2, item 5): start, line splitting, rotation under a concurrent
+ * writer process, lifecycle. The rotation, truncation and restart scenarios are one table in tailer-rotation.test.ts.
+ * Every case checks EXACT line counts and that no line was delivered twice; results are awaited by polling with a
+ * timeout, never by fixed sleeps.
  */
-import { copyFile, mkdir, rename, rmdir, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadPositions, savePositions } from '../../src/exporter/sources/positions.js';
-import type { FileTailer } from '../../src/exporter/sources/tailer.js';
 import {
   Appender,
   expectExactly,
+  linesText as text,
   makeTempDir,
+  numbered,
   RecordingSink,
   removeDir,
   runWriter,
@@ -31,10 +33,6 @@ afterEach(async () => {
   await pool.closeAll();
   await removeDir(dir);
 });
-
-const numbered = (tag: string, from: number, count: number): string[] =>
-  Array.from({ length: count }, (_, i) => `${tag}-${from + i}`);
-const text = (lines: readonly string[]): string => lines.map((l) => `${l}\n`).join('');
 
 describe('FileTailer: start', () => {
   it("startAt 'beginning' reads the lines already in the file", async () => {
@@ -195,27 +193,7 @@ describe('FileTailer: line splitting', () => {
   });
 });
 
-/**
- * A tailer on `p` (which holds `lines`), started and caught up. Its quiet period is 2 poll intervals = 2 minutes, so
- * whatever it reads from a new file in a test was read while the renamed one was still being drained.
- */
-async function drainingTailer(p: string, sink: RecordingSink, lines: readonly string[]): Promise<FileTailer> {
-  await writeFile(p, text(lines));
-  const t = pool.create({ path: p, sink, startAt: 'beginning', pollIntervalMs: 60_000 });
-  await t.start();
-  await t.caughtUp();
-  return t;
-}
-
-/** logrotate's rename + create under a writer that keeps its descriptor: returns an appender on the renamed file. */
-async function renameAndCreate(p: string, newLines: readonly string[]): Promise<Appender> {
-  const old = await Appender.open(p);
-  await rename(p, `${p}.1`);
-  await writeFile(p, text(newLines));
-  return old;
-}
-
-describe('FileTailer: rename + create rotation', () => {
+describe('FileTailer: rename + create rotation under a writer process', () => {
   it('a writer that keeps appending to the renamed file for 2 s: every line is counted, none twice', async () => {
     const p = join(dir, 'app.log');
     await writeFile(p, text(numbered('old', 0, 10))); // there before start: skipped by startAt 'end'
@@ -272,106 +250,6 @@ describe('FileTailer: rename + create rotation', () => {
     expect(t.rotations).toBe(1);
   });
 
-  it('the new file is read at once while the renamed one is still drained alongside it (no wait for the quiet period)', async () => {
-    const p = join(dir, 'app.log');
-    const sink = new RecordingSink();
-    const t = await drainingTailer(p, sink, numbered('before', 0, 100));
-    const old = await renameAndCreate(p, numbered('new', 0, 200));
-    try {
-      await old.lines(numbered('late', 0, 50));
-      await t.caughtUp();
-      expectExactly(sink.lines, [
-        ...numbered('before', 0, 100),
-        ...numbered('new', 0, 200),
-        ...numbered('late', 0, 50),
-      ]);
-      expect(t.rotations).toBe(1);
-
-      await old.write('later-0\nlater-1\nlater-'); // the renamed file is still read, partial line included
-      await writeFile(p, text(numbered('new', 200, 30)), { flag: 'a' });
-      await t.caughtUp();
-      await old.write('2\n');
-      await t.caughtUp();
-      expectExactly(sink.lines, [
-        ...numbered('before', 0, 100),
-        ...numbered('new', 0, 230),
-        ...numbered('late', 0, 50),
-        ...numbered('later', 0, 3),
-      ]);
-      const saved = t.position();
-      expect(saved).toMatchObject({ inode: (await stat(`${p}.1`)).ino, next: { inode: (await stat(p)).ino } });
-    } finally {
-      await old.close();
-    }
-  });
-
-  it('rotations faster than the quiet period: every renamed file keeps being drained alongside the newest one', async () => {
-    const p = join(dir, 'app.log');
-    const sink = new RecordingSink();
-    const t = await drainingTailer(p, sink, numbered('a', 0, 10));
-    const a = await renameAndCreate(p, numbered('b', 0, 20));
-    await t.caughtUp();
-    const b = await renameAndCreate(p, numbered('c', 0, 30)); // takes the first file's name: it lives on only through descriptors
-    try {
-      await a.lines(numbered('a', 10, 5));
-      await b.lines(numbered('b', 20, 6));
-      await t.caughtUp();
-      expectExactly(sink.lines, [...numbered('a', 0, 15), ...numbered('b', 0, 26), ...numbered('c', 0, 30)]);
-      expect(t.rotations).toBe(2);
-      expect(t.lagBytes()).toBe(0);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  });
-
-  it('a restart while the renamed file is still drained resumes both files from the saved position, every line once', async () => {
-    const p = join(dir, 'app.log');
-    const positionsFile = join(dir, 'positions.json');
-    const sink = new RecordingSink();
-    const t1 = await drainingTailer(p, sink, numbered('run1', 0, 100));
-    const old = await renameAndCreate(p, numbered('new', 0, 200));
-    try {
-      await old.lines(numbered('late', 0, 50));
-      await t1.caughtUp();
-      await old.write('half-');
-      await t1.close();
-      await savePositions(positionsFile, { app: t1.position()! });
-
-      // while down, both files grow (the half line is completed in the renamed one)
-      await old.write('line\n');
-      await old.lines(numbered('down-old', 0, 40));
-      await writeFile(p, text(numbered('down-new', 0, 60)), { flag: 'a' });
-      const saved = await loadPositions(positionsFile);
-      expect(saved.app?.next).toBeDefined();
-      const t2 = pool.create({ path: p, sink, resume: saved.app, pollIntervalMs: 50 });
-      await t2.start();
-      await old.lines(numbered('run2-old', 0, 10));
-      await writeFile(p, text(numbered('run2-new', 0, 20)), { flag: 'a' });
-      const expected = [
-        ...numbered('run1', 0, 100),
-        ...numbered('new', 0, 200),
-        ...numbered('late', 0, 50),
-        'half-line',
-        ...numbered('down-old', 0, 40),
-        ...numbered('down-new', 0, 60),
-        ...numbered('run2-old', 0, 10),
-        ...numbered('run2-new', 0, 20),
-      ];
-      await waitFor(
-        () => sink.lines.length >= expected.length,
-        `${expected.length} lines`,
-        20_000,
-        () => `${sink.lines.length}`,
-      );
-      await t2.caughtUp();
-      expectExactly(sink.lines, expected);
-      expect(t2.rotations).toBe(0); // both files were already known: no new rotation
-    } finally {
-      await old.close();
-    }
-  });
-
   it('under load: 200k lines written while the file is rotated 5 times -> exactly 200k lines, no duplicates', async () => {
     const p = join(dir, 'app.log');
     await writeFile(p, '');
@@ -397,222 +275,6 @@ describe('FileTailer: rename + create rotation', () => {
     expectExactly(sink.lines, writerLines('L', 0, 200_000));
     expect(t.rotations).toBe(5);
     expect(t.bytesRead).toBe(200_000 * (writerLines('L', 0, 1)[0]?.length ?? 0) + 200_000);
-  });
-});
-
-describe('FileTailer: copytruncate and delete', () => {
-  it('copytruncate with a writer that continues at once: lines not yet read come from the copy in path.1', async () => {
-    const p = join(dir, 'app.log');
-    const w = await Appender.open(p);
-    const sink = new RecordingSink();
-    const t = pool.create({ path: p, sink, pollIntervalMs: 100 });
-    await t.start();
-    for (let i = 0; i < 5000; i += 250) await w.lines(numbered('before', i, 250));
-    // logrotate copytruncate: copy, then truncate in place; the writer's O_APPEND descriptor continues at offset 0
-    await copyFile(p, `${p}.1`);
-    await truncate(p, 0);
-    for (let i = 0; i < 5000; i += 250) await w.lines(numbered('after', i, 250));
-    await w.close();
-    const expected = [...numbered('before', 0, 5000), ...numbered('after', 0, 5000)];
-    await waitFor(
-      () => sink.lines.length >= expected.length,
-      `${expected.length} lines`,
-      20_000,
-      () => `${sink.lines.length}`,
-    );
-    await t.caughtUp();
-    expectExactly(sink.lines, expected);
-    expect(t.rotations).toBe(1);
-  });
-
-  it('a file truncated and regrown past its old size before the tailer looks is detected by its first bytes', async () => {
-    const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('gen1', 0, 100)));
-    const sink = new RecordingSink();
-    // no fs.watch and a poll far away: the tailer only looks when caughtUp() asks it to
-    const t = pool.create({ path: p, sink, pollIntervalMs: 600_000, watch: false });
-    await t.start();
-    await t.caughtUp();
-    expect(sink.lines).toHaveLength(100);
-    const oldSize = (await stat(p)).size;
-    await truncate(p, 0);
-    await writeFile(p, text(numbered('generation2', 0, 150)), { flag: 'a' });
-    expect((await stat(p)).size).toBeGreaterThan(oldSize);
-    await t.caughtUp();
-    expectExactly(sink.lines, [...numbered('gen1', 0, 100), ...numbered('generation2', 0, 150)]);
-    expect(t.rotations).toBe(1);
-  });
-
-  it('copytruncate + regrow before the tailer looks, with unread lines: they are read from the path.1 copy', async () => {
-    const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('gen1', 0, 100)));
-    const sink = new RecordingSink();
-    const t = pool.create({ path: p, sink, pollIntervalMs: 600_000, watch: false });
-    await t.start();
-    await t.caughtUp();
-    await writeFile(p, `${text(numbered('gen1', 100, 50))}gen1-150-part`, { flag: 'a' }); // not read yet
-    await copyFile(p, `${p}.1`);
-    await truncate(p, 0);
-    await writeFile(p, text(numbered('generation2', 0, 200)), { flag: 'a' });
-    await t.caughtUp();
-    // the copy's unterminated last line is delivered as it is (it can never be completed)
-    expectExactly(sink.lines, [...numbered('gen1', 0, 150), 'gen1-150-part', ...numbered('generation2', 0, 200)]);
-    expect(t.rotations).toBe(1);
-  });
-
-  it('deleted, then recreated later: the tailer goes missing and picks up the new file from 0', async () => {
-    const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('first', 0, 500)));
-    const sink = new RecordingSink();
-    const t = pool.create({ path: p, sink, pollIntervalMs: 50 });
-    await t.start();
-    await waitFor(() => sink.lines.length >= 500, '500 lines');
-    await unlink(p);
-    await waitFor(() => t.state === 'missing', "state 'missing'");
-    await writeFile(p, text(numbered('second', 0, 700)));
-    await waitFor(
-      () => sink.lines.length >= 1200,
-      '1200 lines',
-      20_000,
-      () => `${sink.lines.length}`,
-    );
-    await t.caughtUp();
-    expectExactly(sink.lines, [...numbered('first', 0, 500), ...numbered('second', 0, 700)]);
-    expect(t.rotations).toBe(1);
-  });
-
-  it('deleted and recreated at once, with unread lines in the deleted file: both files read completely', async () => {
-    const p = join(dir, 'app.log');
-    await writeFile(p, text(numbered('first', 0, 10)));
-    const sink = new RecordingSink();
-    // no fs.watch: the tailer most likely looks only after the file was replaced (exact either way)
-    const t = pool.create({ path: p, sink, pollIntervalMs: 50, watch: false });
-    await t.start();
-    await t.caughtUp();
-    await writeFile(p, text(numbered('first', 10, 90)), { flag: 'a' });
-    await unlink(p);
-    await writeFile(p, text(numbered('second', 0, 50)));
-    await waitFor(() => sink.lines.length >= 150, '150 lines');
-    await t.caughtUp();
-    expectExactly(sink.lines, [...numbered('first', 0, 100), ...numbered('second', 0, 50)]);
-    expect(t.rotations).toBe(1);
-  });
-});
-
-describe('FileTailer: restart with saved positions', () => {
-  it('lines written while the tailer was down are counted exactly once (including a line half-written at shutdown)', async () => {
-    const p = join(dir, 'app.log');
-    const positionsFile = join(dir, 'state', 'positions.json');
-    const sink = new RecordingSink();
-    const w = await Appender.open(p);
-    await w.lines(numbered('run1', 0, 1000));
-    const t1 = pool.create({ path: p, sink });
-    await t1.start();
-    await waitFor(() => sink.lines.length >= 1000, '1000 lines');
-    await w.write('half-');
-    await t1.close();
-    const pos = t1.position();
-    expect(pos?.offset).toBe(Buffer.byteLength(text(numbered('run1', 0, 1000))));
-    await savePositions(positionsFile, { app: pos! });
-
-    await w.write('written\n');
-    await w.lines(numbered('down', 0, 500));
-    const saved = await loadPositions(positionsFile);
-    const t2 = pool.create({ path: p, sink, startAt: 'end', resume: saved.app }); // resume wins over startAt
-    await t2.start();
-    await w.lines(numbered('run2', 0, 200));
-    await w.close();
-    await waitFor(
-      () => sink.lines.length >= 1701,
-      '1701 lines',
-      20_000,
-      () => `${sink.lines.length}`,
-    );
-    await t2.caughtUp();
-    expectExactly(sink.lines, [
-      ...numbered('run1', 0, 1000),
-      'half-written',
-      ...numbered('down', 0, 500),
-      ...numbered('run2', 0, 200),
-    ]);
-    expect(t2.rotations).toBe(0);
-  });
-
-  it('a rotation during the downtime: the rest of the old file is read from path.1, then the new file from 0', async () => {
-    const p = join(dir, 'app.log');
-    const positionsFile = join(dir, 'positions.json');
-    const sink = new RecordingSink();
-    await writeFile(p, text(numbered('run1', 0, 800)));
-    const t1 = pool.create({ path: p, sink });
-    await t1.start();
-    await waitFor(() => sink.lines.length >= 800, '800 lines');
-    await t1.close();
-    await savePositions(positionsFile, { app: t1.position()! });
-
-    await writeFile(p, text(numbered('down-old', 0, 300)), { flag: 'a' });
-    await rename(p, `${p}.1`);
-    await writeFile(p, text(numbered('down-new', 0, 400)));
-    const saved = await loadPositions(positionsFile);
-    const t2 = pool.create({ path: p, sink, resume: saved.app, pollIntervalMs: 50 });
-    await t2.start();
-    await writeFile(p, text(numbered('run2', 0, 100)), { flag: 'a' });
-    await waitFor(
-      () => sink.lines.length >= 1600,
-      '1600 lines',
-      20_000,
-      () => `${sink.lines.length}`,
-    );
-    await t2.caughtUp();
-    expectExactly(sink.lines, [
-      ...numbered('run1', 0, 800),
-      ...numbered('down-old', 0, 300),
-      ...numbered('down-new', 0, 400),
-      ...numbered('run2', 0, 100),
-    ]);
-    expect(t2.rotations).toBe(1);
-  });
-
-  it('the saved file is gone (no path.1 with its inode): the current file is read from 0', async () => {
-    const p = join(dir, 'app.log');
-    const sink = new RecordingSink();
-    await writeFile(p, text(numbered('run1', 0, 50)));
-    const t1 = pool.create({ path: p, sink });
-    await t1.start();
-    await waitFor(() => sink.lines.length >= 50, '50 lines');
-    await t1.close();
-    const pos = t1.position()!;
-    await rename(p, join(dir, 'elsewhere.log'));
-    await writeFile(p, text(numbered('fresh', 0, 60)));
-    const t2 = pool.create({ path: p, sink, startAt: 'end', resume: pos });
-    await t2.start();
-    await waitFor(() => sink.lines.length >= 110, '110 lines');
-    await t2.caughtUp();
-    expectExactly(sink.lines, [...numbered('run1', 0, 50), ...numbered('fresh', 0, 60)]);
-    expect(t2.rotations).toBe(1);
-  });
-
-  it('copytruncate during the downtime: the unread tail comes from the path.1 copy, then the file from 0', async () => {
-    const p = join(dir, 'app.log');
-    const sink = new RecordingSink();
-    await writeFile(p, text(numbered('run1', 0, 50)));
-    const t1 = pool.create({ path: p, sink });
-    await t1.start();
-    await waitFor(() => sink.lines.length >= 50, '50 lines');
-    await t1.close();
-    const pos = t1.position()!;
-    await writeFile(p, text(numbered('down-old', 0, 30)), { flag: 'a' });
-    await copyFile(p, `${p}.1`);
-    await truncate(p, 0);
-    await writeFile(p, text(numbered('down-new', 0, 20)), { flag: 'a' });
-    const t2 = pool.create({ path: p, sink, resume: pos });
-    await t2.start();
-    await waitFor(() => sink.lines.length >= 100, '100 lines');
-    await t2.caughtUp();
-    expectExactly(sink.lines, [
-      ...numbered('run1', 0, 50),
-      ...numbered('down-old', 0, 30),
-      ...numbered('down-new', 0, 20),
-    ]);
   });
 });
 
