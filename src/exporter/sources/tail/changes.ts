@@ -47,7 +47,7 @@ export class ChangeDetector {
    * This also catches a file that was truncated and regrew past our read position before we looked. While the file
    * is shorter than HEAD_BYTES the remembered head grows with it.
    */
-  async headChanged(f: FileReader, sync = false): Promise<boolean> {
+  private async headChanged(f: FileReader, sync = false): Promise<boolean> {
     const b = this.headBuf;
     const bytesRead = sync ? readSync(f.fh.fd, b, 0, HEAD_BYTES, 0) : (await f.fh.read(b, 0, HEAD_BYTES, 0)).bytesRead;
     const old = f.head;

@@ -175,19 +175,17 @@ export class FileTailer {
 
   /** One pass: read everything available, handle truncation and rotation. Returns true when caught up. */
   private async cycle(): Promise<boolean> {
-    await this.finishCopy();
     for (;;) {
       if (!this.cur && !this.hadFile) await this.openFirst(false);
-      if (!this.cur) {
-        const f = this.hadFile ? await this.tryOpen(this.path) : undefined;
+      let f = this.cur;
+      if (!f) {
+        f = this.hadFile ? await this.tryOpen(this.path) : undefined;
         if (!f) {
           this._state = 'missing';
           return await this.drainPredecessors();
         }
         this.adoptNew(f);
       }
-      const f = this.cur;
-      if (!f) return true;
       await f.fstat();
       if (f.size < f.readPos) await this.truncatedInPlace(f);
       await this.finishCopy();
