@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { isSampleLineWriter } from '../metrics/log-metrics.js';
+import { isSampleLineWriter } from '../exposition/family.js';
 import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
 
 /*
