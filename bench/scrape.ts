@@ -24,7 +24,7 @@ import pg from 'pg';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../src/exporter/config/load.js';
 import { CollectorOrchestrator } from '../src/exporter/collectors/orchestrator.js';
-import { PostgresCollector } from '../src/exporter/collectors/postgres.js';
+import { PostgresCollector } from '../src/exporter/collectors/postgres/collector.js';
 import { registerBuildInfo } from '../src/exporter/metrics/build-info.js';
 import { registerRuntimeMetrics } from '../src/exporter/metrics/runtime.js';
 import { createApp } from '../src/exporter/server/app.js';

@@ -18,6 +18,15 @@ export class CollectorTimeoutError extends Error {
   }
 }
 
+/** A PostgreSQL connection could not be opened (refused, authentication, timeout); the message names the database. */
+export class PgConnectError extends Error {
+  readonly code = 'E_PG_CONNECT';
+  constructor(database: string, reason: string, options?: { cause?: unknown }) {
+    super(`cannot connect to database "${database}": ${reason}`, options);
+    this.name = 'PgConnectError';
+  }
+}
+
 /** The HTTP server could not listen (port in use, no permission): the exporter stops before reading any log. */
 export class ListenError extends Error {
   readonly code = 'E_LISTEN';

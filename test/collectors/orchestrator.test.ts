@@ -1,23 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { Gauge, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { Collector } from '../../src/exporter/collectors/collector.js';
+import { defineFamily, registerFamily } from '../../src/exporter/exposition/family.js';
 import { CollectorOrchestrator, scrapeDeadlineMs } from '../../src/exporter/collectors/orchestrator.js';
 
-/** A collector whose behaviour each test scripts: resolve, reject, or hang until aborted. */
+/**
+ * A collector whose behaviour each test scripts: resolve, reject, or hang until released. Its snapshot is a number,
+ * served as test_<name>_value while the orchestrator serves it.
+ */
 function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | 'hang') {
-  const gauge = new Gauge({ name: `test_${name}_value`, help: 'test value', registers: [registry] });
   let calls = 0;
   let lateWrite = false;
   let finished = false;
   let release: () => void = () => undefined;
   const released = new Promise<void>((resolve) => (release = resolve));
-  const collector: Collector & {
+  const collector: Collector<number> & {
     calls: () => number;
     lateWrite: () => boolean;
     finished: () => boolean;
     release: () => void;
   } = {
     name,
+    served: undefined,
     calls: () => calls,
     lateWrite: () => lateWrite,
     finished: () => finished,
@@ -28,19 +32,22 @@ function scripted(name: string, registry: Registry, behaviour: 'ok' | 'fail' | '
       if (behaviour === 'hang') {
         // Ignores the abort on purpose (a driver that cannot cancel) and finishes only when the test says so.
         await released;
-        if (!signal.aborted) gauge.set(1);
-        else lateWrite = true;
+        if (signal.aborted) lateWrite = true;
         finished = true;
-        return;
+        return 1;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
-      if (!signal.aborted) gauge.set(42);
-    },
-    reset() {
-      gauge.reset();
+      return 42;
     },
     async close() {},
   };
+  registerFamily(
+    registry,
+    defineFamily({ name: `test_${name}_value`, help: 'test value', type: 'gauge', labelNames: [] }),
+    (emit) => {
+      if (collector.served !== undefined) emit(collector.served);
+    },
+  );
   return collector;
 }
 
@@ -51,11 +58,12 @@ describe('CollectorOrchestrator', () => {
     let mode: 'ok' | 'refused' | 'auth' = 'refused';
     const flaky: Collector = {
       name: 'flaky',
+      served: undefined,
       async update() {
         if (mode === 'refused') throw new Error('connect ECONNREFUSED 127.0.0.1:5');
         if (mode === 'auth') throw new Error('password authentication failed');
+        return 'snapshot';
       },
-      reset() {},
       async close() {},
     };
     const orchestrator = new CollectorOrchestrator({ registry, collectors: [flaky], log: (m) => logs.push(m) });
@@ -106,6 +114,38 @@ describe('CollectorOrchestrator', () => {
     await expect.poll(() => slow.finished()).toBe(true);
     expect(slow.lateWrite()).toBe(true);
     expect(await registry.metrics()).not.toContain('test_slow_value 1');
+  });
+
+  it('serves the snapshot of the last successful update, and nothing after a failed or timed-out one', async () => {
+    const registry = new Registry();
+    let mode: 'ok' | 'fail' | 'hang' = 'ok';
+    let value = 0;
+    let release: () => void = () => undefined;
+    const c: Collector<number> = {
+      name: 'c',
+      served: undefined,
+      async update() {
+        if (mode === 'fail') throw new Error('refused');
+        if (mode === 'hang') await new Promise<void>((resolve) => (release = resolve));
+        return ++value;
+      },
+      async close() {},
+    };
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [c], log: () => undefined });
+    await orchestrator.run(1000);
+    expect(c.served).toBe(1);
+    mode = 'fail';
+    await orchestrator.run(1000);
+    expect(c.served).toBeUndefined();
+    mode = 'ok';
+    await orchestrator.run(1000);
+    expect(c.served).toBe(2);
+    mode = 'hang';
+    await orchestrator.run(50);
+    expect(c.served).toBeUndefined(); // a timed-out scrape serves none of the old snapshot
+    release();
+    await expect.poll(() => value).toBe(3);
+    expect(c.served).toBeUndefined(); // the abandoned update's snapshot is never served
   });
 
   it('shares one in-flight run between concurrent scrapes', async () => {

@@ -2,72 +2,76 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
+import { mapActivityRow, stateLabel } from '../../src/exporter/collectors/postgres/activity.js';
+import { POSTGRES_METRIC_NAMES, registerPostgresFamilies } from '../../src/exporter/collectors/postgres/collector.js';
+import { mapDatabaseRow, type DatabaseRow } from '../../src/exporter/collectors/postgres/database.js';
+import type { PostgresSnapshot } from '../../src/exporter/collectors/postgres/gather.js';
+import { mapIndexRows } from '../../src/exporter/collectors/postgres/indexes.js';
+import { mapServerRow } from '../../src/exporter/collectors/postgres/server.js';
 import {
-  clearPostgresMetrics,
-  stateLabel,
-  writePostgresSnapshot,
-  type PostgresSnapshot,
-} from '../../src/exporter/collectors/postgres.js';
-import { createPostgresMetrics, POSTGRES_METRIC_NAMES } from '../../src/exporter/collectors/postgres-metrics.js';
-import { parseExtensionVersion, statementsSql } from '../../src/exporter/collectors/postgres-queries.js';
+  mapStatementRow,
+  parseExtensionVersion,
+  statementsSql,
+  type StatementRow,
+} from '../../src/exporter/collectors/postgres/statements.js';
+import { mapTableRows } from '../../src/exporter/collectors/postgres/tables.js';
+import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import { parseExposition, select } from '../helpers/postgres.js';
 
 /*
- * The write step fed with FIXED rows (no database): the exposition must match test/golden/postgres.prom byte for
- * byte and pass promtool. The fixture is a replica so the replication lag series is covered, and it carries the
+ * The row mapping and the families fed with FIXED rows (no database): the exposition must match
+ * test/golden/postgres.prom byte for byte and pass promtool, as the server renders it and as prom-client does. The fixture is a replica so the replication lag series is covered, and it carries the
  * awkward cases: hidden session states, a statement text with quotes, a backslash, a literal and runs of
  * whitespace, and a utility statement holding a password (left out of every series).
  */
 
+/** The rows as pg hands them over (bigint and numeric columns as strings), mapped by each view's own function. */
 function fixture(): PostgresSnapshot {
-  return {
-    server: {
-      version: '15.20',
-      versionNum: 150020,
-      currentDatabase: 'postgres',
-      inRecovery: true,
-      replicationLagSeconds: 1.5,
-      maxConnections: 100,
-    },
-    databases: [
-      {
-        database: 'crm',
-        xactCommits: 123456,
-        xactRollbacks: 12,
-        blocksHit: 9876543,
-        blocksRead: 4321,
-        deadlocks: 2,
-        tempBytes: 1048576,
-        rows: { returned: 500000, fetched: 250000, inserted: 10000, updated: 2000, deleted: 300 },
-        sizeBytes: 104857600,
-      },
-      {
-        database: 'crm_audit',
-        xactCommits: 50,
-        xactRollbacks: 0,
-        blocksHit: 1000,
-        blocksRead: 10,
-        deadlocks: 0,
-        tempBytes: 0,
-        rows: { returned: 10, fetched: 5, inserted: 5, updated: 0, deleted: 0 },
-        sizeBytes: 8388608,
-      },
-    ],
+  const {
+    pgss_version: _v,
+    pgss_schema: _s,
+    pgss_loaded: _l,
+    ...server
+  } = mapServerRow({
+    version: '15.20',
+    version_num: 150020,
+    current_database: 'postgres',
+    in_recovery: true,
+    replication_lag_seconds: 1.5,
+    max_connections: 100,
+    pgss_version: '1.10',
+    pgss_schema: 'public',
+    pgss_loaded: true,
+  });
+  const database = (name: string, values: number[], size: number) => {
+    const columns = ['xact_commit', 'xact_rollback', 'blks_hit', 'blks_read', 'deadlocks', 'temp_bytes'];
+    const ops = ['tup_returned', 'tup_fetched', 'tup_inserted', 'tup_updated', 'tup_deleted'];
+    const row = Object.fromEntries([...columns, ...ops].map((c, i) => [c, String(values[i])]));
+    return mapDatabaseRow({ database: name, ...row, size_bytes: String(size) }) as DatabaseRow;
+  };
+  const session = (
+    database: string,
+    state: string | null,
+    sessions: number,
+    blocked: number,
+    longest_xact: number,
+  ) => ({
+    database,
+    state,
+    sessions,
+    blocked,
+    longest_xact,
+  });
+  const activity = mapActivityRow({
     sessions: [
-      { database: 'crm', state: 'active', sessions: 3, blocked: 1, longestTransactionSeconds: 12.25 },
-      { database: 'crm', state: 'idle', sessions: 10, blocked: 0, longestTransactionSeconds: 0 },
-      { database: 'crm', state: 'idle in transaction', sessions: 1, blocked: 0, longestTransactionSeconds: 42 },
-      {
-        database: 'crm',
-        state: 'idle in transaction (aborted)',
-        sessions: 1,
-        blocked: 0,
-        longestTransactionSeconds: 3,
-      },
-      { database: 'crm', state: 'unknown', sessions: 2, blocked: 0, longestTransactionSeconds: 0 },
-      { database: 'crm_audit', state: 'fastpath function call', sessions: 1, blocked: 0, longestTransactionSeconds: 0 },
-      { database: 'not_monitored', state: 'idle', sessions: 4, blocked: 0, longestTransactionSeconds: 99 },
+      session('crm', 'active', 3, 1, 12.25),
+      session('crm', 'idle', 10, 0, 0),
+      session('crm', 'idle in transaction', 1, 0, 42),
+      session('crm', 'idle in transaction (aborted)', 1, 0, 3),
+      session('crm', null, 2, 0, 0), // a hidden state: "unknown"
+      session('crm_audit', 'fastpath function call', 1, 0, 0),
+      session('not_monitored', 'idle', 4, 0, 99),
     ],
     locks: [
       { database: 'crm', mode: 'AccessShareLock', granted: true, locks: 25 },
@@ -75,89 +79,72 @@ function fixture(): PostgresSnapshot {
       { database: 'crm', mode: 'ShareLock', granted: false, locks: 1 },
       { database: 'crm', mode: 'ExclusiveLock', granted: true, locks: 5 },
     ],
-    tables: [
-      {
-        database: 'crm',
-        schema: 'public',
-        table: 'customers',
-        seqScans: 120,
-        seqRowsRead: 12000000,
-        indexScans: 98000,
-        liveRows: 100000,
-        deadRows: 350,
-        sizeBytes: 20971520,
-        lastAutovacuum: 1735689600,
-      },
-      {
-        database: 'crm',
-        schema: 'public',
-        table: 'notes',
-        seqScans: 3,
-        seqRowsRead: 150000,
-        indexScans: 0,
-        liveRows: 50000,
-        deadRows: 0,
-        sizeBytes: 6291456,
-        lastAutovacuum: 0,
-      },
+  });
+  const table = (name: string, v: number[], last_autovacuum: number) => ({
+    schema: 'public',
+    table: name,
+    seq_scan: String(v[0]),
+    seq_tup_read: String(v[1]),
+    idx_scan: String(v[2]),
+    n_live_tup: String(v[3]),
+    n_dead_tup: String(v[4]),
+    size_bytes: String(v[5]),
+    last_autovacuum,
+    database_size: null,
+  });
+  const index = (t: string, name: string, idx_scan: number, size_bytes: number) => ({
+    schema: 'public',
+    table: t,
+    index: name,
+    idx_scan: String(idx_scan),
+    size_bytes: String(size_bytes),
+  });
+  const statement = (queryid: string, calls: number, seconds: number, rows: number, query: string) =>
+    mapStatementRow({ database: 'crm', queryid, calls: String(calls), seconds, rows: String(rows), query }, 60);
+  return {
+    server,
+    databases: [
+      database('crm', [123456, 12, 9876543, 4321, 2, 1048576, 500000, 250000, 10000, 2000, 300], 104857600),
+      database('crm_audit', [50, 0, 1000, 10, 0, 0, 10, 5, 5, 0, 0], 8388608),
     ],
-    indexes: [
-      {
-        database: 'crm',
-        schema: 'public',
-        table: 'customers',
-        index: 'customers_pkey',
-        scans: 90000,
-        sizeBytes: 2260992,
-      },
-      {
-        database: 'crm',
-        schema: 'public',
-        table: 'customers',
-        index: 'customers_email_key',
-        scans: 8000,
-        sizeBytes: 4202496,
-      },
-      { database: 'crm', schema: 'public', table: 'notes', index: 'notes_body_idx', scans: 0, sizeBytes: 3153920 },
-    ],
+    ...activity,
+    tables: mapTableRows('crm', [
+      table('customers', [120, 12000000, 98000, 100000, 350, 20971520], 1735689600),
+      table('notes', [3, 150000, 0, 50000, 0, 6291456], 0),
+    ]).tables,
+    indexes: mapIndexRows('crm', [
+      index('customers', 'customers_pkey', 90000, 2260992),
+      index('customers', 'customers_email_key', 8000, 4202496),
+      index('notes', 'notes_body_idx', 0, 3153920),
+    ]),
     statements: {
       enabled: true,
       rows: [
-        {
-          database: 'crm',
-          queryid: '-3749834501953480001',
-          calls: 15000,
-          seconds: 42.5,
-          rows: 15000,
-          query: 'SELECT id, name\n  FROM   customers\n WHERE email = $1',
-        },
-        {
-          database: 'crm',
-          queryid: '8812399214460001234',
-          calls: 12,
-          seconds: 3.75,
-          rows: 12,
-          query: `UPDATE "Notes\\"\tSET body = $1 WHERE body LIKE $2 ESCAPE '!' AND id IN (SELECT id FROM notes ORDER BY created_at DESC LIMIT $3)`,
-        },
-        {
-          database: 'crm',
-          queryid: '-8181142802221337144',
-          calls: 1,
-          seconds: 0.01,
-          rows: 0,
-          query: "ALTER ROLE crm PASSWORD 'hunter2'",
-        },
-      ],
+        statement('-3749834501953480001', 15000, 42.5, 15000, 'SELECT id, name\n  FROM   customers\n WHERE email = $1'),
+        statement(
+          '8812399214460001234',
+          12,
+          3.75,
+          12,
+          `UPDATE "Notes\\"\tSET body = $1 WHERE body LIKE $2 ESCAPE '!' AND id IN (SELECT id FROM notes ORDER BY created_at DESC LIMIT $3)`,
+        ),
+        statement('-8181142802221337144', 1, 0.01, 0, "ALTER ROLE crm PASSWORD 'hunter2'"),
+      ].filter((r): r is StatementRow => r !== undefined),
     },
     queries: 8,
   };
 }
 
-async function render(snapshot: PostgresSnapshot, queryLength = 60): Promise<{ registry: Registry; text: string }> {
+/** The collector's families in a fresh registry, serving `served()` at each scrape. */
+function serving(served: () => PostgresSnapshot | undefined): Registry {
   const registry = new Registry();
-  const metrics = createPostgresMetrics(registry);
-  writePostgresSnapshot(metrics, snapshot, queryLength);
-  return { registry, text: await registry.metrics() };
+  registerPostgresFamilies(registry, served);
+  return registry;
+}
+
+async function render(snapshot: PostgresSnapshot): Promise<{ registry: Registry; text: string }> {
+  const registry = serving(() => snapshot);
+  return { registry, text: await renderPrometheusText(registry) };
 }
 
 describe('PostgreSQL golden exposition', () => {
@@ -187,17 +174,17 @@ describe('PostgreSQL golden exposition', () => {
       expect(POSTGRES_METRIC_NAMES, name[1]).toContain(name[1]);
   });
 
-  it('removes series that are no longer in the snapshot and clears everything on reset', async () => {
-    const registry = new Registry();
-    const metrics = createPostgresMetrics(registry);
-    writePostgresSnapshot(metrics, fixture(), 60);
+  it('serves the last snapshot only: series no longer in it (a dropped table) disappear, and none without one', async () => {
+    let served: PostgresSnapshot | undefined = fixture();
+    const registry = serving(() => served);
+    expect(select(parseExposition(await renderPrometheusText(registry)), 'crm_pg_table_size_bytes')).toHaveLength(2);
     const smaller = fixture();
     smaller.statements.rows = smaller.statements.rows.slice(0, 1);
     smaller.tables = smaller.tables.slice(0, 1);
     smaller.databases = smaller.databases.slice(0, 1);
-    smaller.server = { ...smaller.server, inRecovery: false, replicationLagSeconds: null };
-    writePostgresSnapshot(metrics, smaller, 60);
-    const samples = parseExposition(await registry.metrics());
+    smaller.server = { ...smaller.server, in_recovery: false, replication_lag_seconds: null };
+    served = smaller;
+    const samples = parseExposition(await renderPrometheusText(registry));
     expect(select(samples, 'crm_pg_statement_info')).toHaveLength(1);
     expect(select(samples, 'crm_pg_statement_seconds_total', { queryid: '8812399214460001234' })).toEqual([]);
     expect(select(samples, 'crm_pg_table_size_bytes').map((s) => s.labels.table)).toEqual(['customers']);
@@ -205,22 +192,25 @@ describe('PostgreSQL golden exposition', () => {
     expect(select(samples, 'crm_pg_connections', { database: 'crm_audit' })).toEqual([]);
     expect(select(samples, 'crm_pg_replication_lag_seconds')).toEqual([]);
     expect(select(samples, 'crm_pg_in_recovery')[0]?.value).toBe(0);
+    expect(select(samples, 'crm_pg_up')[0]?.value).toBe(1);
 
-    clearPostgresMetrics(metrics);
-    const cleared = parseExposition(await registry.metrics());
-    expect(cleared).toEqual([{ name: 'crm_pg_up', labels: {}, value: 0 }]);
+    served = undefined; // what the orchestrator sets after a failed or timed-out update
+    expect(parseExposition(await renderPrometheusText(registry))).toEqual([
+      { name: 'crm_pg_up', labels: {}, value: 0 },
+    ]);
+    expect(parseExposition(await registry.metrics())).toEqual([{ name: 'crm_pg_up', labels: {}, value: 0 }]);
   });
 
-  it('mirrors counters as absolute values, so a lower value reads as a counter reset', async () => {
-    const registry = new Registry();
-    const metrics = createPostgresMetrics(registry);
-    writePostgresSnapshot(metrics, fixture(), 60);
+  it('serves counters as the absolute values read, so a lower value reads as a counter reset', async () => {
     const reset = fixture();
-    (reset.databases[0] as PostgresSnapshot['databases'][number]).xactCommits = 7;
-    writePostgresSnapshot(metrics, reset, 60);
-    expect(
-      select(parseExposition(await registry.metrics()), 'crm_pg_xact_commits_total', { database: 'crm' })[0]?.value,
-    ).toBe(7);
+    (reset.databases[0] as DatabaseRow).xact_commit = 7;
+    const text = (await render(reset)).text;
+    expect(select(parseExposition(text), 'crm_pg_xact_commits_total', { database: 'crm' })[0]?.value).toBe(7);
+  });
+
+  it('renders the same exposition through prom-client (registry.metrics()) as through the server', async () => {
+    const { registry, text } = await render(fixture());
+    expect(await registry.metrics()).toBe(text);
   });
 
   it.each([

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Server as NetServer, type Socket }
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/exporter/config/load.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres/collector.js';
 import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { freePort } from '../helpers/net.js';

@@ -7,7 +7,7 @@ import { startExporter } from '../../src/exporter/main.js';
 import { isPlannableStatement, plannableStatementSql } from '../../src/exporter/parsers/statement-text.js';
 import { PLANNABLE_CASES } from '../helpers/statement-cases.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres/collector.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import {
   connect,

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/exporter/config/load.js';
 import type { PostgresConfig } from '../../src/exporter/config/schema.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { PostgresCollector } from '../../src/exporter/collectors/postgres.js';
+import { PostgresCollector } from '../../src/exporter/collectors/postgres/collector.js';
 import { APPLICATION_NAME } from '../../src/exporter/sources/pg-pool.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import {
@@ -336,7 +336,7 @@ describe('PostgreSQL collector (integration)', () => {
     // Primary connection: server facts, pg_stat_database, pg_stat_activity + pg_locks; the database: tables, indexes.
     expect(texts).toHaveLength(5);
     expect(value(samples, 'crm_pg_scrape_queries')).toBe(5);
-    expect(main.collector.lastQueryCount).toBe(5);
+    expect(main.collector.served?.queries).toBe(5);
     for (const view of [
       'pg_stat_database',
       'pg_stat_activity',

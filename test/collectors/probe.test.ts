@@ -5,11 +5,11 @@ import { Registry } from 'prom-client';
 import type { ProbeConfig } from '../../src/exporter/config/schema.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
 import {
-  createProbeMetrics,
   ProbeCollector,
   PROBE_METRIC_NAMES,
-  writeProbeMetrics,
-} from '../../src/exporter/collectors/probe.js';
+  registerProbeFamilies,
+} from '../../src/exporter/collectors/probe/collector.js';
+import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { isProbeSuccess, probeHttp } from '../../src/exporter/sources/http-prober.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
@@ -186,21 +186,17 @@ describe('HTTP probe', () => {
 describe('probe exposition', () => {
   async function golden(): Promise<string> {
     const registry = new Registry();
-    writeProbeMetrics(createProbeMetrics(registry), {
-      success: true,
-      status: 200,
-      durationSeconds: 0.0123,
-      error: undefined,
-    });
-    return registry.metrics();
+    const result = { success: true, status: 200, durationSeconds: 0.0123, error: undefined };
+    registerProbeFamilies(registry, () => result);
+    const text = await renderPrometheusText(registry);
+    expect(await registry.metrics()).toBe(text);
+    return text;
   }
 
   it('matches the golden file', async () => {
     const text = await golden();
     await expect(text).toMatchFileSnapshot('../golden/probe.prom');
-    expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort()).toEqual(
-      Object.values(PROBE_METRIC_NAMES).sort(),
-    );
+    expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort()).toEqual([...PROBE_METRIC_NAMES].sort());
   });
 
   it('the real /metrics passes promtool check metrics with zero findings', async () => {

@@ -3,8 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { parseRedisInfo } from '../../src/exporter/parsers/redis-info.js';
-import { clearRedisMetrics, writeRedisMetrics, type RedisSnapshot } from '../../src/exporter/collectors/redis.js';
-import { createRedisMetrics, REDIS_METRIC_NAMES } from '../../src/exporter/collectors/redis-metrics.js';
+import {
+  REDIS_METRIC_NAMES,
+  registerRedisFamilies,
+  type RedisSnapshot,
+} from '../../src/exporter/collectors/redis/collector.js';
+import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
+import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
@@ -24,10 +29,15 @@ function snapshot(file: string): RedisSnapshot {
   };
 }
 
-async function exposition(file: string): Promise<string> {
+function serving(served: () => RedisSnapshot | undefined): Registry {
   const registry = new Registry();
-  writeRedisMetrics(createRedisMetrics(registry), snapshot(file));
-  return registry.metrics();
+  registerRedisFamilies(registry, served);
+  return registry;
+}
+
+async function exposition(file: string): Promise<string> {
+  const s = snapshot(file);
+  return renderPrometheusText(serving(() => s));
 }
 
 describe('Redis exposition from fixture INFO', () => {
@@ -42,9 +52,8 @@ describe('Redis exposition from fixture INFO', () => {
   it('serves every metric name it declares, and only crm_redis_ names', async () => {
     const text = await exposition('info-7.txt');
     const families = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => m[1]);
-    expect(families.sort()).toEqual(Object.values(REDIS_METRIC_NAMES).sort());
-    for (const name of Object.values(REDIS_METRIC_NAMES))
-      expect(text, name).toMatch(new RegExp(`^${name}(\\{| )`, 'm'));
+    expect(families.sort()).toEqual([...REDIS_METRIC_NAMES].sort());
+    for (const name of REDIS_METRIC_NAMES) expect(text, name).toMatch(new RegExp(`^${name}(\\{| )`, 'm'));
   });
 
   it('converts units: usec to seconds, maxmemory 0 stays 0, latency percentiles become quantiles', async () => {
@@ -64,19 +73,42 @@ describe('Redis exposition from fixture INFO', () => {
     expect(sampleSum(six, 'crm_redis_db_keys', { db: '2' })).toBe(12);
   });
 
-  it('a later snapshot leaves no series of an earlier one; clearing keeps only crm_redis_up 0', async () => {
-    const registry = new Registry();
-    const metrics = createRedisMetrics(registry);
-    writeRedisMetrics(metrics, snapshot('info-7.txt'));
-    writeRedisMetrics(metrics, snapshot('info-6.txt'));
-    const text = await registry.metrics();
+  it('serves the last snapshot only: series of an earlier one are gone, and without one only crm_redis_up 0', async () => {
+    let served: RedisSnapshot | undefined = snapshot('info-7.txt');
+    const registry = serving(() => served);
+    expect(await renderPrometheusText(registry)).toContain('cmd="config|get"');
+    served = snapshot('info-6.txt');
+    const text = await renderPrometheusText(registry);
     expect(text).not.toContain('cmd="config|get"');
     expect(text).not.toContain('db="1"');
     expect(text).not.toMatch(/^crm_redis_command_latency_seconds\{/m);
     expect(sampleSum(text, 'crm_redis_keyspace_hits_total')).toBe(11203395);
 
-    clearRedisMetrics(metrics);
-    const samples = (await registry.metrics()).split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    served = undefined; // what the orchestrator sets after a failed or timed-out update
+    const samples = (await renderPrometheusText(registry)).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
     expect(samples).toEqual(['crm_redis_up 0']);
+  });
+
+  it('renders the same through prom-client, and OpenMetrics names the latency family a summary', async () => {
+    const s = snapshot('info-7.txt');
+    const registry = serving(() => s);
+    expect(await registry.metrics()).toBe(await renderPrometheusText(registry));
+    const om = await renderOpenMetrics(registry);
+    expect(om).toContain('# TYPE crm_redis_command_latency_seconds summary\n');
+    expect(om).toMatch(
+      /^# TYPE crm_redis_commands counter\n# HELP crm_redis_commands .*\ncrm_redis_commands_total\{cmd=/m,
+    );
+  });
+
+  it('merges what INFO repeats (cmdstat_GET and cmdstat_get): counters summed, one series each', async () => {
+    const parsed = parseRedisInfo(
+      '# Commandstats\r\ncmdstat_get:calls=2,usec=4\r\ncmdstat_GET:calls=3,usec=6\r\n# Keyspace\r\ndb0:keys=1,expires=0\r\ndb0:keys=5,expires=1\r\n',
+    );
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const text = await renderPrometheusText(serving(() => ({ info: parsed.info, slowlogLength: 0, keyGroups: [] })));
+    expect(text).toContain('crm_redis_commands_total{cmd="get"} 5\n');
+    expect(text.match(/^crm_redis_commands_total/gm)).toHaveLength(1);
+    expect(text).toContain('crm_redis_db_keys{db="0"} 5\n'); // a gauge: the last value, as set() did
+    expect(text.match(/^crm_redis_db_keys\{/gm)).toHaveLength(1);
   });
 });

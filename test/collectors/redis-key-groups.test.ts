@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyGroupScan, SCAN_PAGE_MAX } from '../../src/exporter/collectors/key-groups.js';
+import { KeyGroupScan, SCAN_PAGE_MAX } from '../../src/exporter/collectors/redis/key-groups.js';
 
 /** A fake keyspace answering SCAN MATCH like Redis: COUNT keys walked per call, matches returned. */
 function fakeRedis(keys: string[], duplicates = false) {

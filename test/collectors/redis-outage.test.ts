@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { RedisConfig } from '../../src/exporter/config/schema.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { RedisCollector } from '../../src/exporter/collectors/redis.js';
+import { RedisCollector } from '../../src/exporter/collectors/redis/collector.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { PrivateRedis, startSilentListener } from '../helpers/redis-server.js';

@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import type { RedisConfig } from '../../src/exporter/config/schema.js';
 import { ConfigError } from '../../src/exporter/errors.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import { RedisCollector } from '../../src/exporter/collectors/redis.js';
+import { RedisCollector } from '../../src/exporter/collectors/redis/collector.js';
 import { parseRedisInfo, type RedisInfo } from '../../src/exporter/parsers/redis-info.js';
 import { redisConnectionOptions, RedisSource } from '../../src/exporter/sources/redis-client.js';
 import { createApp } from '../../src/exporter/server/app.js';

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Collector } from '../../src/exporter/collectors/collector.js';
+import { defineFamily, registerFamily } from '../../src/exporter/exposition/family.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { wantsOpenMetrics } from '../../src/exporter/server/negotiate.js';
@@ -80,22 +81,28 @@ describe('HTTP surface', () => {
 
   it('two concurrent scrapes: the one with the shorter timeout answers at its own deadline, each with its own health', async () => {
     const registry = new Registry();
-    const gauge = new Gauge({ name: 'test_slow_value', help: 'set by the slow collector', registers: [registry] });
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     let started: () => void = () => undefined;
     const running = new Promise<void>((resolve) => (started = resolve));
     // a collector whose source hangs (a locked table) until the test lets it answer
-    const slow: Collector = {
+    const slow: Collector<number> = {
       name: 'slow',
-      async update(signal) {
+      served: undefined,
+      async update() {
         started();
         await released;
-        if (!signal.aborted) gauge.set(7);
+        return 7;
       },
-      reset: () => gauge.reset(),
       close: async () => undefined,
     };
+    registerFamily(
+      registry,
+      defineFamily({ name: 'test_slow_value', help: 'served from the slow collector', type: 'gauge', labelNames: [] }),
+      (emit) => {
+        if (slow.served !== undefined) emit(slow.served);
+      },
+    );
     const orchestrator = new CollectorOrchestrator({ registry, collectors: [slow], log: () => undefined });
     server = createApp({ registry, orchestrator, scrape, version: '1.2.3' }).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));

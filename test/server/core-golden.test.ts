@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import type { Collector } from '../../src/exporter/collectors/collector.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
 import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
 import { registerPositionsHealth } from '../../src/exporter/metrics/positions-health.js';
@@ -10,11 +11,11 @@ async function coreExposition(): Promise<string> {
   const registry = new Registry();
   registerBuildInfo(registry, '1.0.0');
   registerPositionsHealth(registry, { lastWriteOk: false, writeErrors: 3 });
-  const ok = { name: 'ok', update: async () => undefined, reset: () => undefined, close: async () => undefined };
-  const failing = {
+  const ok: Collector = { name: 'ok', served: undefined, update: async () => ({}), close: async () => undefined };
+  const failing: Collector = {
     name: 'failing',
+    served: undefined,
     update: async () => Promise.reject(new Error('down')),
-    reset: () => undefined,
     close: async () => undefined,
   };
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [ok, failing], log: () => undefined });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
-import { QuantileSummary } from '../../src/exporter/collectors/redis-metrics.js';
+import { defineFamily, registerFamily } from '../../src/exporter/exposition/family.js';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
 import { LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
 import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
@@ -36,13 +36,12 @@ function busyRegistry(): Registry {
   h.observe({ op: 'read' }, 0.05);
   h.observe({ op: 'read' }, 3);
   new Summary({ name: 'demo_size', help: 'A summary.', percentiles: [0.5], registers: [registry] }).observe(7);
-  // a family whose get() reports another type than the object (the Redis latency quantiles)
-  new QuantileSummary({
-    name: 'demo_latency_seconds',
-    help: 'Quantiles.',
-    labelNames: ['quantile'],
-    registers: [registry],
-  }).set({ quantile: '0.99' }, 0.2);
+  // a scrape-time family (exposition/family.ts) of quantiles alone, as the Redis latency family is
+  registerFamily(
+    registry,
+    defineFamily({ name: 'demo_latency_seconds', help: 'Quantiles.', type: 'summary', labelNames: ['quantile'] }),
+    (emit) => emit(0.2, ['0.99']),
+  );
 
   const source = configSchema.parse({
     logs: [{ name: 'api', path: '/dev/null', format: 'json', max_route_length: 24 }],

@@ -1,9 +1,9 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Collector } from './collector.js';
-import { PostgresCollector } from './postgres.js';
-import { ProbeCollector } from './probe.js';
-import { RedisCollector } from './redis.js';
+import { PostgresCollector } from './postgres/collector.js';
+import { ProbeCollector } from './probe/collector.js';
+import { RedisCollector } from './redis/collector.js';
 
 /**
  * The single list of scrape-time collectors (docs/ARCHITECTURE.md, "Where new code goes"): each entry builds its collector when its

@@ -33,7 +33,8 @@ interface Attempt {
 const secondsSince = (started: bigint): number => Number(process.hrtime.bigint() - started) / 1e9;
 
 /**
- * Runs every collector concurrently and records their duration and success.
+ * Runs every collector concurrently, records their duration and success, and decides what each serves: the
+ * snapshot of its successful update, or nothing (`served` undefined) after a failure or a timeout (collector.ts).
  * Concurrent scrapes share the round in flight, so a burst of scrapes costs one round of queries; but each scrape
  * waits only until its own deadline and gets its own outcomes: a 2 s scrape never waits behind a 10 s one.
  * A collector is aborted when the last scrape waiting for it gives up.
@@ -121,7 +122,7 @@ export class CollectorOrchestrator {
         finish(false);
       },
     };
-    let update: Promise<void>;
+    let update: Promise<unknown>;
     try {
       update = collector.update(controller.signal);
     } catch (err) {
@@ -129,12 +130,16 @@ export class CollectorOrchestrator {
     }
     // The update may settle after it was abandoned; its rejection is still observed here, never unhandled.
     update.then(
-      () => finish(true),
+      (snapshot) => {
+        if (a.done) return; // abandoned: its snapshot is not served
+        collector.served = snapshot;
+        finish(true);
+      },
       (err: unknown) => {
         if (a.done) return; // abandoned: the scrapes that gave up have said so
         if (!controller.signal.aborted) controller.abort(err);
         this.failed(collector.name, redactSecrets(err instanceof Error ? err.message : String(err)));
-        this.reset(collector);
+        collector.served = undefined;
         finish(false);
       },
     );
@@ -156,7 +161,7 @@ export class CollectorOrchestrator {
     }
     const err = new CollectorTimeoutError(name, deadlineMs);
     this.failed(name, err.message);
-    this.reset(a.collector);
+    a.collector.served = undefined; // this scrape serves none of the collector's series (and its *_up 0)
     if (a.waiters === 0) a.abandon(err);
     return { name, ok: false, seconds: secondsSince(a.started) };
   }
@@ -177,14 +182,6 @@ export class CollectorOrchestrator {
     if (count === undefined) return;
     this.failing.delete(name);
     this.log(`collector ${name} succeeded again after ${count} failed ${count === 1 ? 'attempt' : 'attempts'}`);
-  }
-
-  private reset(collector: Collector): void {
-    try {
-      collector.reset();
-    } catch (resetErr) {
-      this.log(`collector ${collector.name} reset failed: ${redactSecrets(String(resetErr))}`);
-    }
   }
 
   async close(): Promise<void> {

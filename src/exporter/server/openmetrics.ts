@@ -6,7 +6,7 @@ import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
  * OpenMetrics 1.0 text serialiser. prom-client can render OpenMetrics only from a registry whose content type is
  * fixed to it, and doing so permanently renames every counter object (strips `_total` from metric.name), which
  * would corrupt the next Prometheus-text scrape of the same metrics. So we render each family from its public JSON
- * form, or, for the access-log families, from their own sample lines; streamed, like the text format (chunks.ts).
+ * form, or, for scrape-time families (exposition/family.ts), from their own sample lines; streamed, like the text format (chunks.ts).
  */
 
 const escapeLabel = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -50,13 +50,13 @@ function header(
 
 /**
  * Everything is read in the first synchronous step (see writePrometheusText). A prom-client family's name, type and
- * help come from what its get() returns, which may differ from the object (QuantileSummary is a Gauge that says
- * summary).
+ * help come from what its get() returns; a family that writes its own sample lines (exposition/family.ts) gives
+ * them as properties.
  */
 export async function writeOpenMetrics(registry: Registry, sink: ChunkSink): Promise<void> {
   const parts = registry.getMetricsAsArray().map((metric): Buffer[] | Promise<Buffer[]> => {
     if (isSampleLineWriter(metric)) {
-      // the access-log families write their own lines (their counters already end in _total)
+      // scrape-time families write their own lines (their counters already end in _total: defineFamily checks it)
       const chunks = [sink.encode(header(metric.name, String(metric.type), metric.help).text)];
       metric.writeSampleLines((chunk) => chunks.push(sink.encode(chunk)), formatValue);
       return chunks;

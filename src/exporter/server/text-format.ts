@@ -4,7 +4,7 @@ import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
 
 /*
  * Prometheus text format 0.0.4, byte for byte what prom-client's `registry.metrics()` writes, streamed (chunks.ts).
- * Families that write their own sample lines (the access-log families) do so; prom-client's generic formatting
+ * Families that write their own sample lines (exposition/family.ts, the access-log families) do so; prom-client's generic formatting
  * holds a dozen objects per sample.
  */
 

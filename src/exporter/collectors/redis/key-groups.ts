@@ -1,3 +1,5 @@
+import { rowsFamily } from '../collector.js';
+
 /**
  * Counting keys per key group with `SCAN cursor MATCH pattern COUNT n`, inside a work budget.
  *
@@ -101,3 +103,28 @@ export class KeyGroupScan {
     return this.groups.map((g) => ({ name: g.group.name, keys: g.seen.size, truncated: g.state === 'truncated' }));
   }
 }
+
+const group = (g: KeyGroupCount): string[] => [g.name];
+
+export const KEY_GROUP_FAMILIES = [
+  rowsFamily(
+    {
+      name: 'crm_redis_key_group_keys',
+      help: 'Keys matching the key group pattern, counted with SCAN MATCH (a lower bound when the scan was truncated).',
+      type: 'gauge',
+      labelNames: ['group'],
+    },
+    group,
+    (g: KeyGroupCount) => g.keys,
+  ),
+  rowsFamily(
+    {
+      name: 'crm_redis_key_group_scan_truncated',
+      help: '1 when the key group SCAN stopped at redis.key_group_scan_budget before finishing, else 0.',
+      type: 'gauge',
+      labelNames: ['group'],
+    },
+    group,
+    (g: KeyGroupCount) => (g.truncated ? 1 : 0),
+  ),
+];
