@@ -1,11 +1,25 @@
 /**
- * Whether each log source can read its file: the problems the tailer reports (docs/failure-modes.md). Read from the
- * tailers' in-memory state at scrape time, so the collect hooks do no I/O.
+ * Whether each log source can read its file: the problems the tailer reports (docs/failure-modes.md). Rendered from
+ * the tailers' in-memory state at scrape time (no I/O).
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { defineFamily, registerFamily } from '../exposition/family.js';
 
-export const LOG_FILE_READABLE = 'crm_log_file_readable';
-export const LOG_FILE_ERRORS_TOTAL = 'crm_log_file_errors_total';
+const FILE_READABLE = defineFamily({
+  name: 'crm_log_file_readable',
+  help: 'Whether the log file at the configured path is being read (1), or is missing, not a regular file, or unreadable (0).',
+  type: 'gauge',
+  labelNames: ['log'],
+});
+const FILE_ERRORS = defineFamily({
+  name: 'crm_log_file_errors_total',
+  help: 'I/O problems with the log file or its directory (permission denied, not a regular file, I/O error), each counted once like the log line reporting it.',
+  type: 'counter',
+  labelNames: ['log'],
+});
+
+export const LOG_FILE_READABLE = FILE_READABLE.name;
+export const LOG_FILE_ERRORS_TOTAL = FILE_ERRORS.name;
 
 /** What a log source tells about its file. */
 export interface LogFileHealth {
@@ -16,42 +30,23 @@ export interface LogFileHealth {
   readonly fileErrors: number;
 }
 
-class LogFileHealthFamilies {
-  readonly sources: LogFileHealth[] = [];
+const perRegistry = new WeakMap<Registry, LogFileHealth[]>();
 
-  constructor(registry: Registry) {
-    const sources = this.sources;
-    new Gauge({
-      name: LOG_FILE_READABLE,
-      help: 'Whether the log file at the configured path is being read (1), or is missing, not a regular file, or unreadable (0).',
-      labelNames: ['log'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of sources) this.set({ log: s.name }, s.fileReadable ? 1 : 0);
-      },
-    });
-    new Counter({
-      name: LOG_FILE_ERRORS_TOTAL,
-      help: 'I/O problems with the log file or its directory (permission denied, not a regular file, I/O error), each counted once like the log line reporting it.',
-      labelNames: ['log'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of sources) this.inc({ log: s.name }, s.fileErrors);
-      },
-    });
-  }
-}
-
-const perRegistry = new WeakMap<Registry, LogFileHealthFamilies>();
-
-/** Adds a log source to the two families of `registry` (created with the first source). */
+/** Adds a log source to the two families of `registry` (registered with the first source). */
 export function registerLogFileHealth(registry: Registry, source: LogFileHealth): void {
-  let families = perRegistry.get(registry);
-  if (families === undefined) {
-    families = new LogFileHealthFamilies(registry);
-    perRegistry.set(registry, families);
+  let sources = perRegistry.get(registry);
+  if (sources === undefined) {
+    const all: LogFileHealth[] = (sources = []);
+    perRegistry.set(registry, all);
+    registerFamily(registry, FILE_READABLE, (emit) => {
+      for (const s of all) emit(s.fileReadable ? 1 : 0, [s.name]);
+    });
+    registerFamily(registry, FILE_ERRORS, (emit) => {
+      for (const s of all) emit(s.fileErrors, [s.name]);
+    });
   }
-  families.sources.push(source);
+  // A pipeline rebuilt under the same name (a test, a reload) replaces the old one: one series per log.
+  const i = sources.findIndex((s) => s.name === source.name);
+  if (i >= 0) sources[i] = source;
+  else sources.push(source);
 }
