@@ -115,7 +115,6 @@ describe('PostgreSQL names and statement texts in labels', () => {
         const registry = new Registry();
         registerPostgresFamilies(registry, () => s);
         const text = await renderPrometheusText(registry);
-        expect(await registry.metrics()).toBe(text);
         const samples = checkExposition(text, false);
         const tables = new Set(
           samples

@@ -36,7 +36,6 @@ describe('Redis INFO to exposition under hostile replies', () => {
           };
           registerRedisFamilies(registry, () => snapshot);
           const exposition = await renderPrometheusText(registry);
-          expect(await registry.metrics()).toBe(exposition);
           checkExposition(exposition, false);
           if (checked < 5 && /\\[\\"n]/.test(exposition)) {
             checked++;
