@@ -45,7 +45,7 @@ const last = (_a: number, b: number): number => b;
  * or a gauge set() (the last value) twice for the same labels. A source may repeat a label set (two INFO lines that
  * differ only in case, rows that differ only in a column not exported); the exposition must not.
  */
-export function mergeSeries(entries: Iterable<Series>, combine: (a: number, b: number) => number): Series[] {
+function mergeSeries(entries: Iterable<Series>, combine: (a: number, b: number) => number): Series[] {
   const out = new Map<string, Series>();
   for (const [labels, value] of entries) {
     const key = labels.join('\u0000');
@@ -109,9 +109,4 @@ export function registerSnapshotFamilies<S>(
       if (snapshot !== undefined) render(snapshot, emit);
     });
   }
-}
-
-/** Metric names of `families`, for the docs and consistency tests: derived, never typed a second time. */
-export function familyNames(families: readonly { readonly name: string }[]): string[] {
-  return families.map((f) => f.name);
 }

@@ -19,7 +19,7 @@ export function isMissingDatabase(err: unknown): boolean {
 const statementNames = new Map<string, string>();
 
 /** A stable prepared-statement name per SQL text: a different SQL (another extension version) gets its own. */
-export function statementName(sql: string): string {
+function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (!name) {
     name = `crm_exporter_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
