@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { COLLECTOR_FACTORIES } from './collectors/index.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
-import { createLogPipeline } from './metrics/log-pipeline.js';
+import { createLogSource } from './metrics/log-glob-pipeline.js';
 
 /**
  * Builds what start-up builds from a config (every log pipeline with its parser, route resolver and tailer, and
@@ -17,7 +17,7 @@ export async function dryBuildProblems(config: Config): Promise<string[]> {
     err instanceof ConfigError ? [...err.problems] : [err instanceof Error ? err.message : String(err)];
   config.logs.forEach((source, i) => {
     try {
-      createLogPipeline(source, new Registry(), { watch: false }); // nothing is opened before start()
+      createLogSource(source, new Registry(), { watch: false }); // nothing is opened before start()
     } catch (err) {
       problems.push(...describe(err).map((message) => `logs[${i}]: ${message}`));
     }

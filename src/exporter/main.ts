@@ -6,7 +6,9 @@ import { buildCollectors } from './collectors/index.js';
 import { CollectorOrchestrator } from './collectors/orchestrator.js';
 import { registerBuildInfo } from './metrics/build-info.js';
 import { registerRuntimeMetrics } from './metrics/runtime.js';
-import { createLogPipeline, type LogPipeline } from './metrics/log-pipeline.js';
+import { createLogSource, GlobLogPipeline } from './metrics/log-glob-pipeline.js';
+import type { LogPipeline } from './metrics/log-pipeline.js';
+import type { SavedPosition } from './sources/tailer.js';
 import { registerPositionsHealth } from './metrics/positions-health.js';
 import { createApp } from './server/app.js';
 import { createWebServer } from './server/web-server.js';
@@ -20,7 +22,10 @@ export interface RunningExporter {
   /** Base URL the server listens on, e.g. http://127.0.0.1:9464 */
   readonly url: string;
   readonly registry: Registry;
+  /** The plain-file sources, in config order. */
   readonly pipelines: readonly LogPipeline[];
+  /** The sources with a glob (or path labels) in config order. */
+  readonly globPipelines: readonly GlobLogPipeline[];
   /**
    * Stops the server (cutting answers in flight), closes the log sources and connections. The positions file keeps
    * the offsets of the last served scrape: a restart counts again what no scrape reported.
@@ -52,19 +57,21 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   registerBuildInfo(registry, VERSION);
 
   const saved = await loadPositions(config.positions_file, (message) => log(`positions: ${message}`));
+  // A glob source's released files drop their entries (called after start(), once `positions` exists).
   const pipelines = config.logs.map((source) =>
-    createLogPipeline(source, registry, { resume: saved[source.name], log }),
+    createLogSource(source, registry, { saved, log, onRelease: (key) => positions.forget(key) }),
   );
   // The file holds the positions of the last served scrape (see app.ts' snapshot). Sources without a saved position
   // also save where this first run started (start_at) until they count their first line, so a restart before the
   // first scrape re-reads from there instead of applying start_at again.
-  const firstRun = pipelines.filter((p) => saved[p.name] === undefined);
+  // A glob source decides per file (see GlobLogPipeline.collectPositions).
+  const firstRun = pipelines.filter((p) => p instanceof GlobLogPipeline || saved[p.name] === undefined);
   const positions = new PositionsWriter(
     config.positions_file,
     config.positions_interval,
     () => currentPositions(pipelines),
     (message) => log(`positions: ${message}`),
-    () => currentPositions(firstRun.filter((p) => p.linesCounted === 0)),
+    () => currentPositions(firstRun, true),
   );
   registerPositionsHealth(registry, positions);
 
@@ -107,7 +114,8 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   return {
     url: `${webConfig?.tls ? 'https' : 'http'}://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`,
     registry,
-    pipelines,
+    pipelines: pipelines.filter((p): p is LogPipeline => !(p instanceof GlobLogPipeline)),
+    globPipelines: pipelines.filter((p) => p instanceof GlobLogPipeline),
     close() {
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -122,12 +130,19 @@ export async function startExporter(config: Config, options: StartOptions = {}):
   };
 }
 
+/** Every source's positions; `baseline`: only those that have counted nothing in this run (see PositionsWriter). */
 function currentPositions(
-  pipelines: readonly LogPipeline[],
-): Record<string, NonNullable<ReturnType<LogPipeline['position']>>> {
+  pipelines: readonly (LogPipeline | GlobLogPipeline)[],
+  baseline = false,
+): Record<string, SavedPosition> {
   // No prototype: a source named __proto__ is an ordinary key.
-  const out = Object.create(null) as Record<string, NonNullable<ReturnType<LogPipeline['position']>>>;
+  const out = Object.create(null) as Record<string, SavedPosition>;
   for (const p of pipelines) {
+    if (p instanceof GlobLogPipeline) {
+      p.collectPositions(out, baseline);
+      continue;
+    }
+    if (baseline && p.linesCounted > 0) continue;
     const pos = p.position();
     if (pos) out[p.name] = pos;
   }

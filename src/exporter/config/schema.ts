@@ -75,6 +75,72 @@ const jsonFields = z.strictObject({
 
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Defaults of the glob keys (applied where used, so a LogSourceConfig written in code may leave them out). */
+export const DEFAULT_MAX_FILES = 100;
+export const DEFAULT_MAX_PATH_LABEL_VALUES = 100;
+
+/** The container-log wrappers `container_format` accepts (docs/configuration.md, "Container logs"). */
+export const CONTAINER_FORMATS = ['cri', 'docker'] as const;
+
+/**
+ * Label names a path label may not take: the log metrics' own labels (`log`, `method`, `route`, `status`, `le`,
+ * `phase`, `result`, `reason`), `quantile`, and the target labels Prometheus attaches (`job`, `instance`).
+ */
+export const RESERVED_LABEL_NAMES = [
+  'log',
+  'method',
+  'route',
+  'status',
+  'le',
+  'phase',
+  'result',
+  'reason',
+  'quantile',
+  'job',
+  'instance',
+] as const;
+
+/** Whether a path holds glob characters (`*`, `?`, `[`): such a source follows every file that matches. */
+export const isGlob = (path: string): boolean => /[*?[]/.test(path);
+
+function globProblems(path: string): string[] {
+  if (!isGlob(path)) return [];
+  const problems: string[] = [];
+  if (path.includes('**')) problems.push('"**" is not supported in a glob (one "*" matches within one path segment)');
+  if (/\[[^\]]*(\/|$)/.test(path)) problems.push('a "[" in a glob must be closed by "]" within its path segment');
+  return problems;
+}
+
+/** The named groups of a path_labels regex, and what is wrong with it (empty when usable). */
+export function pathLabelProblems(pattern: string): string[] {
+  if (pattern.includes('(?P<')) return ['write named groups as (?<name>...) (JavaScript), not (?P<name>...)'];
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (err) {
+    return [`not a valid regular expression: ${(err as Error).message}`];
+  }
+  const names = pathLabelNames(re);
+  if (names.length === 0) return ['must have at least one named group, e.g. (?<namespace>[^_]+)'];
+  const problems: string[] = [];
+  for (const name of names) {
+    if ((RESERVED_LABEL_NAMES as readonly string[]).includes(name))
+      problems.push(`group "${name}" clashes with a label the exporter sets (${RESERVED_LABEL_NAMES.join(', ')})`);
+    else if (name.startsWith('__')) problems.push(`group "${name}": label names starting with "__" are reserved`);
+    else if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name))
+      problems.push(`group "${name}" is not a label name (letters, digits and _, not starting with a digit)`);
+  }
+  return problems;
+}
+
+/** The named groups of `re`, in the order they appear. */
+export function pathLabelNames(re: RegExp): string[] {
+  // Capturing group names as the source spells them; the regex itself rejects duplicates and bad names.
+  const names: string[] = [];
+  for (const m of re.source.matchAll(/(?<!\\)\(\?<([A-Za-z_$][\w$]*)>/g)) names.push(m[1] as string);
+  return names;
+}
+
 const logSource = z
   .strictObject({
     name: z
@@ -105,8 +171,20 @@ const logSource = z
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
     poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(1000),
+    /** Lines wrapped by a container runtime: unwrapped (and split records joined) before `format` parses them. */
+    container_format: z.enum(CONTAINER_FORMATS).optional(),
+    /** A glob in `path`: most files tailed at once (default DEFAULT_MAX_FILES); more are skipped and counted. */
+    max_files: z.number().int().min(1).max(10_000).optional(),
+    /** Named-group regex over each file's path; each group becomes a label on that file's log metrics. */
+    path_labels: z.string().min(1).optional(),
+    /** Distinct values per path label (default DEFAULT_MAX_PATH_LABEL_VALUES); further values become `__other__`. */
+    max_path_label_values: z.number().int().min(1).max(10_000).optional(),
   })
   .superRefine((src, ctx) => {
+    for (const problem of globProblems(src.path)) ctx.addIssue({ code: 'custom', path: ['path'], message: problem });
+    if (src.path_labels !== undefined)
+      for (const problem of pathLabelProblems(src.path_labels))
+        ctx.addIssue({ code: 'custom', path: ['path_labels'], message: problem });
     if (src.format === 'regex' && !src.pattern)
       ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'required when format is regex' });
     if (src.format !== 'regex' && src.pattern)

@@ -206,6 +206,8 @@ export interface LogSourceSeriesOptions {
   has: FieldPresence;
   /** Tailer counters; absent in tests that feed lines directly. */
   tailer?: TailerStats;
+  /** Further labels on every sample, after `log` (path labels: name, value pairs); none by default. */
+  labels?: readonly (readonly [string, string])[];
   /** The route resolver's count of lines whose route was truncated to max_route_length. */
   routeStats?: { readonly truncated: number };
 }
@@ -285,6 +287,9 @@ function growU8(a: Uint8Array, size: number): Uint8Array {
 export class LogSourceSeries {
   readonly name: string;
   readonly has: FieldPresence;
+  /** Path labels (name, value pairs), and the same as text after the `log` value (`",ns="a` or ''). */
+  readonly labels: readonly (readonly [string, string])[];
+  readonly labelText: string;
   /** Lines read (good or bad). */
   lines = 0;
   /** Lines counted as requests. */
@@ -334,6 +339,8 @@ export class LogSourceSeries {
   constructor(opts: LogSourceSeriesOptions) {
     this.name = opts.name;
     this.has = opts.has;
+    this.labels = opts.labels ?? [];
+    this.labelText = this.labels.map(([k, v]) => `",${k}="${escapeLabelValue(v)}`).join('');
     this.reasons = opts.reasons;
     this.routes = opts.routes;
     this.tailer = opts.tailer;
@@ -595,11 +602,16 @@ export type SampleVisitor = (value: number, suffix: string, l0: string, l1?: str
 const labelName = (def: LogMetricDefinition, i: number): string => def.labelNames[i] ?? 'le';
 
 /** prom-client's sample objects (for `get()`, i.e. getMetricsAsJSON and registry.metrics()). */
-function sampleObjects(def: LogMetricDefinition, out: Sample[]): SampleVisitor {
+function sampleObjects(
+  def: LogMetricDefinition,
+  out: Sample[],
+  extra: readonly (readonly [string, string])[] = [],
+): SampleVisitor {
   return (value, suffix, ...labelValues) => {
     const labels: Record<string, string> = {};
     labelValues.forEach((v, i) => {
       if (v !== undefined) labels[labelName(def, i)] = v;
+      if (i === 0) for (const [k, x] of extra) labels[k] = x;
     });
     out.push(suffix === '' ? { value, labels } : { value, labels, metricName: `${def.name}${suffix}` });
   };
@@ -623,7 +635,8 @@ function textLines(
   def: LogMetricDefinition,
   write: (chunk: string) => void,
   formatValue: (v: number) => string,
-): { emit: SampleVisitor; flush(): void } {
+): { emit: SampleVisitor; flush(): void; labels(text: string): void } {
+  let extra = '';
   const open = [0, 1, 2, 3].map((i) => `${i === 0 ? '{' : '",'}${labelName(def, i)}="`);
   const pending: string[] = [];
   const flush = (): void => {
@@ -633,14 +646,20 @@ function textLines(
     pending.length = 0;
   };
   const emit: SampleVisitor = (value, suffix, l0, l1, l2, l3) => {
-    let line = def.name + suffix + (open[0] as string) + escapeLabelValue(l0);
+    let line = def.name + suffix + (open[0] as string) + escapeLabelValue(l0) + extra;
     if (l1 !== undefined) line += (open[1] as string) + escapeLabelValue(l1);
     if (l2 !== undefined) line += (open[2] as string) + escapeLabelValue(l2);
     if (l3 !== undefined) line += (open[3] as string) + escapeLabelValue(l3);
     pending.push(`${line}"} ${formatValue(value)}`);
     if (pending.length === LINES_PER_CHUNK) flush();
   };
-  return { emit, flush };
+  return {
+    emit,
+    flush,
+    labels: (text) => {
+      extra = text;
+    },
+  };
 }
 
 /** A registry entry that writes its own sample lines (see ScrapeTimeFamily); the server's renderers use it. */
@@ -677,14 +696,16 @@ class ScrapeTimeFamily implements SampleLineWriter {
 
   async get(): Promise<{ name: string; help: string; type: MetricKind; aggregator: string; values: Sample[] }> {
     const values: Sample[] = [];
-    const emit = sampleObjects(this.def, values);
-    for (const s of this.sources) s.visit(this.def.name, emit);
+    for (const s of this.sources) s.visit(this.def.name, sampleObjects(this.def, values, s.labels));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
   writeSampleLines(write: (chunk: string) => void, formatValue: (v: number) => string): void {
     const lines = textLines(this.def, write, formatValue);
-    for (const s of this.sources) s.visit(this.def.name, lines.emit);
+    for (const s of this.sources) {
+      lines.labels(s.labelText);
+      s.visit(this.def.name, lines.emit);
+    }
     lines.flush();
   }
 
@@ -705,9 +726,9 @@ export class LogMetrics {
 
   /** Adds a log source; its series appear in the exposition from now on. */
   addSource(opts: LogSourceSeriesOptions): LogSourceSeries {
-    if (this.sources.some((s) => s.name === opts.name))
-      throw new Error(`log source "${opts.name}" is already registered`);
     const s = new LogSourceSeries(opts);
+    if (this.sources.some((o) => o.name === s.name && o.labelText === s.labelText))
+      throw new Error(`log source "${opts.name}" is already registered`);
     this.sources.push(s);
     return s;
   }

@@ -10,9 +10,11 @@ import type { LogSourceConfig } from '../config/schema.js';
 import { JsonLineParser } from '../parsers/json-line.js';
 import { NginxLineParser } from '../parsers/nginx-format.js';
 import { RegexLineParser } from '../parsers/regex-line.js';
+import { ContainerLogDecoder } from '../parsers/container-log.js';
 import {
   createRequestFields,
   EMPTY_LINE,
+  INVALID_WRAPPER,
   LINE_TOO_LONG,
   type LineParser,
   type RequestFields,
@@ -69,7 +71,8 @@ export class LineProcessor implements LineSink {
   readonly series: LogSourceSeries;
   private readonly fields: RequestFields = createRequestFields();
 
-  constructor(source: LogSourceConfig, registry: Registry) {
+  /** `labels`: path labels of the files this processor counts (name, value pairs; see log-glob-pipeline.ts). */
+  constructor(source: LogSourceConfig, registry: Registry, labels?: readonly (readonly [string, string])[]) {
     this.parser = createLineParser(source);
     this.routes = new RouteResolver({
       templates: source.routes,
@@ -79,7 +82,8 @@ export class LineProcessor implements LineSink {
     this.series = logMetricsFor(registry).addSource({
       name: source.name,
       buckets: source.buckets,
-      reasons: this.parser.reasons,
+      reasons: source.container_format ? [...this.parser.reasons, INVALID_WRAPPER.reason] : this.parser.reasons,
+      labels,
       routes: this.routes.names,
       routeCapacity: source.max_routes + 2,
       has: this.parser.has,
@@ -115,6 +119,23 @@ export class LineProcessor implements LineSink {
     series.lines++;
     series.errors[LINE_TOO_LONG.code] = (series.errors[LINE_TOO_LONG.code] as number) + 1;
   }
+
+  /** A record not in the source's container_format. */
+  malformed(): void {
+    const series = this.series;
+    series.lines++;
+    series.errors[INVALID_WRAPPER.code] = (series.errors[INVALID_WRAPPER.code] as number) + 1;
+  }
+}
+
+/**
+ * The sink a tailer feeds: the processor itself for plain files (nothing between the tailer and the parser), or a
+ * container-log decoder in front of it (one per file: it holds that file's split lines).
+ */
+export function tailerSink(source: LogSourceConfig, processor: LineProcessor): LineSink {
+  return source.container_format
+    ? new ContainerLogDecoder(source.container_format, source.max_line_bytes, processor)
+    : processor;
 }
 
 function skipBlank(buf: Buffer, s: number, e: number): number {
@@ -141,7 +162,7 @@ export class LogPipeline {
       maxLineBytes: source.max_line_bytes,
       pollIntervalMs: source.poll_interval,
       resume: opts.resume,
-      sink: this.processor,
+      sink: tailerSink(source, this.processor),
       onError: (err) => log?.(`log ${source.name} (${source.path}): ${err.message}`),
       watch: opts.watch,
     });

@@ -19,6 +19,7 @@ import { METHOD_OTHER } from './http-method.js';
  * - `invalid_status`: not an integer in 100-599.
  * - `invalid_duration`: a duration or phase time that is not a number, negative, or over one day.
  * - `invalid_bytes`: a response size that is not a non-negative integer.
+ * - `invalid_wrapper`: `container_format` set, the line is not a record of that container-log format.
  */
 export const PARSE_ERROR_REASONS = [
   'empty_line',
@@ -30,6 +31,7 @@ export const PARSE_ERROR_REASONS = [
   'invalid_status',
   'invalid_duration',
   'invalid_bytes',
+  'invalid_wrapper',
 ] as const;
 export type ParseErrorReason = (typeof PARSE_ERROR_REASONS)[number];
 
@@ -58,6 +60,7 @@ export const LINE_TOO_LONG = FAILURES.line_too_long;
 export const BINARY = FAILURES.binary;
 export const INVALID_JSON = FAILURES.invalid_json;
 export const FORMAT_MISMATCH = FAILURES.format_mismatch;
+export const INVALID_WRAPPER = FAILURES.invalid_wrapper;
 export const MISSING_FIELD = FAILURES.missing_field;
 export const INVALID_STATUS = FAILURES.invalid_status;
 export const INVALID_DURATION = FAILURES.invalid_duration;

@@ -184,6 +184,8 @@ export class PositionsWriter {
   private taken = 0;
   /** The newest snapshot served so far (0: none). */
   private servedSeq = 0;
+  /** Entries dropped by forget(), with the last snapshot taken before: older snapshots must not bring them back. */
+  private readonly forgotten = new Map<string, number>();
   private _writeErrors = 0;
   /** Failed writes since the last one that succeeded (0 = the last write succeeded, or none was needed yet). */
   private failingFor = 0;
@@ -220,8 +222,24 @@ export class PositionsWriter {
   served(snapshot: PositionsSnapshot): Promise<void> {
     if (snapshot.seq <= this.servedSeq) return this.chain;
     this.servedSeq = snapshot.seq;
-    for (const [name, pos] of Object.entries(snapshot.positions)) if (pos) this.current[name] = pos;
+    for (const [name, pos] of Object.entries(snapshot.positions)) {
+      const before = this.forgotten.get(name);
+      if (before !== undefined && snapshot.seq <= before) continue;
+      if (pos) this.current[name] = pos;
+    }
+    // once a later snapshot is served, no earlier one can be: the marks have done their work
+    for (const [name, before] of this.forgotten) if (before < this.servedSeq) this.forgotten.delete(name);
     return this.flush();
+  }
+
+  /**
+   * Drops an entry for good (a glob's file that is gone and was read to its end: nothing is left to resume), from the
+   * next write on; snapshots taken before this call no longer bring it back.
+   */
+  forget(name: string): void {
+    delete this.current[name];
+    this.forgotten.set(name, this.taken);
+    void this.flush();
   }
 
   /** Starts the periodic save of baselines and retry of failed writes (the timer does not keep the process alive). */
