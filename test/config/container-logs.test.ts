@@ -23,6 +23,7 @@ describe('container log keys', () => {
       { container_format: 'cri', path_labels: '^/var/log/pods/(?<namespace>[^_]+)_(?<pod>[^_]+)_' },
     ],
     ['the Docker wrapper', { path: '/var/lib/docker/containers/*/*-json.log', container_format: 'docker' }],
+    ['one stream', { container_format: 'cri', container_stream: 'stdout' }],
     ['a plain path with a wrapper', { path: '/var/log/crm.log', container_format: 'cri' }],
     ['bounds', { max_files: 1, max_path_label_values: 10_000, path_labels: '(?<pod>[^/]+)/[^/]+/[^/]+$' }],
     ['a character class', { path: '/var/log/pods/[a-z]*/crm/[0-9].log' }],
@@ -53,6 +54,12 @@ describe('container log keys', () => {
     ['"**"', { path: '/var/log/**/0.log' }, /logs\[0\]\.path: "\*\*" is not supported/],
     ['an unclosed class', { path: '/var/log/[ab/0.log' }, /logs\[0\]\.path: a "\[" in a glob must be closed/],
     ['max_files 0', { max_files: 0 }, /logs\[0\]\.max_files/],
+    [
+      'container_stream without a wrapper',
+      { container_stream: 'stdout' },
+      /container_stream: only allowed with container_format/,
+    ],
+    ['an unknown stream', { container_format: 'cri', container_stream: 'stdin' }, /logs\[0\]\.container_stream/],
     ['max_path_label_values 0', { max_path_label_values: 0 }, /logs\[0\]\.max_path_label_values/],
   ])('rejects %s', (_what, over, message) => {
     const found = problems(source(over));

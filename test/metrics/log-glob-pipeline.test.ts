@@ -157,6 +157,24 @@ describe('CRI logs under a glob, rotated as kubelet rotates them', () => {
     expectEachOnce(requestsByRoute(await until(fourth, (t) => requests(t) === 5, '5')), 160, 5);
   });
 
+  it('restarts exactly when stopped while a rotated predecessor was still being drained (position with next)', async () => {
+    const log = join(dir, 'pods/crm_crm-a_uid1/crm/0.log');
+    await appendLines(log, cri, 0, 10);
+    const slow = source({ poll_interval: '5s' }); // the predecessor stays "not quiet" until we stop
+    const first = await run(slow);
+    await until(first, (t) => requests(t) === 10, '10 requests');
+    await kubeletRotate(log);
+    await appendLines(log, cri, 10, 10);
+    await until(first, (t) => requests(t) === 20, '20 requests');
+    const saved = await stop(first);
+    expect(saved[globPositionKey('pods', log)]?.next).toBeDefined();
+    // while down: the runtime wrote late lines to the renamed file, and more to the new one
+    await appendLines(`${log}.20261201-041200`, cri, 20, 3);
+    await appendLines(log, cri, 23, 4);
+    const second = await run(source({}), saved);
+    expectEachOnce(requestsByRoute(await until(second, (t) => requests(t) === 7, '7 requests')), 20, 7);
+  });
+
   it('a record split across a restart: its first part is lost with the restart, its last part is one parse error', async () => {
     const log = join(dir, 'pods/crm_crm-a_uid1/crm/0.log');
     await appendLines(log, cri, 0, 10);

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ContainerLogDecoder, type UnwrappedSink } from '../../src/exporter/parsers/container-log.js';
+import {
+  ContainerLogDecoder,
+  type ContainerStream,
+  type UnwrappedSink,
+} from '../../src/exporter/parsers/container-log.js';
 
 /** Records what the decoder hands on: lines, then `<oversized>` / `<malformed>` in order. */
 class Sink implements UnwrappedSink {
@@ -15,9 +19,14 @@ class Sink implements UnwrappedSink {
   }
 }
 
-function decode(format: 'cri' | 'docker', records: string[], max = 1024): { out: string[]; joining: boolean } {
+function decode(
+  format: 'cri' | 'docker',
+  records: string[],
+  max = 1024,
+  stream: ContainerStream = 'both',
+): { out: string[]; joining: boolean } {
   const sink = new Sink();
-  const d = new ContainerLogDecoder(format, max, sink);
+  const d = new ContainerLogDecoder(format, max, sink, stream);
   for (const r of records) {
     // each record inside a larger buffer, as the tailer hands them
     const b = Buffer.from(`xx${r}yy`);
@@ -130,5 +139,24 @@ describe('Docker json-file records', () => {
       '<oversized>',
       'n',
     ]);
+  });
+});
+
+describe('container_stream', () => {
+  it.each([
+    ['stdout', ['out1', 'out2']],
+    ['stderr', ['err1']],
+    ['both', ['out1', 'err1', 'out2']],
+  ] as const)('%s: records of the other stream are skipped, not counted; malformed ones still are', (stream, want) => {
+    const cri = [`${T} stdout F out1`, `${T} stderr P err`, `${T} stderr F 1`, `${T} stdout F out2`];
+    expect(decode('cri', cri, 1024, stream).out).toEqual(want);
+    const docker = [
+      '{"log":"out1\\n","stream":"stdout"}',
+      '{"log":"err","stream":"stderr"}',
+      '{"stream":"stderr","log":"1\\n"}',
+      '{"log":"out2\\n","stream":"stdout"}',
+    ];
+    expect(decode('docker', docker, 1024, stream).out).toEqual(want);
+    expect(decode('cri', ['garbage'], 1024, stream).out).toEqual(['<malformed>']);
   });
 });

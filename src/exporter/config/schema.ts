@@ -79,7 +79,7 @@ export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export const DEFAULT_MAX_FILES = 100;
 export const DEFAULT_MAX_PATH_LABEL_VALUES = 100;
 
-/** The container-log wrappers `container_format` accepts (docs/configuration.md, "Container logs"). */
+/** The container-log wrappers `container_format` accepts (docs/container-logs.md). */
 export const CONTAINER_FORMATS = ['cri', 'docker'] as const;
 
 /**
@@ -173,6 +173,8 @@ const logSource = z
     poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(1000),
     /** Lines wrapped by a container runtime: unwrapped (and split records joined) before `format` parses them. */
     container_format: z.enum(CONTAINER_FORMATS).optional(),
+    /** The container's stream(s) holding the access log (container_format only); the other one's records are skipped. */
+    container_stream: z.enum(['stdout', 'stderr', 'both']).optional(),
     /** A glob in `path`: most files tailed at once (default DEFAULT_MAX_FILES); more are skipped and counted. */
     max_files: z.number().int().min(1).max(10_000).optional(),
     /** Named-group regex over each file's path; each group becomes a label on that file's log metrics. */
@@ -191,6 +193,8 @@ const logSource = z
       ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'only allowed when format is regex' });
     if (src.format !== 'nginx' && src.log_format)
       ctx.addIssue({ code: 'custom', path: ['log_format'], message: 'only allowed when format is nginx' });
+    if (src.container_stream !== undefined && src.container_format === undefined)
+      ctx.addIssue({ code: 'custom', path: ['container_stream'], message: 'only allowed with container_format' });
     if (src.format !== 'json' && src.fields)
       ctx.addIssue({ code: 'custom', path: ['fields'], message: 'only allowed when format is json' });
     src.routes.forEach((r, i) => {

@@ -1,7 +1,7 @@
 /**
  * A log source whose path is a glob (or that takes labels from its path): every matching file is tailed by its own
  * FileTailer (rotation-exact like a plain source) with its own positions entry `<name>:<path>`, and counted into the
- * series of its path labels (issue 13 item 3; docs/configuration.md, "Container logs").
+ * series of its path labels (issue 13 item 3; docs/container-logs.md).
  *
  * - Discovery: the glob is listed at start() and then every poll_interval. A new file is followed from its beginning
  *   (it was created after the last look, so it holds only new lines); files present at start() follow start_at.
@@ -119,6 +119,8 @@ export class GlobLogPipeline {
   private discovering: Promise<void> | undefined;
   private stopped = false;
   private listingErrors = 0;
+  /** Problems reported by the tailers of released files (the counter must not go down when they go). */
+  private retiredErrors = 0;
   private lastListingError: string | undefined;
   filesSkipped = 0;
   labelOverflowFiles = 0;
@@ -155,7 +157,7 @@ export class GlobLogPipeline {
 
   /** For crm_log_file_errors_total. */
   get fileErrors(): number {
-    let n = this.listingErrors;
+    let n = this.listingErrors + this.retiredErrors;
     for (const f of this.followed.values()) n += f.tailer?.problemsReported ?? 0;
     return n;
   }
@@ -290,6 +292,7 @@ export class GlobLogPipeline {
     this.followed.delete(f.path);
     await f.close();
     this.groupOf.get(f)?.retire(t);
+    this.retiredErrors += t.problemsReported;
     this.groupOf.delete(f);
     this.opts.onRelease?.(f.key);
   }

@@ -134,7 +134,7 @@ export class LineProcessor implements LineSink {
  */
 export function tailerSink(source: LogSourceConfig, processor: LineProcessor): LineSink {
   return source.container_format
-    ? new ContainerLogDecoder(source.container_format, source.max_line_bytes, processor)
+    ? new ContainerLogDecoder(source.container_format, source.max_line_bytes, processor, source.container_stream)
     : processor;
 }
 

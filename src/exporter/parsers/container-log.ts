@@ -23,6 +23,8 @@ export interface UnwrappedSink {
 }
 
 export type ContainerFormat = 'cri' | 'docker';
+/** Which of the container's streams hold the access log; records of the other one are skipped, not counted. */
+export type ContainerStream = 'stdout' | 'stderr' | 'both';
 
 const SP = 0x20;
 const QUOTE = 0x22;
@@ -170,11 +172,16 @@ export class ContainerLogDecoder {
   private readonly decoded = { len: 0 };
   readonly line: (buf: Buffer, start: number, end: number) => void;
 
+  /** Stream index (0 stdout, 1 stderr) whose records are skipped, or -1. */
+  private readonly skip: number;
+
   constructor(
     readonly format: ContainerFormat,
     private readonly maxLineBytes: number,
     private readonly sink: UnwrappedSink,
+    stream: ContainerStream = 'both',
   ) {
+    this.skip = stream === 'stdout' ? 1 : stream === 'stderr' ? 0 : -1;
     this.scratch = Buffer.alloc(format === 'docker' ? maxLineBytes + 4 : 0);
     this.line = format === 'cri' ? (b, s, e) => this.cri(b, s, e) : (b, s, e) => this.docker(b, s, e);
   }
@@ -199,6 +206,7 @@ export class ContainerLogDecoder {
     if (se < 0 || se >= end) return this.sink.malformed();
     const stream = streamAt(buf, s, se);
     if (stream < 0) return this.sink.malformed();
+    if (stream === this.skip) return;
     const tag = buf[se + 1];
     // the tag is P or F, possibly followed by further ':'-separated tags (CRI reserves them)
     let m = se + 2;
@@ -243,6 +251,7 @@ export class ContainerLogDecoder {
   }
 
   private dockerChunk(b: Buffer, len: number, stream: number): void {
+    if (stream === this.skip) return;
     const pending = this.pending[stream] as Pending;
     if (len > 0 && b[len - 1] === NL) pending.finish(b, 0, len - 1, this.maxLineBytes, this.sink);
     else pending.append(b, 0, len, this.maxLineBytes);
