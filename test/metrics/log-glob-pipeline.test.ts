@@ -61,7 +61,7 @@ interface Running {
   logged: string[];
 }
 
-async function run(src: LogSourceConfig, saved?: Record<string, SavedPosition>): Promise<Running> {
+async function run(src: LogSourceConfig, saved?: Record<string, SavedPosition>, retainMs?: number): Promise<Running> {
   const registry = new Registry();
   const released: string[] = [];
   const logged: string[] = [];
@@ -70,6 +70,7 @@ async function run(src: LogSourceConfig, saved?: Record<string, SavedPosition>):
     watch: false,
     onRelease: (key) => released.push(key),
     log: (line) => logged.push(line),
+    retainMs,
   });
   open.push(p);
   await p.start();
@@ -282,5 +283,33 @@ describe('bounds', () => {
     expect(requests(text, { namespace: 'crm', pod: 'crm-b' })).toBe(1);
     expect(requests(text, { namespace: 'crm', pod: '__other__' })).toBe(1);
     expect(sampleSum(text, 'crm_log_path_labels_overflow_files_total')).toBe(1);
+  });
+
+  it('removes the series of a pod whose files were all released (after retainMs), freeing its label value', async () => {
+    for (const pod of ['a', 'b']) await appendLines(join(dir, `pods/crm_crm-${pod}_u/crm/0.log`), cri, 0, 1);
+    const r = await run(
+      source({ path_labels: '/pods/(?<namespace>[^_]+)_(?<pod>[^_]+)_', max_path_label_values: 2, max_routes: 10 }),
+      undefined,
+      0,
+    );
+    await until(r, (t) => requests(t) === 2, '2 requests');
+    await rm(join(dir, 'pods/crm_crm-a_u'), { recursive: true });
+    let text = await until(r, (t) => requests(t, { pod: 'crm-a' }) === 0, 'the series of pod a removed');
+    expect(sampleSum(text, 'crm_log_lines_total', { pod: 'crm-a' })).toBe(0);
+    await appendLines(join(dir, 'pods/crm_crm-c_u/crm/0.log'), cri, 0, 1);
+    text = await until(r, (t) => requests(t, { pod: 'crm-c' }) === 1, 'pod c with its own value');
+    expect(requests(text, { pod: '__other__' })).toBe(0);
+    expect(requests(text, { namespace: 'crm', pod: 'crm-b' })).toBe(1);
+    expect(sampleSum(text, 'crm_log_path_labels_overflow_files_total')).toBe(0);
+  });
+
+  it('keeps the series of a released pod while retainMs has not passed', async () => {
+    await appendLines(join(dir, 'pods/crm_crm-a_u/crm/0.log'), cri, 0, 1);
+    await appendLines(join(dir, 'pods/crm_crm-b_u/crm/0.log'), cri, 1, 1);
+    const r = await run(source({ path_labels: '/pods/[^_]+_(?<pod>[^_]+)_', max_routes: 10 }));
+    await until(r, (t) => requests(t) === 2, '2 requests');
+    await rm(join(dir, 'pods/crm_crm-a_u'), { recursive: true });
+    const text = await until(r, () => r.released.length === 1, 'pod a released');
+    expect(requests(text, { pod: 'crm-a' })).toBe(1);
   });
 });

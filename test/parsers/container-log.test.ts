@@ -60,6 +60,8 @@ describe('CRI records', () => {
     ['a short time', '12:00 stdout F x'],
     ['a time not starting with a digit', `x${T} stdout F x`],
     ['an unknown stream', `${T} stdin F x`],
+    ['a longer stream name', `${T} stdouts F x`],
+    ['a stream cut short', `${T} stdou`],
     ['an unknown tag', `${T} stdout X x`],
     ['a tag glued to text', `${T} stdout Fx y`],
     ['no tag', `${T} stdout`],
@@ -109,6 +111,7 @@ describe('Docker json-file records', () => {
     ['keys in another order (slow path)', ['{"stream":"stdout","log":"x\\n","time":"t"}'], ['x']],
     ['spaces after the brace (slow path)', ['{ "log": "y\\n", "stream": "stderr" }'], ['y']],
     ['no stream key', ['{"log":"z\\n"}'], ['z']],
+    ['stream after time', ['{"log":"e\\n","time":"t","stream":"stderr"}', '{"log":"o\\n","time":"t"}'], ['e', 'o']],
   ])('%s', (_what, records, want) => {
     expect(decode('docker', records).out).toEqual(want);
   });

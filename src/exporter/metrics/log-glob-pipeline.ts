@@ -30,7 +30,7 @@ import { GlobFile } from '../sources/log-glob-file.js';
 import { FileTailer, type SavedPosition } from '../sources/tailer.js';
 import { registerLogFileHealth } from './log-file-health.js';
 import { registerLogGlobStats } from './log-glob-metrics.js';
-import type { TailerStats } from './log-metrics.js';
+import { logMetricsFor, type TailerStats } from './log-metrics.js';
 import {
   createLogPipeline,
   LineProcessor,
@@ -53,16 +53,30 @@ export interface GlobLogPipelineOptions {
   watch?: boolean;
   /** A file was released: its positions entry is to be dropped (PositionsWriter.forget). */
   onRelease?: (key: string) => void;
+  /** How long the series of path label values without files are kept (default RETAIN_EMPTY_SERIES_MS; tests). */
+  retainMs?: number;
 }
+
+/**
+ * The series of a set of path label values whose files were all released are removed this long after the last one
+ * went (scrapes meanwhile report its last lines), and their values no longer count against max_path_label_values.
+ */
+export const RETAIN_EMPTY_SERIES_MS = 10 * 60 * 1000;
 
 /** The files sharing one set of path label values: one line processor (one set of series), their tailers summed. */
 class LabelGroup implements TailerStats {
   readonly tailers = new Set<FileTailer>();
+  /** Files followed now with these values, and since when there are none (0: some). */
+  files = 0;
+  emptySince = 0;
   private retiredBytes = 0;
   private retiredRotations = 0;
   private retiredLastRead = 0;
 
-  constructor(readonly processor: LineProcessor) {
+  constructor(
+    readonly processor: LineProcessor,
+    readonly values: readonly string[],
+  ) {
     processor.series.tailer = this;
   }
 
@@ -105,10 +119,12 @@ export class GlobLogPipeline {
   private readonly glob: Glob;
   private readonly maxFiles: number;
   private readonly maxLabelValues: number;
+  private readonly retainMs: number;
   private readonly labelRe: RegExp | undefined;
   private readonly labelNames: readonly string[];
   /** Distinct values taken per path label (index as labelNames). */
-  private readonly labelValues: Set<string>[];
+  /** Distinct values per path label held by a set of series, with how many sets hold each (index as labelNames). */
+  private readonly labelValues: Map<string, number>[];
   private readonly groups = new Map<string, LabelGroup>();
   private readonly followed = new Map<string, GlobFile>();
   private readonly groupOf = new Map<GlobFile, LabelGroup>();
@@ -137,7 +153,8 @@ export class GlobLogPipeline {
     this.maxLabelValues = source.max_path_label_values ?? DEFAULT_MAX_PATH_LABEL_VALUES;
     this.labelRe = source.path_labels === undefined ? undefined : new RegExp(source.path_labels);
     this.labelNames = this.labelRe ? pathLabelNames(this.labelRe) : [];
-    this.labelValues = this.labelNames.map(() => new Set<string>());
+    this.labelValues = this.labelNames.map(() => new Map<string, number>());
+    this.retainMs = opts.retainMs ?? RETAIN_EMPTY_SERIES_MS;
     if (this.labelNames.length === 0) this.groupFor(''); // the source's series exist before its first file, as a plain source's
     registerLogFileHealth(registry, this);
     registerLogGlobStats(registry, this);
@@ -258,6 +275,7 @@ export class GlobLogPipeline {
     }
     for (const p of this.skipped) if (!now.has(p)) this.skipped.delete(p);
     await Promise.all(starts);
+    this.dropEmptyGroups();
   }
 
   private async add(path: string, startAt: 'end' | 'beginning'): Promise<void> {
@@ -280,6 +298,8 @@ export class GlobLogPipeline {
       return t;
     };
     const f = new GlobFile(path, key, saved !== undefined, make, (t) => group.retire(t));
+    group.files++;
+    group.emptySince = 0;
     this.followed.set(path, f);
     this.groupOf.set(f, group);
     await f.start(startAt, saved);
@@ -291,7 +311,9 @@ export class GlobLogPipeline {
     if (!t || t.state !== 'missing' || t.lagBytes() > 0) return;
     this.followed.delete(f.path);
     await f.close();
-    this.groupOf.get(f)?.retire(t);
+    const group = this.groupOf.get(f);
+    group?.retire(t);
+    if (group && --group.files === 0) group.emptySince = Date.now();
     this.retiredErrors += t.problemsReported;
     this.groupOf.delete(f);
     this.opts.onRelease?.(f.key);
@@ -303,14 +325,10 @@ export class GlobLogPipeline {
     let overflowed = false;
     const values = this.labelNames.map((name, i) => {
       const v = groups?.[name] ?? '';
-      const taken = this.labelValues[i] as Set<string>;
-      if (taken.has(v)) return v;
-      if (taken.size >= this.maxLabelValues) {
-        overflowed = true;
-        return PATH_LABEL_OTHER;
-      }
-      taken.add(v);
-      return v;
+      const taken = this.labelValues[i] as Map<string, number>;
+      if (taken.has(v) || taken.size < this.maxLabelValues) return v;
+      overflowed = true;
+      return PATH_LABEL_OTHER;
     });
     if (overflowed) this.labelOverflowFiles++;
     return this.groupFor(JSON.stringify(values), values);
@@ -320,10 +338,31 @@ export class GlobLogPipeline {
     let g = this.groups.get(key);
     if (!g) {
       const labels = this.labelNames.map((n, i) => [n, values[i] ?? ''] as const);
-      g = new LabelGroup(new LineProcessor(this.source, this.registry, labels.length > 0 ? labels : undefined));
+      g = new LabelGroup(new LineProcessor(this.source, this.registry, labels.length > 0 ? labels : undefined), values);
       this.groups.set(key, g);
+      values.forEach((v, i) => {
+        const taken = this.labelValues[i] as Map<string, number>;
+        if (v !== PATH_LABEL_OTHER) taken.set(v, (taken.get(v) ?? 0) + 1);
+      });
     }
     return g;
+  }
+
+  /** Removes the series of label values whose files all went more than retainMs ago, and frees their values. */
+  private dropEmptyGroups(): void {
+    if (this.labelNames.length === 0) return; // the one set of series of a source without path labels stays
+    const now = Date.now();
+    for (const [key, g] of this.groups) {
+      if (g.files > 0 || g.emptySince === 0 || now - g.emptySince < this.retainMs) continue;
+      logMetricsFor(this.registry).removeSource(g.processor.series);
+      this.groups.delete(key);
+      g.values.forEach((v, i) => {
+        const taken = this.labelValues[i] as Map<string, number>;
+        const n = (taken.get(v) ?? 0) - 1;
+        if (n > 0) taken.set(v, n);
+        else taken.delete(v);
+      });
+    }
   }
 }
 

@@ -30,10 +30,15 @@ const SP = 0x20;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NL = 0x0a;
-const STDOUT = Buffer.from('stdout');
-const STDERR = Buffer.from('stderr');
 const DOCKER_PREFIX = Buffer.from('{"log":"');
 const STREAM_KEY = Buffer.from('"stream":"');
+const STREAM_AFTER_LOG = Buffer.from(',"stream":"');
+
+function startsWithAt(buf: Buffer, i: number, what: Buffer, end: number): boolean {
+  if (i + what.length > end) return false;
+  for (let k = 0; k < what.length; k++) if (buf[i + k] !== what[k]) return false;
+  return true;
+}
 
 /** The parts of a split line seen so far, per stream. */
 class Pending {
@@ -76,10 +81,14 @@ class Pending {
   }
 }
 
-function streamAt(buf: Buffer, start: number, end: number): number {
-  if (end - start !== 6) return -1;
-  if (buf.compare(STDOUT, 0, 6, start, end) === 0) return 0;
-  if (buf.compare(STDERR, 0, 6, start, end) === 0) return 1;
+/** The stream named by the 6 bytes at `i`: 0 `stdout`, 1 `stderr`, -1 anything else. */
+function streamAt(buf: Buffer, i: number): number {
+  if (buf[i] !== 0x73 || buf[i + 1] !== 0x74 || buf[i + 2] !== 0x64) return -1; // "std"
+  const a = buf[i + 3];
+  const b = buf[i + 4];
+  const c = buf[i + 5];
+  if (a === 0x6f && b === 0x75 && c === 0x74) return 0; // "out"
+  if (a === 0x65 && b === 0x72 && c === 0x72) return 1; // "err"
   return -1;
 }
 
@@ -199,14 +208,15 @@ export class ContainerLogDecoder {
   }
 
   private cri(buf: Buffer, start: number, end: number): void {
-    const t = buf.indexOf(SP, start);
-    if (t < 0 || t >= end || t - start < 20 || !isDigit(buf[start] as number)) return this.sink.malformed();
+    // byte loops, not indexOf: the fields are a few bytes long, and a native call costs more than scanning them
+    let t = start;
+    while (t < end && buf[t] !== SP) t++;
+    if (t >= end || t - start < 20 || !isDigit(buf[start] as number)) return this.sink.malformed();
     const s = t + 1;
-    const se = buf.indexOf(SP, s);
-    if (se < 0 || se >= end) return this.sink.malformed();
-    const stream = streamAt(buf, s, se);
+    const stream = s + 6 < end && buf[s + 6] === SP ? streamAt(buf, s) : -1;
     if (stream < 0) return this.sink.malformed();
     if (stream === this.skip) return;
+    const se = s + 6;
     const tag = buf[se + 1];
     // the tag is P or F, possibly followed by further ':'-separated tags (CRI reserves them)
     let m = se + 2;
@@ -219,16 +229,15 @@ export class ContainerLogDecoder {
   }
 
   private docker(buf: Buffer, start: number, end: number): void {
-    if (end - start < DOCKER_PREFIX.length || buf.compare(DOCKER_PREFIX, 0, 8, start, start + 8) !== 0)
-      return this.dockerSlow(buf, start, end);
+    if (!startsWithAt(buf, start, DOCKER_PREFIX, end)) return this.dockerSlow(buf, start, end);
     const close = decodeJsonString(buf, start + 8, end, this.scratch, this.decoded);
     if (close < 0) return this.sink.malformed();
     let stream = 0;
-    const k = buf.indexOf(STREAM_KEY, close);
+    // Docker writes `,"stream":"` right after the log value; anything else is searched for
+    const k = startsWithAt(buf, close + 1, STREAM_AFTER_LOG, end) ? close + 2 : buf.indexOf(STREAM_KEY, close);
     if (k >= 0 && k < end) {
       const v = k + STREAM_KEY.length;
-      const q = buf.indexOf(QUOTE, v);
-      stream = q < 0 || q >= end ? -1 : streamAt(buf, v, q);
+      stream = v + 6 < end && buf[v + 6] === QUOTE ? streamAt(buf, v) : -1;
       if (stream < 0) return this.sink.malformed();
     }
     this.dockerChunk(this.scratch, this.decoded.len, stream);
