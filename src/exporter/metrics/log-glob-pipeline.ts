@@ -182,7 +182,9 @@ export class GlobLogPipeline {
   async start(): Promise<void> {
     await this.discover(true);
     this.timer = setInterval(() => {
-      this.discovering ??= this.discover(false).finally(() => (this.discovering = undefined));
+      this.discovering ??= this.discover(false)
+        .catch((err: unknown) => this.opts.log?.(`log ${this.name} (${this.path}): ${String(err)}`))
+        .finally(() => (this.discovering = undefined));
     }, this.source.poll_interval);
   }
 
@@ -201,7 +203,8 @@ export class GlobLogPipeline {
   /** Lists the glob now, takes up new files and releases gone ones (tests call it to skip the poll interval). */
   async rescan(): Promise<void> {
     await this.discovering;
-    await this.discover(false);
+    this.discovering = this.discover(false).finally(() => (this.discovering = undefined));
+    await this.discovering;
   }
 
   /**
@@ -297,7 +300,14 @@ export class GlobLogPipeline {
       group.tailers.add(t);
       return t;
     };
-    const f = new GlobFile(path, key, saved !== undefined, make, (t) => group.retire(t));
+    const f = new GlobFile(
+      path,
+      key,
+      saved !== undefined,
+      make,
+      (t) => group.retire(t),
+      (err) => this.opts.log?.(`log ${this.name} (${path}): ${err.message}`),
+    );
     group.files++;
     group.emptySince = 0;
     this.followed.set(path, f);

@@ -46,6 +46,8 @@ export class GlobFile {
     private readonly make: (path: string, startAt: 'end' | 'beginning', resume?: SavedPosition) => FileTailer,
     /** A tailer is done for good (its counters are to be kept as a sum). */
     private readonly retire: (t: FileTailer) => void,
+    /** A problem outside the tailers (which report their own): logged, never thrown at the event loop. */
+    private readonly report: (err: Error) => void,
   ) {}
 
   async start(startAt: 'end' | 'beginning', saved: SavedPosition | undefined): Promise<void> {
@@ -55,7 +57,9 @@ export class GlobFile {
         const rotated = await findRotated(this.path, saved);
         if (rotated) {
           const next = saved.next && now && sameFile(now, saved.next) ? saved.next : undefined;
-          this.ready = this.drainPredecessor(rotated, saved, next);
+          this.ready = this.drainPredecessor(rotated, saved, next).catch((err: unknown) =>
+            this.report(err instanceof Error ? err : new Error(String(err))),
+          );
           return;
         }
       }
