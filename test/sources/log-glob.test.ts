@@ -59,6 +59,13 @@ describe('Glob.match on a real tree', () => {
     expect(errors).toEqual([]);
   });
 
+  it('never matches rotated files, whatever the glob', async () => {
+    await mkdir(join(dir, 'c'), { recursive: true });
+    const names = ['0.log', '0.log.20261201-041200', '0.log.20261201-041100.gz', '0.log.20261201-041000.tmp'];
+    for (const n of [...names, 'x-json.log', 'x-json.log.1', 'x-json.log.12']) await writeFile(join(dir, 'c', n), '');
+    expect(await new Glob(join(dir, 'c/*')).match()).toEqual([join(dir, 'c/0.log'), join(dir, 'c/x-json.log')]);
+  });
+
   it('a literal path is one file when it is there', async () => {
     await writeFile(join(dir, 'a.log'), '');
     expect(await new Glob(join(dir, 'a.log')).match()).toEqual([join(dir, 'a.log')]);

@@ -1,13 +1,24 @@
 /**
  * Globs in a log source's path (issue 13 item 3): which files match now. I/O only: directory listings, one segment at
  * a time, `*` and `?` within one segment and `[...]` classes (no `**`; the schema refuses it). Symbolic links are
- * followed like the tailer follows them, and only regular files match (a FIFO is never opened). Listings that fail
+ * followed like the tailer follows them, and only regular files match (a FIFO is never opened); names of rotated files
+ * (`x.1`, `x.20261201-041200`, `x.gz`) never match. Listings that fail
  * (a pod directory deleted between two reads, EACCES) match nothing and are reported through `onError`.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
 
 const GLOB_CHARS = /[*?[]/;
+
+/**
+ * Names of rotated files, which a glob never follows on their own: the tailer of the file they were renamed from
+ * reads their rest (following them too would count it twice). `x.1`, `x.2` ... (Docker json-file, logrotate),
+ * `x.20261201-041200` (kubelet), and `.gz`/`.tmp` (kubelet compressing them).
+ */
+const ROTATED = /\.(\d+|\d{8}-\d{6}|gz|tmp)$/;
+
+/** Whether a matched file's name is one of a rotated file (never followed by a glob, see ROTATED). */
+export const isRotatedName = (name: string): boolean => ROTATED.test(name);
 
 /** A glob segment as an anchored RegExp (`*` and `?` never match `/`; a leading `.` must be matched explicitly). */
 export function segmentRegExp(segment: string): RegExp {
@@ -59,7 +70,7 @@ export class Glob {
     if (typeof seg === 'string') names = [seg];
     else {
       try {
-        names = (await readdir(dir)).filter((n) => seg.test(n));
+        names = (await readdir(dir)).filter((n) => seg.test(n) && !(last && isRotatedName(n)));
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code !== 'ENOENT' && code !== 'ENOTDIR') onError?.(err as Error);
