@@ -1,6 +1,24 @@
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { CollectorTimeoutError, redactSecrets } from '../errors.js';
+import { defineFamily, registerFamily } from '../exposition/family.js';
 import type { Collector } from './collector.js';
+
+const DURATION = defineFamily({
+  name: 'crm_scrape_collector_duration_seconds',
+  help: 'Wall time the collector took during the last scrape, in seconds.',
+  type: 'gauge',
+  labelNames: ['collector'],
+  unit: 'seconds',
+});
+const SUCCESS = defineFamily({
+  name: 'crm_scrape_collector_success',
+  help: 'Whether the collector succeeded during the last scrape (1) or failed or timed out (0).',
+  type: 'gauge',
+  labelNames: ['collector'],
+});
+
+export const SCRAPE_COLLECTOR_DURATION = DURATION.name;
+export const SCRAPE_COLLECTOR_SUCCESS = SUCCESS.name;
 
 export interface OrchestratorOptions {
   registry: Registry;
@@ -41,8 +59,8 @@ const secondsSince = (started: bigint): number => Number(process.hrtime.bigint()
  */
 export class CollectorOrchestrator {
   private readonly collectors: readonly Collector[];
-  private readonly duration: Gauge<'collector'>;
-  private readonly success: Gauge<'collector'>;
+  /** The outcomes of the scrape being served, what the two health families render (none before the first). */
+  private published: readonly CollectorOutcome[] = [];
   private readonly log: (message: string) => void;
   private round: Attempt[] | undefined;
   /** Collectors whose last outcome was a failure, with the failed scrapes since the one that was logged. */
@@ -51,17 +69,11 @@ export class CollectorOrchestrator {
   constructor(options: OrchestratorOptions) {
     this.collectors = options.collectors;
     this.log = options.log ?? ((message) => process.stderr.write(`${message}\n`));
-    this.duration = new Gauge({
-      name: 'crm_scrape_collector_duration_seconds',
-      help: 'Wall time the collector took during the last scrape, in seconds.',
-      labelNames: ['collector'],
-      registers: [options.registry],
+    registerFamily(options.registry, DURATION, (emit) => {
+      for (const o of this.published) emit(o.seconds, [o.name]);
     });
-    this.success = new Gauge({
-      name: 'crm_scrape_collector_success',
-      help: 'Whether the collector succeeded during the last scrape (1) or failed or timed out (0).',
-      labelNames: ['collector'],
-      registers: [options.registry],
+    registerFamily(options.registry, SUCCESS, (emit) => {
+      for (const o of this.published) emit(o.ok ? 1 : 0, [o.name]);
     });
   }
 
@@ -71,7 +83,7 @@ export class CollectorOrchestrator {
 
   /**
    * Runs all collectors (or joins the round in flight), resolving no later than `deadlineMs` from now with this
-   * caller's outcomes, which are also published to the health gauges. Never rejects.
+   * caller's outcomes, which are also published to the health families. Never rejects.
    */
   async run(deadlineMs: number): Promise<CollectorOutcome[]> {
     const round = this.round ?? this.startRound();
@@ -81,15 +93,12 @@ export class CollectorOrchestrator {
   }
 
   /**
-   * Sets the health gauges to one scrape's outcomes. The /metrics handler calls it in the same synchronous step that
-   * starts serialising (prom-client reads a gauge without a collect hook synchronously when serialisation starts),
-   * so concurrent scrapes each serve their own values.
+   * Makes one scrape's outcomes (one per collector, in collector order) what the health families render. The
+   * /metrics handler calls it in the same synchronous step that starts serialising (the server's renderers read
+   * every family's samples in that step), so concurrent scrapes each serve their own outcomes.
    */
   publish(outcomes: readonly CollectorOutcome[]): void {
-    for (const o of outcomes) {
-      this.duration.set({ collector: o.name }, o.seconds);
-      this.success.set({ collector: o.name }, o.ok ? 1 : 0);
-    }
+    this.published = outcomes;
   }
 
   private startRound(): Attempt[] {

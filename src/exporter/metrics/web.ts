@@ -1,8 +1,33 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+/**
+ * The web config layer's metrics (registered only when web_config_file is set): rendered at scrape time from the
+ * plain counts the web server keeps (exposition/family.ts).
+ */
+import type { Registry } from 'prom-client';
+import { defineFamily, registerFamily } from '../exposition/family.js';
 
-export const WEB_CONFIG_RELOAD_SUCCESSFUL = 'crm_exporter_web_config_last_reload_successful';
-export const WEB_CONFIG_RELOAD_TIMESTAMP = 'crm_exporter_web_config_last_reload_success_timestamp_seconds';
-export const WEB_REJECTED = 'crm_exporter_web_rejected_total';
+const RELOAD_SUCCESSFUL = defineFamily({
+  name: 'crm_exporter_web_config_last_reload_successful',
+  help: '1 when the last load of web_config_file (and the certificates it names) succeeded; 0 while a changed file is invalid and the previous one is kept.',
+  type: 'gauge',
+  labelNames: [],
+});
+const RELOAD_TIMESTAMP = defineFamily({
+  name: 'crm_exporter_web_config_last_reload_success_timestamp_seconds',
+  help: 'Unix time of the last successful load of web_config_file.',
+  type: 'gauge',
+  labelNames: [],
+  unit: 'seconds',
+});
+const REJECTED = defineFamily({
+  name: 'crm_exporter_web_rejected_total',
+  help: 'Clients turned away by the web config: 401 (unauthorized), 429 (rate_limited, auth_busy), failed TLS handshakes and client certificates refused after one.',
+  type: 'counter',
+  labelNames: ['reason'],
+});
+
+export const WEB_CONFIG_RELOAD_SUCCESSFUL = RELOAD_SUCCESSFUL.name;
+export const WEB_CONFIG_RELOAD_TIMESTAMP = RELOAD_TIMESTAMP.name;
+export const WEB_REJECTED = REJECTED.name;
 
 /** Why the web layer turned a client away before the exporter's own handlers saw it. */
 export const REJECT_REASONS = [
@@ -19,32 +44,27 @@ export interface WebMetrics {
   rejected(reason: RejectReason): void;
 }
 
-/** Families of the web config layer (registered only when web_config_file is set). */
+/**
+ * The web config layer's families in `registry`, and the recorder that feeds them. Every reason is served from the
+ * start (0 until a client is turned away for it), so `rate()` sees the first refusal; before the first load both
+ * reload gauges read 0.
+ */
 export function registerWebMetrics(registry: Registry): WebMetrics {
-  const successful = new Gauge({
-    name: WEB_CONFIG_RELOAD_SUCCESSFUL,
-    help: '1 when the last load of web_config_file (and the certificates it names) succeeded; 0 while a changed file is invalid and the previous one is kept.',
-    registers: [registry],
+  let lastReloadOk = false;
+  let lastSuccessSeconds = 0;
+  const rejections = new Map<RejectReason, number>(REJECT_REASONS.map((reason) => [reason, 0]));
+  registerFamily(registry, RELOAD_SUCCESSFUL, (emit) => emit(lastReloadOk ? 1 : 0));
+  registerFamily(registry, RELOAD_TIMESTAMP, (emit) => emit(lastSuccessSeconds));
+  registerFamily(registry, REJECTED, (emit) => {
+    for (const [reason, count] of rejections) emit(count, [reason]);
   });
-  const timestamp = new Gauge({
-    name: WEB_CONFIG_RELOAD_TIMESTAMP,
-    help: 'Unix time of the last successful load of web_config_file.',
-    registers: [registry],
-  });
-  const rejected = new Counter({
-    name: WEB_REJECTED,
-    help: 'Clients turned away by the web config: 401 (unauthorized), 429 (rate_limited, auth_busy), failed TLS handshakes and client certificates refused after one.',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
   return {
     reloaded(ok) {
-      successful.set(ok ? 1 : 0);
-      if (ok) timestamp.set(Date.now() / 1000);
+      lastReloadOk = ok;
+      if (ok) lastSuccessSeconds = Date.now() / 1000;
     },
     rejected(reason) {
-      rejected.inc({ reason });
+      rejections.set(reason, (rejections.get(reason) ?? 0) + 1);
     },
   };
 }

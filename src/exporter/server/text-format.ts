@@ -4,8 +4,8 @@ import { collect, handled, writeParts, type ChunkSink } from './chunks.js';
 
 /*
  * Prometheus text format 0.0.4, byte for byte what prom-client's `registry.metrics()` writes, streamed (chunks.ts).
- * Families that write their own sample lines (exposition/family.ts, the access-log families) do so; prom-client's generic formatting
- * holds a dozen objects per sample.
+ * Families that write their own sample lines (exposition/family.ts, the access-log families) do so; prom-client's
+ * generic formatting, which holds a dozen objects per sample, is left for its own default runtime metrics.
  */
 
 const escapeHelp = (value: string): string => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
@@ -20,9 +20,9 @@ function formatValue(value: number): string {
 
 /**
  * Families separated by a blank line, every line ending in a newline. Everything is read in the first synchronous
- * step, as `registry.metrics()` does: the access-log families render their lines (so the tailer cannot count
- * between two of them), and every prom-client family starts rendering (the orchestrator publishes a scrape's
- * collector health just before, and a concurrent scrape must not change what this one serves).
+ * step: the scrape-time families render their lines (so the tailer cannot count between two of them, and the
+ * collector health the orchestrator published just before is this scrape's, whatever a concurrent scrape publishes
+ * next), and prom-client's own families start rendering, as `registry.metrics()` does.
  */
 export async function writePrometheusText(registry: Registry, sink: ChunkSink): Promise<void> {
   const metrics = registry.getMetricsAsArray();
