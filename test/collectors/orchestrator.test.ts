@@ -212,6 +212,20 @@ describe('CollectorOrchestrator', () => {
     expect(slow.lateWrite()).toBe(false);
   });
 
+  it('the health families serve the last published scrape’s outcomes, and no sample before the first', async () => {
+    const registry = new Registry();
+    const good = scripted('good', registry, 'ok');
+    const orchestrator = new CollectorOrchestrator({ registry, collectors: [good], log: () => undefined });
+    const samples = async () => (await registry.metrics()).split('\n').filter((l) => l.startsWith('crm_scrape_'));
+    expect(await samples()).toEqual([]);
+    orchestrator.publish([{ name: 'good', ok: false, seconds: 0.25 }]);
+    orchestrator.publish([{ name: 'good', ok: true, seconds: 0.5 }]);
+    expect(await samples()).toEqual([
+      'crm_scrape_collector_duration_seconds{collector="good"} 0.5',
+      'crm_scrape_collector_success{collector="good"} 1',
+    ]);
+  });
+
   it('derives the deadline from Prometheus’s header, capped and with a margin', () => {
     const opts = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
     expect(scrapeDeadlineMs(undefined, opts)).toBe(9_500);
