@@ -34,6 +34,11 @@ const NO_PROM_CLIENT_METRIC_CLASS = {
   message:
     'define a metric with defineFamily() + registerFamily() (exposition/family.ts), not a prom-client metric class (see docs/ARCHITECTURE.md, "Where new code goes").',
 };
+const NO_HAND_REGISTERED_METRIC = {
+  selector: "CallExpression[callee.property.name='registerMetric']",
+  message:
+    'register a metric with registerFamily() (exposition/family.ts), which keeps prom-client\'s name and label validation (see docs/ARCHITECTURE.md, "Where new code goes").',
+};
 const except = (...allowed) => [...EXPORTER_FOLDERS, ...EXPORTER_TOP].filter((n) => !allowed.includes(n));
 
 export default tseslint.config(
@@ -67,9 +72,18 @@ export default tseslint.config(
     files: ['src/exporter/**/*.ts'],
     ignores: [
       'src/exporter/exposition/family.ts', // the one place that subclasses prom-client's Gauge
-      'src/exporter/metrics/log-glob-metrics.ts', // still prom-client classes: being moved and converted on its own branch
+      // Not yet in the idiom, being moved and converted on their own branch: drop these two lines when it lands.
+      'src/exporter/metrics/log-metrics.ts',
+      'src/exporter/metrics/log-glob-metrics.ts',
     ],
-    rules: { 'no-restricted-syntax': ['error', NO_RELATIVE_IMPORT_EXPRESSION, NO_PROM_CLIENT_METRIC_CLASS] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        NO_RELATIVE_IMPORT_EXPRESSION,
+        NO_PROM_CLIENT_METRIC_CLASS,
+        NO_HAND_REGISTERED_METRIC,
+      ],
+    },
   },
   // The programs: the CRM and the load generator stand alone (they are what the exporter watches); demo/ composes all.
   zone(
