@@ -9,7 +9,7 @@ import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 /*
  * Golden exposition per log format: a fixture log with normal lines and every kind of bad input, read by the real
  * pipeline (FileTailer from the beginning) into a fresh registry. The only run-dependent value, the last-read
- * timestamp, is replaced by a placeholder. Regenerate with `npx vitest run test/metrics/log-golden.test.ts -u`.
+ * timestamp, is replaced by a placeholder. Regenerate on purpose with `npm run test:update-golden`.
  */
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/logs/${name}`, import.meta.url));
 
@@ -56,10 +56,15 @@ async function logExposition(format: string): Promise<{ text: string; lines: num
 const normalise = (text: string): string =>
   text.replace(/^(crm_log_last_read_timestamp_seconds\{[^}]*\}) \S+$/gm, '$1 <timestamp>');
 
-describe.each(['nginx', 'json', 'regex'])('%s access log', (format) => {
+// Each golden file named in full, so that test/golden-files.test.ts finds which test reads it.
+describe.each([
+  ['nginx', '../golden/nginx.prom'],
+  ['json', '../golden/json.prom'],
+  ['regex', '../golden/regex.prom'],
+])('%s access log', (format, goldenFile) => {
   it('matches the golden exposition', async () => {
     const { text } = await logExposition(format);
-    await expect(normalise(text)).toMatchFileSnapshot(`../golden/${format}.prom`);
+    await expect(normalise(text)).toMatchFileSnapshot(goldenFile);
   });
 
   it('passes promtool check metrics with zero findings', async () => {
