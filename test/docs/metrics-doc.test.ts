@@ -4,39 +4,79 @@ import { fileURLToPath } from 'node:url';
 
 /*
  * docs/metrics.md is the public list of metrics. Every family in the golden expositions (which together cover
- * every collector and log format) must be documented, and every documented crm_ metric must exist in one of them.
+ * every collector and log format, and which the golden tests compare byte for byte with live registries) must be
+ * documented in a table row `| name | type | labels | meaning |` whose type is the exposition's TYPE and whose
+ * labels are the label names its samples carry (`le` of histogram buckets aside: Prometheus adds it to every
+ * histogram; a summary's `quantile` is listed). Every documented crm_ metric must exist in one of them.
  */
 const goldenDir = fileURLToPath(new URL('../golden/', import.meta.url));
 const docs = readFileSync(fileURLToPath(new URL('../../docs/metrics.md', import.meta.url)), 'utf8');
 
-function familiesIn(exposition: string): Set<string> {
-  const names = new Set<string>();
-  for (const match of exposition.matchAll(/^# TYPE (\S+) \S+$/gm)) names.add(match[1] as string);
-  return names;
+interface Family {
+  type: string;
+  labels: Set<string>;
+  samples: number;
 }
 
-const golden = new Set<string>();
-for (const file of readdirSync(goldenDir).filter((f) => f.endsWith('.prom'))) {
-  for (const name of familiesIn(readFileSync(`${goldenDir}${file}`, 'utf8'))) golden.add(name);
+/** The families of an exposition with their TYPE and the label names of their samples. */
+function addFamilies(exposition: string, families: Map<string, Family>): void {
+  for (const [, name, type] of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm))
+    if (!families.has(name!)) families.set(name!, { type: type!, labels: new Set(), samples: 0 });
+  for (const [, name, labels] of exposition.matchAll(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? \S+$/gm)) {
+    const family = families.get(name!) ?? families.get(name!.replace(/_(bucket|sum|count)$/, ''));
+    if (!family) throw new Error(`sample ${name} has no # TYPE line`);
+    family.samples++;
+    for (const [, label] of (labels ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g))
+      if (!(family.type === 'histogram' && label === 'le')) family.labels.add(label!);
+  }
 }
-const documented = new Set([...docs.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => m[1] as string));
+
+const golden = new Map<string, Family>();
+for (const file of readdirSync(goldenDir).filter((f) => f.endsWith('.prom')))
+  addFamilies(readFileSync(`${goldenDir}${file}`, 'utf8'), golden);
+
+interface DocRow {
+  type: string;
+  labels: string[];
+}
+
+/**
+ * The rows of the doc's metric tables. The labels cell lists label names in backticks; anything in parentheses is a
+ * comment (`reason` (5: `unauthorized`, ...) lists the values).
+ */
+const rows = new Map<string, DocRow>();
+for (const [, name, type, labels] of docs.matchAll(/^\| `(crm_[a-z0-9_]+)` \|([^|]*)\|([^|]*)\|/gm)) {
+  if (rows.has(name!)) throw new Error(`${name} has two rows in docs/metrics.md`);
+  const names = [...labels!.replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+  rows.set(name!, { type: type!.trim(), labels: names });
+}
+const mentioned = new Set([...docs.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => m[1]!));
+const served = [...golden.keys()].filter((n) => n.startsWith('crm_')).sort();
 
 describe('docs/metrics.md', () => {
   it('the golden expositions cover every subsystem', () => {
     for (const prefix of ['crm_http_', 'crm_log_', 'crm_pg_', 'crm_redis_', 'crm_probe_', 'crm_scrape_']) {
       expect(
-        [...golden].some((n) => n.startsWith(prefix)),
+        served.some((n) => n.startsWith(prefix)),
         `no golden exposition has a ${prefix} metric`,
       ).toBe(true);
     }
   });
 
-  it.each([...golden].filter((n) => n.startsWith('crm_')).sort())('documents %s', (name) => {
-    expect(documented.has(name), `${name} is served but missing from docs/metrics.md`).toBe(true);
+  it('every served family has samples in a golden exposition (so its labels are known)', () => {
+    expect(served.filter((n) => golden.get(n)!.samples === 0)).toEqual([]);
+  });
+
+  it.each(served)('documents %s with its type and labels', (name) => {
+    const row = rows.get(name);
+    expect(row, `${name} is served but has no row in docs/metrics.md`).toBeDefined();
+    const family = golden.get(name)!;
+    expect(row!.type, `${name}: type in docs/metrics.md`).toBe(family.type);
+    expect([...row!.labels].sort(), `${name}: labels in docs/metrics.md`).toEqual([...family.labels].sort());
   });
 
   it('documents nothing that is not served', () => {
-    const stale = [...documented].filter((name) => !golden.has(name));
+    const stale = [...mentioned].filter((name) => !golden.has(name));
     expect(stale, 'documented in docs/metrics.md but absent from every golden exposition').toEqual([]);
   });
 });
