@@ -4,15 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import type { ProbeConfig } from '../../src/exporter/config/schema.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
-import {
-  ProbeCollector,
-  PROBE_METRIC_NAMES,
-  registerProbeFamilies,
-} from '../../src/exporter/collectors/probe/collector.js';
+import { ProbeCollector, registerProbeFamilies } from '../../src/exporter/collectors/probe/collector.js';
 import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { isProbeSuccess, probeHttp } from '../../src/exporter/sources/http-prober.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
+import { documentedIn, familiesOf } from '../helpers/metrics-doc.js';
 import { freePort } from '../helpers/net.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
@@ -196,7 +193,7 @@ describe('probe exposition', () => {
   it('matches the golden file', async () => {
     const text = await golden();
     await expect(text).toMatchFileSnapshot('../golden/probe.prom');
-    expect([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]).sort()).toEqual([...PROBE_METRIC_NAMES].sort());
+    expect(familiesOf(text)).toEqual(documentedIn('Probe'));
   });
 
   it('the real /metrics passes promtool check metrics with zero findings', async () => {

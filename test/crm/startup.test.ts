@@ -26,11 +26,12 @@ describe('migrations', () => {
 
   it('apply once, record their versions, and are idempotent', async () => {
     const first = await migrate(db.pool);
-    expect(first.applied).toEqual(migrations.map((m) => m.version));
+    // Versions written out: a migration dropped from (or never added to) the list fails here.
+    expect(first.applied).toEqual([1, 2, 3]);
     const second = await migrate(db.pool);
     expect(second.applied).toEqual([]);
     const { rows } = await db.pool.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((r) => r.version)).toEqual(migrations.map((m) => m.version));
+    expect(rows.map((r) => r.version)).toEqual([1, 2, 3]);
     const idx = await db.pool.query<{ indexname: string }>(
       "SELECT indexname FROM pg_indexes WHERE tablename = 'customers'",
     );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { METRICS_DOC, metricsDocRows, type DocRow } from '../helpers/metrics-doc.js';
 
 /*
  * docs/metrics.md is the public list of metrics. Every family in the golden expositions (which together cover
@@ -10,7 +11,6 @@ import { fileURLToPath } from 'node:url';
  * histogram; a summary's `quantile` is listed). Every documented crm_ metric must exist in one of them.
  */
 const goldenDir = fileURLToPath(new URL('../golden/', import.meta.url));
-const docs = readFileSync(fileURLToPath(new URL('../../docs/metrics.md', import.meta.url)), 'utf8');
 
 interface Family {
   type: string;
@@ -35,22 +35,12 @@ const golden = new Map<string, Family>();
 for (const file of readdirSync(goldenDir).filter((f) => f.endsWith('.prom')))
   addFamilies(readFileSync(`${goldenDir}${file}`, 'utf8'), golden);
 
-interface DocRow {
-  type: string;
-  labels: string[];
-}
-
-/**
- * The rows of the doc's metric tables. The labels cell lists label names in backticks; anything in parentheses is a
- * comment (`reason` (5: `unauthorized`, ...) lists the values).
- */
 const rows = new Map<string, DocRow>();
-for (const [, name, type, labels] of docs.matchAll(/^\| `(crm_[a-z0-9_]+)` \|([^|]*)\|([^|]*)\|/gm)) {
-  if (rows.has(name!)) throw new Error(`${name} has two rows in docs/metrics.md`);
-  const names = [...labels!.replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-  rows.set(name!, { type: type!.trim(), labels: names });
+for (const row of metricsDocRows()) {
+  if (rows.has(row.name)) throw new Error(`${row.name} has two rows in docs/metrics.md`);
+  rows.set(row.name, row);
 }
-const mentioned = new Set([...docs.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => m[1]!));
+const mentioned = new Set([...METRICS_DOC.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => m[1]!));
 const served = [...golden.keys()].filter((n) => n.startsWith('crm_')).sort();
 
 describe('docs/metrics.md', () => {
