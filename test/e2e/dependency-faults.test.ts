@@ -9,7 +9,7 @@ import { startCrmService, type CrmService } from '../../src/crm/service.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { startPrivateInstance, type PrivateInstance } from '../helpers/postgres.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
-import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
+import { startExporter, type ExporterProcess } from '../helpers/programs.js';
 import { sampleSum } from '../helpers/exposition.js';
 
 /*
@@ -35,7 +35,7 @@ let mounted = false;
 let pg: PrivateInstance | undefined;
 let redis: PrivateRedis | undefined;
 let crm: CrmService | undefined;
-let exporter: ExporterChild;
+let exporter: ExporterProcess;
 /** Every response the load generator received over all tests, by status. */
 const completed: Record<string, number> = {};
 
@@ -74,7 +74,7 @@ beforeAll(async () => {
     ].join('\n'),
   );
   await chown(config, NOBODY, NOBODY);
-  exporter = await startExporterChild(config, { uid: NOBODY, gid: NOBODY });
+  exporter = await startExporter(config, { uid: NOBODY, gid: NOBODY });
 }, 90_000);
 
 afterAll(async () => {

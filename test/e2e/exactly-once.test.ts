@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
+import { startExporter, type ExporterProcess } from '../helpers/programs.js';
 import { freePort } from '../helpers/net.js';
 import { startPrometheus, type RunningPrometheus } from '../helpers/prometheus.js';
 
@@ -36,7 +36,7 @@ let log: string;
 let positions: string;
 let ports: number[];
 let prometheus: RunningPrometheus | undefined;
-let exporter: ExporterChild | undefined;
+let exporter: ExporterProcess | undefined;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crm-exactly-once-'));
@@ -94,13 +94,13 @@ function startWriter(): { written: Record<string, number>; stop(): Promise<void>
   };
 }
 
-async function startRun(i: number): Promise<ExporterChild> {
+async function startRun(i: number): Promise<ExporterProcess> {
   const config = join(dir, `exporter-${i}.yaml`);
   await writeFile(
     config,
     `listen: "127.0.0.1:${ports[i]}"\npositions_file: ${positions}\npositions_interval: 200ms\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    start_at: beginning\n    poll_interval: 500ms\n`,
   );
-  return startExporterChild(config);
+  return startExporter(config);
 }
 
 /** Inode -> path and size of the log and its rotated predecessor, now. */

@@ -1,28 +1,27 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/net.js';
+import { spawnExporter, startExporter } from '../helpers/programs.js';
+import type { RunningProcess } from '../helpers/process.js';
 
 /*
  * The built CLI (npm test builds first) when its environment is hostile (issue 11): a FIFO at the log path must not
  * keep it from listening or from stopping on SIGTERM (A4); a port in use must stop it with a non-zero exit before it
  * reads any log, leaving the positions file as it was (A7).
  */
-const bin = fileURLToPath(new URL('../../bin/crm-exporter.js', import.meta.url));
 let dir: string;
-const children: ChildProcess[] = [];
+const children: RunningProcess[] = [];
 const fifos: string[] = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crm-cli-fail-'));
 });
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children.splice(0)) await c.kill();
   // an exporter that opened the FIFO without O_NONBLOCK is stuck on it: a writer releases it (ENXIO when none waits)
   for (const f of fifos.splice(0))
     await open(f, constants.O_WRONLY | constants.O_NONBLOCK).then(
@@ -34,35 +33,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Cli {
-  child: ChildProcess;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnCli(config: string): Cli {
-  const child = spawn(process.execPath, [bin, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
-/** Resolves with the URL once the CLI says it listens; rejects if it exits first or takes longer than `ms`. */
-async function listening(cli: Cli, ms = 10_000): Promise<string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = /listening on (http:\/\/\S+)/.exec(cli.stderr());
-    if (m) return m[1] as string;
-    if (cli.child.exitCode !== null) throw new Error(`exporter exited ${cli.child.exitCode}: ${cli.stderr()}`);
-    if (Date.now() > deadline) throw new Error(`exporter not listening after ${ms} ms: ${cli.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function spawnCli(config: string): RunningProcess {
+  const cli = spawnExporter(['--config', config]);
+  children.push(cli);
+  return cli;
 }
 
 /** The exit code, or a rejection if the process is still running after `ms`. */
-function exitWithin(cli: Cli, ms: number): Promise<number | null> {
+function exitWithin(cli: RunningProcess, ms: number): Promise<number | null> {
   return Promise.race([
     cli.exited,
     new Promise<never>((_, reject) =>
@@ -83,10 +61,11 @@ describe('crm-exporter process in a hostile environment', () => {
     const config = join(dir, 'fifo.yaml');
     await writeFile(
       config,
-      `listen: "127.0.0.1:${await freePort()}"\npositions_file: ${join(dir, 'fifo-positions.json')}\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    poll_interval: 50ms\n`,
+      `listen: "127.0.0.1:0"\npositions_file: ${join(dir, 'fifo-positions.json')}\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    poll_interval: 50ms\n`,
     );
-    const cli = spawnCli(config);
-    const url = await listening(cli);
+    const cli = await startExporter(config);
+    children.push(cli);
+    const url = cli.url;
     await expect
       .poll(async () => (await fetch(url)).text(), { timeout: 5_000 })
       .toMatch(/<td>crm<\/td>.*<td>not-regular<\/td>/s);

@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '../helpers/net.js';
 import { sampleSum } from '../helpers/exposition.js';
+import { startExporter } from '../helpers/programs.js';
 
 /*
  * The built CLI as users run it (npm test builds first): start, count, SIGTERM with positions flushed and exit 0,
  * then a restart that counts exactly the lines written while it was down.
  */
-const bin = fileURLToPath(new URL('../../bin/crm-exporter.js', import.meta.url));
 let dir: string;
 
 beforeAll(async () => {
@@ -24,28 +21,8 @@ afterAll(async () => {
 const line = (i: number, status = 200): string =>
   `${JSON.stringify({ time: '2026-11-27T08:00:00Z', method: 'GET', path: `/api/customers/${i}`, route: '/api/customers/:id', status, duration_ms: 5, bytes: 100 })}\n`;
 
-async function startCli(config: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`exporter exited ${code}: ${stderr}`)));
-  });
-  return { child, url };
-}
-
 async function metrics(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`)).text();
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  return exited;
 }
 
 describe('crm-exporter process', () => {
@@ -56,25 +33,25 @@ describe('crm-exporter process', () => {
     await writeFile(log, Array.from({ length: 100 }, (_, i) => line(i)).join(''));
     await writeFile(
       config,
-      `listen: "127.0.0.1:${await freePort()}"\npositions_file: ${positions}\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    start_at: beginning\n    poll_interval: 200ms\n`,
+      `listen: "127.0.0.1:0"\npositions_file: ${positions}\nlogs:\n  - name: crm\n    path: ${log}\n    format: json\n    start_at: beginning\n    poll_interval: 200ms\n`,
     );
 
-    const first = await startCli(config);
+    const first = await startExporter(config);
     await expect
       .poll(async () => sampleSum(await metrics(first.url), 'crm_http_requests_total'), { timeout: 15_000 })
       .toBe(100);
-    expect(await stop(first.child)).toBe(0);
+    expect(await first.stop()).toBe(0);
     const saved = JSON.parse(await readFile(positions, 'utf8')) as { positions: Record<string, { offset: number }> };
     expect(saved.positions.crm?.offset).toBe((await readFile(log)).length);
 
     await appendFile(log, Array.from({ length: 50 }, (_, i) => line(1000 + i, 503)).join(''));
-    const second = await startCli(config);
+    const second = await startExporter(config);
     await expect
       .poll(async () => sampleSum(await metrics(second.url), 'crm_http_requests_total'), { timeout: 15_000 })
       .toBe(50);
     const text = await metrics(second.url);
     expect(sampleSum(text, 'crm_http_requests_total', { status: '503' })).toBe(50);
     expect(sampleSum(text, 'crm_log_lines_total')).toBe(50);
-    expect(await stop(second.child)).toBe(0);
+    expect(await second.stop()).toBe(0);
   });
 });

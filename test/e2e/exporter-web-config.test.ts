@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import yaml from 'js-yaml';
-import { freePort } from '../helpers/net.js';
 import { httpsGet } from '../helpers/https.js';
+import { startExporter, spawnExporter } from '../helpers/programs.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 
 /* The built CLI with --web.config.file, as users run it: HTTPS with Basic auth, or exit 1 naming the bad key. */
-const bin = fileURLToPath(new URL('../../bin/crm-exporter.js', import.meta.url));
 let dir: string;
 let pki: TestPki;
 
@@ -24,19 +21,10 @@ afterAll(async () => {
   await rm(pki.dir, { recursive: true, force: true });
 });
 
-function run(args: string[]): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
-
 describe('crm-exporter --web.config.file', () => {
   it('serves HTTPS with Basic auth, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
     const config = join(dir, 'config.yaml');
-    await writeFile(config, yaml.dump({ listen: `127.0.0.1:${port}`, positions_file: join(dir, 'positions.json') }));
+    await writeFile(config, yaml.dump({ listen: '127.0.0.1:0', positions_file: join(dir, 'positions.json') }));
     const web = join(dir, 'web.yml');
     await writeFile(
       web,
@@ -45,15 +33,12 @@ describe('crm-exporter --web.config.file', () => {
         basic_auth_users: { prometheus: bcrypt.hashSync('pw', 4) },
       }),
     );
-    const exporter = run(['--config', config, '--web.config.file', web]);
-    await expect
-      .poll(() => /listening on https:\/\/127\.0\.0\.1:\d+/.test(exporter.stderr()), { timeout: 15_000 })
-      .toBe(true);
-    const url = `https://127.0.0.1:${port}/metrics`;
+    const exporter = await startExporter(config, { args: ['--web.config.file', web] });
+    expect(exporter.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const url = `${exporter.url}/metrics`;
     expect((await httpsGet(url, { ca: pki.read(pki.caCert) })).status).toBe(401);
     expect((await httpsGet(url, { ca: pki.read(pki.caCert), auth: 'prometheus:pw' })).status).toBe(200);
-    exporter.child.kill('SIGTERM');
-    expect(await exporter.exited).toBe(0);
+    expect(await exporter.stop()).toBe(0);
     expect(exporter.stderr()).toContain(`web config ${web}: TLS TLSv1.2-TLSv1.3`);
   });
 
@@ -62,7 +47,7 @@ describe('crm-exporter --web.config.file', () => {
     await writeFile(config, yaml.dump({ listen: '127.0.0.1:0', positions_file: join(dir, 'positions-bad.json') }));
     const web = join(dir, 'web-bad.yml');
     await writeFile(web, yaml.dump({ tls_server_config: { cert_file: pki.serverCert, key_file: pki.strayKey } }));
-    const exporter = run(['--config', config, '--web.config.file', web]);
+    const exporter = spawnExporter(['--config', config, '--web.config.file', web]);
     expect(await exporter.exited).toBe(1);
     expect(exporter.stderr()).toContain(
       `web_config_file: ${web}: tls_server_config.key_file: does not match the certificate in cert_file`,

@@ -4,18 +4,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Redis } from 'ioredis';
 import { runLoad } from '../../src/loadgen/runner.js';
-import {
-  createTestDatabase,
-  deleteKeys,
-  newRedisClient,
-  randomPrefix,
-  REDIS_URL,
-  type TestDatabase,
-} from '../helpers/crm.js';
-import { startCrmChild, type CrmChild } from '../helpers/crm-child.js';
-import { startExporterChild, type ExporterChild } from '../helpers/exporter-child.js';
+import { startCrmProcess, startExporter, type CrmProcess, type ExporterProcess } from '../helpers/programs.js';
 import { sampleSum } from '../helpers/exposition.js';
 
 /*
@@ -37,27 +27,18 @@ const run = promisify(execFile);
 const ROTATIONS = 4;
 
 let dir: string;
-let db: TestDatabase;
-let redis: Redis;
-let prefix: string;
-let crm: CrmChild | undefined;
-let exporter: ExporterChild | undefined;
+let crm: CrmProcess | undefined;
+let exporter: ExporterProcess | undefined;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'crm-logrotate-'));
-  db = await createTestDatabase();
-  redis = await newRedisClient();
-  prefix = randomPrefix();
 });
 
 afterEach(async () => {
   await exporter?.stop();
   exporter = undefined;
-  await crm?.stop();
+  await crm?.stop(); // also drops its database and Redis keys
   crm = undefined;
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-  await db.drop();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -101,13 +82,13 @@ async function settledAt(expected: number): Promise<string> {
  */
 async function loadWhileRotating(mode: 'create' | 'copytruncate', paused: (i: number) => boolean): Promise<Counts> {
   const accessLog = join(dir, 'access.log');
-  crm = await startCrmChild({ databaseUrl: db.url, redisUrl: REDIS_URL, accessLog, redisPrefix: prefix });
+  crm = await startCrmProcess(dir, { accessLog });
   const config = join(dir, 'exporter.yaml');
   await writeFile(
     config,
     `listen: "127.0.0.1:0"\npositions_file: ${join(dir, 'positions.json')}\nlogs:\n  - name: crm\n    path: ${accessLog}\n    format: json\n    start_at: beginning\n    poll_interval: 200ms\n`,
   );
-  exporter = await startExporterChild(config);
+  exporter = await startExporter(config);
   const conf = join(dir, 'logrotate.conf');
   const how = mode === 'create' ? `create\n  postrotate\n    kill -HUP ${crm.pid}\n  endscript` : 'copytruncate';
   await writeFile(conf, `${accessLog} {\n  rotate 20\n  missingok\n  nocompress\n  ${how}\n}\n`, { mode: 0o644 });

@@ -9,12 +9,7 @@ import { serviceNames } from '../../src/exporter/bundle/rules/recording.js';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { dashboardQueries, substituteVariables } from '../../src/exporter/bundle/dashboards/queries.js';
 import { EXPORTER_JOB } from '../helpers/alerting-stack.js';
-import {
-  startCrmProcess,
-  startExporterProcess,
-  type CrmProcess,
-  type ExporterProcess,
-} from '../helpers/crm-processes.js';
+import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from '../helpers/programs.js';
 import { startPrometheus, type RunningPrometheus, type Sample } from '../helpers/prometheus.js';
 
 /*

@@ -10,8 +10,8 @@ import {
   FAST_TIMERS,
   type RunningAlertmanager,
   type Timers,
-} from './alertmanager-shipped.js';
-import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from './crm-processes.js';
+} from './alertmanager.js';
+import { startCrmProcess, startExporterProcess, type CrmProcess, type ExporterProcess } from './programs.js';
 import { startPrometheus, type RunningPrometheus } from './prometheus.js';
 import { startWebhookReceiver, type WebhookReceiver } from './webhook-receiver.js';
 
@@ -27,7 +27,7 @@ export {
   testAlertmanagerConfig,
   loadShippedAlertmanagerConfig,
   FAST_TIMERS,
-} from './alertmanager-shipped.js';
+} from './alertmanager.js';
 export { startWebhookReceiver, describeEvent } from './webhook-receiver.js';
 export type { AlertEvent, Notification, WebhookReceiver } from './webhook-receiver.js';
 
@@ -71,9 +71,9 @@ export async function startAlertingStack(options: AlertingStackOptions): Promise
   };
   try {
     const crm = await startCrmProcess(dir);
-    stops.push(crm.stop);
+    stops.push(async () => void (await crm.stop()));
     const exporter = await startExporterProcess(dir, crm, { databases: options.databases ?? true });
-    stops.push(exporter.stop);
+    stops.push(async () => void (await exporter.stop()));
     const webhook = await startWebhookReceiver();
     stops.push(webhook.close);
     const alertmanager = await startAlertmanager(

@@ -1,9 +1,71 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import { freePort } from './net.js';
 import { requireBinary } from './prometheus.js';
+import { httpOk, startProcess } from './process.js';
+
+/*
+ * A private Alertmanager (Debian's prometheus-alertmanager) on 127.0.0.1: a free port, no clustering, storage in a
+ * temporary directory removed by stop(). Configured with a YAML text, or with the shipped alerting/alertmanager.yml
+ * where only the webhook URLs and the timers are changed (testAlertmanagerConfig).
+ */
+
+export const SHIPPED_ALERTMANAGER_CONFIG = new URL('../../alerting/alertmanager.yml', import.meta.url);
+
+interface Route {
+  group_wait?: string;
+  group_interval?: string;
+  repeat_interval?: string;
+  routes?: Route[];
+  [key: string]: unknown;
+}
+
+export interface AlertmanagerConfig {
+  route: Route;
+  receivers: Array<{
+    name: string;
+    webhook_configs?: Array<{ url: string; [key: string]: unknown }>;
+    [key: string]: unknown;
+  }>;
+  [key: string]: unknown;
+}
+
+export interface Timers {
+  group_wait: string;
+  group_interval: string;
+  repeat_interval: string;
+}
+
+export const FAST_TIMERS: Timers = { group_wait: '1s', group_interval: '1s', repeat_interval: '1m' };
+
+export async function loadShippedAlertmanagerConfig(): Promise<AlertmanagerConfig> {
+  return yaml.load(await readFile(SHIPPED_ALERTMANAGER_CONFIG, 'utf8')) as AlertmanagerConfig;
+}
+
+/**
+ * A copy of `shipped` whose webhooks post to `webhookBase` + the shipped URL's path (/pages, /tickets), and whose
+ * routes use `timers` wherever the shipped file sets a timer (and on the root route). Routes, matchers, grouping,
+ * receivers and inhibitions stay as shipped.
+ */
+export function testAlertmanagerConfig(
+  shipped: AlertmanagerConfig,
+  webhookBase: string,
+  timers: Timers = FAST_TIMERS,
+): AlertmanagerConfig {
+  const copy = structuredClone(shipped);
+  for (const receiver of copy.receivers) {
+    for (const hook of receiver.webhook_configs ?? []) hook.url = `${webhookBase}${new URL(hook.url).pathname}`;
+  }
+  const retime = (route: Route, root: boolean): void => {
+    for (const key of Object.keys(timers) as Array<keyof Timers>)
+      if (root || route[key] !== undefined) route[key] = timers[key];
+    for (const child of route.routes ?? []) retime(child, false);
+  };
+  retime(copy.route, true);
+  return copy;
+}
 
 /** An alert as Alertmanager's API v2 returns it (the fields the tests read). */
 export interface GettableAlert {
@@ -14,6 +76,8 @@ export interface GettableAlert {
 
 export interface RunningAlertmanager {
   url: string;
+  /** `host:port`, for Prometheus's alerting.alertmanagers. */
+  address: string;
   /** POST /api/v2/alerts: alerts with these label sets, firing, or resolved at `endsAt`. */
   post(alerts: Array<Record<string, string>>, endsAt?: Date): Promise<void>;
   /** GET /api/v2/alerts. */
@@ -21,76 +85,58 @@ export interface RunningAlertmanager {
   stop(): Promise<void>;
 }
 
-/**
- * Starts a private Alertmanager (Debian's package) with the given configuration: 127.0.0.1 on a free port,
- * clustering off (`--cluster.listen-address=`), its storage in a temporary directory removed by stop().
- */
-export async function startAlertmanager(configYaml: string): Promise<RunningAlertmanager> {
+/** Starts Alertmanager with `config`: a YAML text, or a configuration object (written as YAML). */
+export async function startAlertmanager(config: string | AlertmanagerConfig): Promise<RunningAlertmanager> {
   const binary = requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
   const dir = await mkdtemp(join(tmpdir(), 'crm-am-'));
-  await writeFile(join(dir, 'alertmanager.yml'), configYaml);
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    binary,
-    [
-      `--config.file=${join(dir, 'alertmanager.yml')}`,
-      `--storage.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--cluster.listen-address=',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    }
+  try {
+    await writeFile(join(dir, 'alertmanager.yml'), typeof config === 'string' ? config : yaml.dump(config));
+    // The readiness check and Prometheus need the address before it starts: a free port, not port 0.
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const url = `http://${address}`;
+    const proc = await startProcess(
+      binary,
+      [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'data')}`,
+        `--web.listen-address=${address}`,
+        // No gossip port: a private, single Alertmanager.
+        '--cluster.listen-address=',
+        '--log.level=warn',
+      ],
+      { name: 'alertmanager', ready: () => httpOk(`${url}/-/ready`) },
+    );
+    return {
+      url,
+      address,
+      async post(alerts, endsAt) {
+        const body = alerts.map((labels) => ({
+          labels,
+          annotations: { summary: 'test' },
+          ...(endsAt
+            ? { startsAt: new Date(endsAt.getTime() - 60_000).toISOString(), endsAt: endsAt.toISOString() }
+            : { startsAt: new Date().toISOString() }),
+        }));
+        const res = await fetch(`${url}/api/v2/alerts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        if (!res.ok) throw new Error(`POST /api/v2/alerts: ${res.status} ${await res.text()}`);
+      },
+      async alerts() {
+        const res = await fetch(`${url}/api/v2/alerts`);
+        if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status} ${await res.text()}`);
+        return (await res.json()) as GettableAlert[];
+      },
+      async stop() {
+        await proc.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
     await rm(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`alertmanager exited: ${stderr}`);
-    }
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`alertmanager not ready in 20 s: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    throw err;
   }
-  return {
-    url,
-    async post(alerts, endsAt) {
-      const body = alerts.map((labels) => ({
-        labels,
-        annotations: { summary: 'test' },
-        ...(endsAt
-          ? { startsAt: new Date(endsAt.getTime() - 60_000).toISOString(), endsAt: endsAt.toISOString() }
-          : { startsAt: new Date().toISOString() }),
-      }));
-      const res = await fetch(`${url}/api/v2/alerts`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      if (!res.ok) throw new Error(`POST /api/v2/alerts: ${res.status} ${await res.text()}`);
-    },
-    async alerts() {
-      const res = await fetch(`${url}/api/v2/alerts`);
-      if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status} ${await res.text()}`);
-      return (await res.json()) as GettableAlert[];
-    },
-    stop,
-  };
 }
