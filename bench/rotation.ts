@@ -33,7 +33,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NGINX_BENCH_FORMAT, nginxLines } from './gen-lines.js';
-import { freePort } from './net.js';
+import { freePort } from '../test/helpers/net.js';
 import { writeResultsSection } from './results-file.js';
 
 type Scenario = 'rename' | 'copytruncate';

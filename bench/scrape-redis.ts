@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { deleteKeys } from '../test/helpers/redis-server.js';
 import { parseConfig } from '../src/exporter/config/load.js';
 import { startExporter } from '../src/exporter/main.js';
 import {
@@ -51,12 +52,7 @@ async function seedRedis(url: string): Promise<{ prefix: string; cleanup(): Prom
   return {
     prefix,
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length > 0) await client.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteKeys(client, prefix);
       client.disconnect();
     },
   };

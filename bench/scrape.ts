@@ -18,7 +18,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './net.js';
+import { freePort } from '../test/helpers/net.js';
 import { writeResultsSection } from './results-file.js';
 import pg from 'pg';
 import { Registry } from 'prom-client';

@@ -36,7 +36,7 @@ import pg from 'pg';
 import { migrate } from '../src/crm/db/migrate.js';
 import { seed } from '../src/crm/seed.js';
 import type { LoadSummary } from '../src/loadgen/runner.js';
-import { freePort } from './net.js';
+import { freePort } from '../test/helpers/net.js';
 import { writeResultsSection } from './results-file.js';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -3,7 +3,7 @@
  * weekends at 40 %), multiplicative noise, a small error ratio and a latency distribution over the exporter's
  * buckets, sampled once a minute. Deterministic: a seeded PRNG, so every run replays the same minutes.
  */
-import { prng } from '../gen-lines.js';
+import { prng } from '../../test/helpers/prng.js';
 
 export const MINUTE = 60;
 export const DAY_MINUTES = 24 * 60;

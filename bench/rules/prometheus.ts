@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../net.js';
+import { freePort } from '../../test/helpers/net.js';
 
 export function repoRoot(): string {
   let root = dirname(fileURLToPath(import.meta.url));

@@ -15,10 +15,10 @@ import { redisConnectionOptions, RedisSource } from '../../src/exporter/sources/
 import { createApp } from '../../src/exporter/server/app.js';
 import { sampleSum } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
-import { deletePrefix, directClient, PrivateRedis, SHARED_REDIS_URL, testPrefix } from '../helpers/redis-server.js';
+import { deleteKeys, newRedisClient, PrivateRedis, randomPrefix, REDIS_URL } from '../helpers/redis-server.js';
 
 function config(overrides: Partial<RedisConfig> = {}): RedisConfig {
-  return { url: SHARED_REDIS_URL, timeout: 2000, key_groups: [], key_group_scan_budget: 10_000, ...overrides };
+  return { url: REDIS_URL, timeout: 2000, key_groups: [], key_group_scan_budget: 10_000, ...overrides };
 }
 
 function parse(text: string): RedisInfo {
@@ -64,14 +64,14 @@ afterEach(async () => {
 
 describe('Redis collector against the shared Redis', () => {
   let direct: Redis;
-  const prefix = testPrefix();
+  const prefix = randomPrefix();
 
   beforeAll(async () => {
-    direct = await directClient();
+    direct = await newRedisClient();
   });
 
   afterAll(async () => {
-    await deletePrefix(direct, prefix);
+    await deleteKeys(direct, prefix);
     direct.disconnect();
   });
 
@@ -167,7 +167,7 @@ describe('Redis collector against the shared Redis', () => {
     expect(text).toMatch(/^crm_redis_key_group_keys\{group="empty"\} 0$/m);
     for (const group of ['cache', 'locks', 'empty'])
       expect(text).toMatch(new RegExp(`^crm_redis_key_group_scan_truncated\\{group="${group}"\\} 0$`, 'm'));
-    await deletePrefix(direct, prefix);
+    await deleteKeys(direct, prefix);
     const again = await h.scrape();
     expect(sampleSum(again, 'crm_redis_key_group_keys', { group: 'cache' })).toBe(0);
   });
@@ -191,7 +191,7 @@ describe('Redis collector against the shared Redis', () => {
     const full = await large.scrape();
     expect(sampleSum(full, 'crm_redis_key_group_keys', { group: 'cache' })).toBe(600);
     expect(sampleSum(full, 'crm_redis_key_group_scan_truncated', { group: 'cache' })).toBe(0);
-    await deletePrefix(direct, prefix);
+    await deleteKeys(direct, prefix);
   });
 
   it('serves /metrics that passes promtool check metrics with zero findings', async () => {
@@ -239,7 +239,7 @@ describe('Redis collector against a private redis-server', () => {
       '--slowlog-log-slower-than',
       '0',
     ]);
-    direct = await directClient(server.url);
+    direct = await newRedisClient(server.url);
   });
 
   afterAll(async () => {

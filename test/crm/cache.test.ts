@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, privateRedis, startHarness, type Harness, type PrivateRedis } from '../helpers/crm.js';
+import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { PrivateRedis } from '../helpers/redis-server.js';
 
 let seq = 0;
 const newCustomer = async (h: Harness, age = 30): Promise<number> =>
@@ -77,7 +78,7 @@ describe('Redis outage', () => {
   let redis: PrivateRedis;
   let h: Harness;
   beforeAll(async () => {
-    redis = await privateRedis();
+    redis = await PrivateRedis.start();
     h = await startHarness({ redisUrl: redis.url });
   });
   afterAll(async () => {
@@ -94,7 +95,7 @@ describe('Redis outage', () => {
     await cacheOf(h, id);
     expect((await cacheOf(h, id)).cache).toBe('hit');
 
-    await redis.stop();
+    await redis.kill();
 
     expect(await cacheOf(h, id)).toMatchObject({ status: 200, cache: 'bypass' });
     // Writes still succeed; the invalidation is retried later and the key bypasses the cache meanwhile.
@@ -122,7 +123,7 @@ describe('Redis outage', () => {
     expect(ready.body.redis).not.toBe('ok');
     expect((await h.request('GET', '/healthz')).status).toBe(200);
 
-    await redis.start();
+    await redis.restart();
     await eventually(
       async () => ((await h.request('GET', '/readyz')).status === 200 ? true : undefined),
       'readiness after Redis restart',

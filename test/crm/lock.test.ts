@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { RedisLock } from '../../src/crm/lock.js';
 import { verifyPassword } from '../../src/crm/password.js';
-import { deleteKeys, eventually, newRedisClient, randomPrefix, startHarness, type Harness } from '../helpers/crm.js';
+import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { deleteKeys, newRedisClient, randomPrefix } from '../helpers/redis-server.js';
 
 describe('RedisLock', () => {
   let redis: Redis;

@@ -1,18 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { freePort } from './net.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import type { AccessLogEntry } from '../../src/crm/access-log.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { startCrmService, type CrmService, type CrmServiceOptions } from '../../src/crm/service.js';
+import { deleteKeys, newRedisClient, randomPrefix, REDIS_URL } from './redis-server.js';
 
 export const PG_ADMIN_URL = process.env.CRM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const REDIS_URL = process.env.CRM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const suffix = (): string => randomBytes(5).toString('hex');
 
@@ -58,29 +56,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       }
     },
   };
-}
-
-export const randomPrefix = (): string => `crmtest:${suffix()}:`;
-
-export async function newRedisClient(url = REDIS_URL): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    throw new Error(`integration tests need Redis at ${url} (set CRM_TEST_REDIS_URL): ${(err as Error).message}`);
-  }
-  return redis;
-}
-
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 export interface HttpResult {
@@ -200,52 +175,4 @@ export async function startHarness(overrides: Partial<CrmServiceOptions> = {}): 
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-export { freePort };
-
-/** A private redis-server this test owns, so stopping it disturbs nobody. */
-export interface PrivateRedis {
-  url: string;
-  port: number;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-export async function privateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  const handle: PrivateRedis = {
-    url,
-    port,
-    async start() {
-      child = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        { stdio: 'ignore' },
-      );
-      child.once('error', () => {});
-      await eventually(async () => {
-        const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-        probe.on('error', () => {});
-        try {
-          await probe.connect();
-          return (await probe.ping()) === 'PONG' ? true : undefined;
-        } catch {
-          return undefined;
-        } finally {
-          probe.disconnect();
-        }
-      }, `redis-server on port ${port}`);
-    },
-    async stop() {
-      if (!child || child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-  await handle.start();
-  return handle;
 }

@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { createTestDatabase, deleteKeys, newRedisClient, randomPrefix, REDIS_URL, type TestDatabase } from './crm.js';
+import { createTestDatabase, type TestDatabase } from './crm.js';
+import { deleteKeys, newRedisClient, randomPrefix, REDIS_URL } from './redis-server.js';
 import { listeningUrl, spawnProcess, startProcess, type RunningProcess, type SpawnOptions } from './process.js';
 
 /*

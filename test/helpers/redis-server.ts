@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,32 +8,31 @@ import { Redis } from 'ioredis';
 import { freePort } from './net.js';
 
 /** The shared Redis every integration test uses (read-only for server state; keys only under a random prefix). */
-export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.CRM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /** A random key prefix for one test: `crmtest:<random>:`. */
-export function testPrefix(): string {
-  return `crmtest:${Math.random().toString(36).slice(2, 10)}:`;
+export function randomPrefix(): string {
+  return `crmtest:${randomBytes(5).toString('hex')}:`;
 }
 
 /** A plain ioredis connection for test set-up and direct INFO reads; fails with a clear message when Redis is down. */
-export async function directClient(url = SHARED_REDIS_URL): Promise<Redis> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    disableClientInfo: true,
-    retryStrategy: () => null,
-  });
+export async function newRedisClient(url = REDIS_URL): Promise<Redis> {
+  // Reconnects by default: a test may restart the server under it (a private one: test/crm/cache.test.ts).
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, disableClientInfo: true });
   client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`Redis is not reachable at ${url} (integration tests need it running): ${(err as Error).message}`);
+    client.disconnect();
+    throw new Error(
+      `integration tests need Redis at ${url} (set CRM_TEST_REDIS_URL; scripts/test-deps.sh starts it): ${(err as Error).message}`,
+    );
   }
   return client;
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK; never FLUSHDB on the shared server). */
-export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
+export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { configSchema } from '../../src/exporter/config/schema.js';
 import { METHOD_COUNT } from '../../src/exporter/parsers/http-method.js';
 import { metricsSizeBound } from '../../src/exporter/metrics/log-metrics.js';
+import { prng } from '../helpers/prng.js';
 
 /*
  * Issue 11 A3, the cardinality attack: 1,000,000 requests with random paths (most short, some up to 8 KiB, the
@@ -44,18 +45,6 @@ const MAX_RSS_MIB = 120;
 /** combined + durations: the histogram is the family an attack multiplies most. */
 const NGINX_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time $upstream_response_time';
-
-/** mulberry32: the same attack on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random path text: slices of one random pool (a random character per byte would dominate the test's time). */
 function pathMaker(rnd: () => number): (length: number) => string {
