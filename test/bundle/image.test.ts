@@ -46,6 +46,7 @@ describe('Dockerfile', () => {
         .filter((c) => c.from === undefined)
         .flatMap((c) => c.sources),
     );
+    expect(copied.length).toBeGreaterThan(0);
     for (const path of copied) expect(inBuildContext(dockerignore, path), `${path} is copied but ignored`).toBe(true);
     for (const path of [
       'test',

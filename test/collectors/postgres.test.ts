@@ -253,6 +253,7 @@ describe('PostgreSQL collector (integration)', () => {
     const { rows } = await direct.query<{ indexrelname: string; idx_scan: string; size: string }>(
       "SELECT indexrelname, idx_scan, pg_relation_size(indexrelid) AS size FROM pg_stat_user_indexes WHERE relname = 'notes'",
     );
+    expect(rows.map((r) => r.indexrelname).sort()).toEqual(['notes_body_unused', 'notes_pkey']);
     for (const r of rows) {
       const labels = { database: db.name, schema: 'public', table: 'notes', index: r.indexrelname };
       expect(value(samples, 'crm_pg_index_scans_total', labels), r.indexrelname).toBe(Number(r.idx_scan));
@@ -473,8 +474,11 @@ describe('PostgreSQL collector (integration)', () => {
 
   it('uses the extension check, not a failing query, when pg_stat_statements is installed but not preloaded', async () => {
     const preload = await direct.query<{ spl: string }>("SELECT current_setting('shared_preload_libraries') AS spl");
-    // Only meaningful on a server without the library preloaded (the shared one); the private instance covers the rest.
-    if (preload.rows[0]?.spl.includes('pg_stat_statements')) return;
+    // The shared server runs without the library preloaded; the private instance covers the preloaded case.
+    expect(
+      preload.rows[0]?.spl,
+      'this case needs the shared PostgreSQL without pg_stat_statements in shared_preload_libraries',
+    ).not.toContain('pg_stat_statements');
     await direct.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     try {
       const h = harness();

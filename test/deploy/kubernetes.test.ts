@@ -153,6 +153,7 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
   it('every image is pinned: a version tag (never latest) or a digest; ours is tagged with package.json version', () => {
     const containers = containersOf(objects);
     expect(containers.length).toBeGreaterThan(0);
+    let ours = 0;
     for (const { name, container } of containers) {
       const image = container.image ?? '';
       const match = /^(?<repo>[^@\s]+?)(?::(?<tag>[\w][\w.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/.exec(
@@ -162,8 +163,12 @@ describe.each(BUILDS.map((dir) => [dir] as const))('deploy/kubernetes/%s', (dir)
       const { repo, tag, digest } = match?.groups ?? {};
       expect(tag ?? digest, `${name}: ${image} has neither tag nor digest`).toBeDefined();
       expect(tag, `${name}: ${image}`).not.toBe('latest');
-      if (repo?.split('/').pop() === 'crm-exporter') expect(tag, name).toBe(VERSION);
+      if (repo?.split('/').pop() === 'crm-exporter') {
+        expect(tag, name).toBe(VERSION);
+        ours++;
+      }
     }
+    expect(ours, 'containers running the crm-exporter image').toBeGreaterThan(0);
   });
 
   it('every container: non-root (one listed exception), no privilege escalation, read-only root, no capability, seccomp', () => {

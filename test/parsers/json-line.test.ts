@@ -246,6 +246,7 @@ describe('JSON lines: the fast path agrees with JSON.parse', () => {
       expect(run(slow, forced), line).toEqual(run(fast, line));
       n++;
     }
+    expect(n).toBeGreaterThan(0);
     expect(fast.fallbacks).toBe(0);
     expect(slow.fallbacks).toBe(n);
   });
