@@ -9,7 +9,6 @@ import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { freePort } from '../helpers/net.js';
 import {
-  eventually,
   parseExposition,
   select,
   sleep,
@@ -18,6 +17,7 @@ import {
   type PrivateInstance,
   type Sample,
 } from '../helpers/postgres.js';
+import { eventually } from '../helpers/wait.js';
 
 /*
  * Outages seen through HTTP (createApp + listen(0) + fetch): PostgreSQL down, a closed port, and a server that
@@ -126,7 +126,7 @@ describe('PostgreSQL outages through /metrics', () => {
         expectDown(samples);
       }
       expect(peak).toBe(1);
-      await eventually(async () => (sockets.size === 0 ? true : undefined), 3_000);
+      await eventually(async () => (sockets.size === 0 ? true : undefined), 'no open socket', 3_000);
       expect(e.logs.join('\n')).toMatch(/timeout|terminated/i);
     });
 
@@ -144,7 +144,7 @@ describe('PostgreSQL outages through /metrics', () => {
       expect(e.collector.pools.totalConnections).toBeLessThanOrEqual(1);
       await e.close();
       open.splice(open.indexOf(e), 1);
-      await eventually(async () => (sockets.size === 0 ? true : undefined), 7_000);
+      await eventually(async () => (sockets.size === 0 ? true : undefined), 'no open socket', 7_000);
     });
   });
 

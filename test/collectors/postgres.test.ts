@@ -10,7 +10,6 @@ import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 import {
   connect,
   createTestDatabase,
-  eventually,
   parseExposition,
   select,
   sleep,
@@ -18,6 +17,7 @@ import {
   type Sample,
   type TestDatabase,
 } from '../helpers/postgres.js';
+import { eventually } from '../helpers/wait.js';
 
 /*
  * The collector against the real (shared) PostgreSQL, in a database of its own. Values are compared with a direct
@@ -465,7 +465,7 @@ describe('PostgreSQL collector (integration)', () => {
     for (let i = 0; i < 3; i++) expect(value(await h.scrape(), 'crm_pg_statements_enabled')).toBe(0);
     const notes = h.logs.filter((l) => l.includes('pg_stat_statements'));
     expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/not installed in database "crm_pgtest_main_[0-9a-f]+"|not in shared_preload_libraries/);
+    expect(notes[0]).toMatch(new RegExp(`not installed in database "${db.name}"|not in shared_preload_libraries`));
     expect(select(await h.scrape(), 'crm_pg_statement_calls_total')).toEqual([]);
     const off = harness({ statements: { enabled: false } });
     expect(value(await off.scrape(), 'crm_pg_statements_enabled')).toBe(0);

@@ -2,7 +2,8 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAccessLogLine } from '../../src/crm/access-log.js';
-import { eventually, readLog, startHarness, type Harness } from '../helpers/crm.js';
+import { readLog, startHarness, type Harness } from '../helpers/crm.js';
+import { eventually } from '../helpers/wait.js';
 
 const CONTRACT = [
   'time',

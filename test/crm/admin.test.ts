@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
+import { eventually } from '../helpers/wait.js';
 
 const TOKEN = 'admin-test-token';
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { RedisLock } from '../../src/crm/lock.js';
 import { verifyPassword } from '../../src/crm/password.js';
-import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
+import { eventually } from '../helpers/wait.js';
 import { deleteKeys, newRedisClient, randomPrefix } from '../helpers/redis-server.js';
 
 describe('RedisLock', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
+import { eventually } from '../helpers/wait.js';
 
 let h: Harness;
 beforeAll(async () => {

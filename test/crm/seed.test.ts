@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../../src/crm/db/migrate.js';
 import { verifyPassword } from '../../src/crm/password.js';
 import { seed } from '../../src/crm/seed.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/crm.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 describe('seed', () => {
   let db: TestDatabase;

@@ -5,7 +5,8 @@ import { CrmStartError } from '../../src/crm/errors.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { main } from '../../src/crm/main.js';
 import { startCrmService } from '../../src/crm/service.js';
-import { createTestDatabase, request, startHarness, type Harness, type TestDatabase } from '../helpers/crm.js';
+import { request, startHarness, type Harness } from '../helpers/crm.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { freePort } from '../helpers/net.js';
 import { REDIS_URL } from '../helpers/redis-server.js';
 

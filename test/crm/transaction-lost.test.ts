@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createDatabase } from '../../src/crm/db/database.js';
 import { newPool } from '../../src/crm/db/connect.js';
 import { silentLogger } from '../../src/crm/log.js';
-import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/crm.js';
+import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../helpers/postgres.js';
 
 // A connection that dies while a transaction holds it (PostgreSQL restarted, backend terminated) must reject that
 // request, not crash the service: pg-pool listens for a client's 'error' only while the client is idle, so without

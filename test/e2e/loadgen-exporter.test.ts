@@ -8,7 +8,7 @@ import { startExporter, type RunningExporter } from '../../src/exporter/main.js'
 import { startCrmService, type CrmService } from '../../src/crm/service.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/crm.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { deleteKeys, newRedisClient, randomPrefix, REDIS_URL } from '../helpers/redis-server.js';
 import { sampleSum } from '../helpers/exposition.js';
 

@@ -1,62 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import pg from 'pg';
 import type { AccessLogEntry } from '../../src/crm/access-log.js';
 import { silentLogger } from '../../src/crm/log.js';
 import { startCrmService, type CrmService, type CrmServiceOptions } from '../../src/crm/service.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { deleteKeys, newRedisClient, randomPrefix, REDIS_URL } from './redis-server.js';
-
-export const PG_ADMIN_URL = process.env.CRM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-const suffix = (): string => randomBytes(5).toString('hex');
-
-export interface TestDatabase {
-  name: string;
-  url: string;
-  pool: pg.Pool;
-  drop(): Promise<void>;
-}
-
-/** A fresh database on the shared server; a missing server fails loudly. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `crm_test_${suffix()}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 5_000 });
-  try {
-    await admin.connect();
-  } catch (err) {
-    throw new Error(
-      `integration tests need PostgreSQL at ${PG_ADMIN_URL} (set CRM_TEST_PG_URL): ${(err as Error).message}`,
-    );
-  }
-  try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 3 });
-  pool.on('error', () => {});
-  return {
-    name,
-    url: url.toString(),
-    pool,
-    async drop() {
-      await pool.end();
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
+import { eventually } from './wait.js';
 
 export interface HttpResult {
   status: number;
@@ -110,17 +61,6 @@ export async function readLog(path: string): Promise<AccessLogEntry[]> {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as AccessLogEntry);
-}
-
-/** Polls `check` until it returns a value other than undefined (no timing assertion: a bounded wait). */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** Own database, own Redis key prefix, own access log: safe to run beside other test files. */

@@ -35,27 +35,39 @@ export async function connect(url: string): Promise<pg.Client> {
   return client;
 }
 
+/** The shared server's maintenance database, where test databases are created (CRM_TEST_PG_URL overrides it). */
+export const PG_ADMIN_URL = process.env.CRM_TEST_PG_URL ?? sharedUrl();
+
 export interface TestDatabase {
   name: string;
   url: string;
+  /** A pool on the database (connects on first use; ended by drop()). */
+  pool: pg.Pool;
   drop(): Promise<void>;
 }
 
-/** Creates crm_pgtest_<prefix>_<random> on the server at `adminUrl`; drop() terminates its sessions and drops it. */
-export async function createTestDatabase(prefix: string, adminUrl = sharedUrl()): Promise<TestDatabase> {
-  const name = `crm_pgtest_${prefix}_${randomBytes(4).toString('hex')}`;
+/**
+ * Creates crm_test_<prefix>_<random> on the server at `adminUrl` (a missing server fails with a clear message);
+ * drop() ends the pool, terminates the database's sessions and drops it.
+ */
+export async function createTestDatabase(prefix = 'crm', adminUrl = PG_ADMIN_URL): Promise<TestDatabase> {
+  const name = `crm_test_${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = await connect(adminUrl);
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE template0`);
   } finally {
     await admin.end();
   }
   const base = new URL(adminUrl);
   base.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: base.toString(), max: 3 });
+  pool.on('error', () => undefined);
   return {
     name,
     url: base.toString(),
+    pool,
     async drop() {
+      await pool.end();
       const c = await connect(adminUrl);
       try {
         await c.query(
@@ -72,22 +84,6 @@ export async function createTestDatabase(prefix: string, adminUrl = sharedUrl())
 
 export async function sleep(ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `fn` until it returns a defined value (or throws the last assertion error after `timeoutMs`). */
-export async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 15_000, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) throw lastError ?? new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(stepMs);
-  }
 }
 
 export interface Sample {

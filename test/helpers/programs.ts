@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { createTestDatabase, type TestDatabase } from './crm.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { deleteKeys, newRedisClient, randomPrefix, REDIS_URL } from './redis-server.js';
 import { listeningUrl, spawnProcess, startProcess, type RunningProcess, type SpawnOptions } from './process.js';
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLoad, type LoadSummary } from '../../src/loadgen/runner.js';
-import { eventually, startHarness, type Harness } from '../helpers/crm.js';
+import { startHarness, type Harness } from '../helpers/crm.js';
+import { eventually } from '../helpers/wait.js';
 
 const TOKEN = 'loadgen-test-token';
 

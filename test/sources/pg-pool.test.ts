@@ -7,13 +7,13 @@ import { APPLICATION_NAME, PgPools, postgresUrlProblem, readPasswordFile } from 
 import {
   connect,
   createTestDatabase,
-  eventually,
   sharedUrl,
   sleep,
   startPrivateInstance,
   type PrivateInstance,
   type TestDatabase,
 } from '../helpers/postgres.js';
+import { eventually } from '../helpers/wait.js';
 
 let db: TestDatabase;
 let other: TestDatabase;
@@ -103,7 +103,11 @@ describe('PgPools (shared server)', () => {
     expect(await exporterSessions(other.name)).toBe(1);
     await p.retain([]);
     expect(p.databases()).toEqual([]);
-    await eventually(async () => ((await exporterSessions(other.name)) === 0 ? true : undefined), 5_000);
+    await eventually(
+      async () => ((await exporterSessions(other.name)) === 0 ? true : undefined),
+      'no exporter session left',
+      5_000,
+    );
     expect(otherPool.ending).toBe(true);
   });
 
@@ -116,7 +120,7 @@ describe('PgPools (shared server)', () => {
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
       [db.name, APPLICATION_NAME],
     );
-    await eventually(async () => (p.totalConnections === 0 ? true : undefined), 5_000);
+    await eventually(async () => (p.totalConnections === 0 ? true : undefined), 'no pooled connection', 5_000);
     const { rows } = await p.primary().query<{ one: number }>('SELECT 1 AS one');
     expect(rows[0]?.one).toBe(1);
   });
