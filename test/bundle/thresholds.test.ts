@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { renderBundle } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
 import { main } from '../../src/exporter/cli.js';
-import { ConfigError } from '../../src/exporter/errors.js';
 import { requireBinary } from '../helpers/prometheus.js';
 import { rulesOfFiles } from '../helpers/rules.js';
+import { problemsOf } from '../helpers/config-error.js';
 
 /*
  * alerting/thresholds.yaml is validated like the exporter's configuration: unknown keys rejected, every problem
@@ -21,15 +21,7 @@ import { rulesOfFiles } from '../helpers/rules.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string): string => join(root, 'test/fixtures/thresholds', name);
 
-function problemsOf(file: string): string[] {
-  try {
-    loadThresholdsFile(file);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error(`${file} was accepted`);
-}
+const thresholdProblems = (file: string): string[] => problemsOf(() => loadThresholdsFile(file));
 
 describe('thresholds file validation', () => {
   it('accepts a customised file and renders rules promtool accepts', async () => {
@@ -78,7 +70,7 @@ describe('thresholds file validation', () => {
   });
 
   it('rejects unknown keys, naming each with its key path', () => {
-    const problems = problemsOf(fixture('unknown-key.yaml'));
+    const problems = thresholdProblems(fixture('unknown-key.yaml'));
     expect(problems).toHaveLength(2);
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -89,25 +81,25 @@ describe('thresholds file validation', () => {
   });
 
   it('rejects an alert name that does not exist', () => {
-    expect(problemsOf(fixture('many-problems.yaml'))).toContainEqual(
+    expect(thresholdProblems(fixture('many-problems.yaml'))).toContainEqual(
       expect.stringMatching(/^alerts: .*"CrmNoSuchAlert"/),
     );
   });
 
   it('rejects a latency objective off the bucket boundaries and names the nearest buckets', () => {
-    expect(problemsOf(fixture('latency-off-bucket.yaml'))).toEqual([
+    expect(thresholdProblems(fixture('latency-off-bucket.yaml'))).toEqual([
       "slo.latency.threshold: 0.3 is not a bucket boundary of the exporter's histogram (buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10); the nearest are 0.25 and 0.5",
     ]);
   });
 
   it('rejects an Apdex T whose 4T (the tolerating limit) is off the bucket boundaries', () => {
-    expect(problemsOf(fixture('apdex-off-bucket.yaml'))).toEqual([
+    expect(thresholdProblems(fixture('apdex-off-bucket.yaml'))).toEqual([
       "apdex.t (4T, the tolerating limit): 0.4 is not a bucket boundary of the exporter's histogram (buckets: 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10); the nearest are 0.25 and 0.5",
     ]);
   });
 
   it('rejects durations that are not Prometheus durations, each with its key path', () => {
-    const problems = problemsOf(fixture('bad-durations.yaml'));
+    const problems = thresholdProblems(fixture('bad-durations.yaml'));
     expect(problems.map((p) => p.split(': ')[0]).sort()).toEqual([
       'alerts.CrmErrorRatioHigh.for',
       'alerts.CrmLogStale.after',
@@ -120,7 +112,7 @@ describe('thresholds file validation', () => {
 
   it('lists every problem of a file at once', () => {
     expect(
-      problemsOf(fixture('many-problems.yaml'))
+      thresholdProblems(fixture('many-problems.yaml'))
         .map((p) => p.split(': ')[0])
         .sort(),
     ).toEqual([
@@ -134,7 +126,7 @@ describe('thresholds file validation', () => {
   });
 
   it('lists every cross-key problem at once, nearest buckets included', () => {
-    const problems = problemsOf(fixture('many-cross-problems.yaml'));
+    const problems = thresholdProblems(fixture('many-cross-problems.yaml'));
     expect(problems).toHaveLength(6);
     expect(problems).toEqual(
       expect.arrayContaining([

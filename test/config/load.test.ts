@@ -3,20 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
 import { maskConfig } from '../../src/exporter/config/mask.js';
 import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
-import { ConfigError } from '../../src/exporter/errors.js';
+import { problemsOf } from '../helpers/config-error.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/config/${name}`, import.meta.url));
 const example = fileURLToPath(new URL('../../crm-exporter.example.yaml', import.meta.url));
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('config loading', () => {
   it('accepts the shipped example and fills defaults', () => {

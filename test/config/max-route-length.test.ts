@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
 import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
-import { ConfigError } from '../../src/exporter/errors.js';
+import { problemsOf } from '../helpers/config-error.js';
 
 const example = fileURLToPath(new URL('../../crm-exporter.example.yaml', import.meta.url));
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const source = (over: Record<string, unknown>): Record<string, unknown> => ({
   logs: [{ name: 'a', path: '/x', format: 'nginx', ...over }],

@@ -6,7 +6,7 @@ import bcrypt from 'bcryptjs';
 import yaml from 'js-yaml';
 import { describeWebConfig, loadWebConfig, maskWebConfig } from '../../src/exporter/config/web-config.js';
 import { parseGoDurationMs } from '../../src/exporter/config/web-config-schema.js';
-import { ConfigError } from '../../src/exporter/errors.js';
+import { problemsOf } from '../helpers/config-error.js';
 import { makeTestPki, type TestPki } from '../helpers/tls.js';
 
 let pki: TestPki;
@@ -30,15 +30,7 @@ function write(document: unknown): string {
   return file;
 }
 
-function problemsOf(file: string): string[] {
-  try {
-    loadWebConfig(file);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return [...(err as ConfigError).problems];
-  }
-  throw new Error('expected a ConfigError');
-}
+const webConfigProblems = (file: string): string[] => problemsOf(() => loadWebConfig(file));
 
 const tlsFiles = () => ({ cert_file: pki.serverCert, key_file: pki.serverKey });
 
@@ -245,19 +237,19 @@ describe('web config loading', () => {
     ['a duplicate key', () => 'basic_auth_users: {}\nbasic_auth_users: {}\n', 'not valid YAML (duplicated mapping key'],
   ])('rejects %s, naming the key', (_name, document, expected) => {
     const file = write(document());
-    const problems = problemsOf(file);
+    const problems = webConfigProblems(file);
     expect(problems.join('\n')).toContain(`${file}: ${expected}`);
   });
 
   it('lists every problem at once and never echoes a secret', () => {
-    const problems = problemsOf(
+    const problems = webConfigProblems(
       write({
         tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' },
         basic_auth_users: { alice: 'hunter2', bob: hash },
       }),
     );
     expect(problems.length).toBeGreaterThanOrEqual(1);
-    const tlsProblems = problemsOf(
+    const tlsProblems = webConfigProblems(
       write({
         tls_server_config: { ...tlsFiles(), key_file: pki.strayKey, min_version: 'TLS13', max_version: 'TLS12' },
       }),

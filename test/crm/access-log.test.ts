@@ -3,29 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatAccessLogLine } from '../../src/crm/access-log.js';
 import { readLog, startHarness, type Harness } from '../helpers/crm.js';
+import { CRM_LOG_KEYS } from '../helpers/crm-log-keys.js';
 import { eventually } from '../helpers/wait.js';
-
-const CONTRACT = [
-  'time',
-  'method',
-  'path',
-  'route',
-  'status',
-  'duration_ms',
-  'bytes',
-  'db_ms',
-  'cache_ms',
-  'cache',
-  'lock',
-  'lock_wait_ms',
-  'request_id',
-];
 
 /** Keys must appear in contract order (a subsequence of it). */
 function inContractOrder(keys: string[]): boolean {
   let at = -1;
   for (const k of keys) {
-    const i = CONTRACT.indexOf(k);
+    const i = CRM_LOG_KEYS.indexOf(k);
     if (i <= at) return false;
     at = i;
   }

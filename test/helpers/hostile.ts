@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { CRM_LOG_KEYS } from './crm-log-keys.js';
 
 /*
  * fast-check arbitraries for hostile input (issue 11 B5): what a compromised client, a broken logger or a corrupt
@@ -97,22 +98,8 @@ export const jsonValueText: fc.Arbitrary<string> = fc.oneof(
   ),
 );
 
-/** The reference CRM's keys in its order, plus a few others: the layouts the JSON parser learns and bails on. */
-const JSON_KEYS = [
-  'time',
-  'method',
-  'path',
-  'route',
-  'status',
-  'duration_ms',
-  'bytes',
-  'db_ms',
-  'cache_ms',
-  'cache',
-  'lock',
-  'lock_wait_ms',
-  'request_id',
-];
+/** The reference CRM's keys in its order: the layout the JSON parser learns and bails on. */
+const JSON_KEYS = CRM_LOG_KEYS;
 
 /** An access-log line in the reference CRM's JSON shape, each value replaced by a hostile one with some probability. */
 const mutatedJsonLine: fc.Arbitrary<string> = fc
