@@ -33,9 +33,11 @@ const goldens = readdirSync(join(REPO, 'test/golden'))
   .sort();
 
 describe('golden files', () => {
-  it('the eight golden expositions exist', () => {
+  it('the ten golden expositions exist', () => {
     expect(goldens).toEqual([
       'test/golden/core.prom',
+      'test/golden/cri.prom',
+      'test/golden/docker.prom',
       'test/golden/json.prom',
       'test/golden/nginx.prom',
       'test/golden/postgres.prom',

@@ -40,6 +40,14 @@ for (const row of metricsDocRows()) {
   if (rows.has(row.name)) throw new Error(`${row.name} has two rows in docs/metrics.md`);
   rows.set(row.name, row);
 }
+/*
+ * The named groups of the `path_labels` of the container-log goldens' CRI source (test/metrics/log-glob-golden.test.ts):
+ * configured labels, documented as "path labels" rather than by name.
+ */
+const PATH_LABELS = ['namespace', 'pod'];
+const pathLabelled = new Set(
+  [...golden].filter(([, f]) => PATH_LABELS.some((l) => f.labels.has(l))).map(([name]) => name),
+);
 const mentioned = new Set([...METRICS_DOC.matchAll(/`(crm_[a-z0-9_]+)`/g)].map((m) => m[1]!));
 const served = [...golden.keys()].filter((n) => n.startsWith('crm_')).sort();
 
@@ -57,12 +65,29 @@ describe('docs/metrics.md', () => {
     expect(served.filter((n) => golden.get(n)!.samples === 0)).toEqual([]);
   });
 
+  it('the container-log goldens carry the path labels this test sets aside', () => {
+    const cri = readFileSync(`${goldenDir}cri.prom`, 'utf8');
+    for (const label of PATH_LABELS) expect(cri, label).toMatch(new RegExp(`[{,]${label}="`));
+  });
+
   it.each(served)('documents %s with its type and labels', (name) => {
     const row = rows.get(name);
     expect(row, `${name} is served but has no row in docs/metrics.md`).toBeDefined();
     const family = golden.get(name)!;
     expect(row!.type, `${name}: type in docs/metrics.md`).toBe(family.type);
-    expect([...row!.labels].sort(), `${name}: labels in docs/metrics.md`).toEqual([...family.labels].sort());
+    const fixed = [...family.labels].filter((l) => !PATH_LABELS.includes(l));
+    expect([...row!.labels].sort(), `${name}: labels in docs/metrics.md`).toEqual(fixed.sort());
+    // A row that does not say "path labels" is never served with them (the next test: a row that does, is).
+    if (!row!.pathLabels)
+      expect(
+        [...family.labels].filter((l) => PATH_LABELS.includes(l)),
+        `${name}: path labels`,
+      ).toEqual([]);
+  });
+
+  it('every family served with path labels says so in docs/metrics.md', () => {
+    expect([...pathLabelled].filter((n) => !rows.get(n)?.pathLabels)).toEqual([]);
+    expect(pathLabelled.size).toBeGreaterThan(0);
   });
 
   it('documents nothing that is not served', () => {

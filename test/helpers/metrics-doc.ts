@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 /*
  * docs/metrics.md read as data: its metric tables, `| metric | type | labels | meaning |`, one row a family. The
  * labels cell names each label in backticks; anything in parentheses is a comment (`reason` (5: `unauthorized`, ...)
- * lists the values).
+ * lists the values); "path labels" says the family also carries a source's configured `path_labels`.
  */
 export const METRICS_DOC = readFileSync(fileURLToPath(new URL('../../docs/metrics.md', import.meta.url)), 'utf8');
 
@@ -12,6 +12,8 @@ export interface DocRow {
   name: string;
   type: string;
   labels: string[];
+  /** The labels cell says "path labels": a source with `path_labels` adds its named groups. */
+  pathLabels: boolean;
   /** The `## ` heading of the section the row is in. */
   section: string;
 }
@@ -24,7 +26,7 @@ export function metricsDocRows(doc: string = METRICS_DOC): DocRow[] {
     const row = /^\| `(crm_[a-z0-9_]+)` \|([^|]*)\|([^|]*)\|/.exec(line);
     if (!row) continue;
     const labels = [...row[3]!.replace(/\([^)]*\)/g, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-    rows.push({ name: row[1]!, type: row[2]!.trim(), labels, section });
+    rows.push({ name: row[1]!, type: row[2]!.trim(), labels, pathLabels: /\bpath labels\b/.test(row[3]!), section });
   }
   return rows;
 }

@@ -11,7 +11,7 @@ import { promtoolCheckMetrics } from '../helpers/prometheus.js';
  * plain formats: `cri`, a glob over two kubelet pod directories (a third one, an exporter's container, is not matched)
  * with the CRI wrapper and namespace/pod path labels; `docker`, one Docker json-file log (plain path) with its
  * stdout only. The fixtures hold split records, a stderr line, malformed wrapper lines and an empty message.
- * Regenerate with `npx vitest run test/metrics/log-glob-golden.test.ts -u`.
+ * Regenerate on purpose with `npm run test:update-golden`.
  */
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/logs/${name}`, import.meta.url));
 
@@ -54,10 +54,14 @@ const normalise = (text: string): string =>
 const sum = (text: string, name: string): number =>
   [...text.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
 
-describe.each(['cri', 'docker'])('%s container log', (kind) => {
+// Each golden file named in full, so that test/golden-files.test.ts finds which test reads it.
+describe.each([
+  ['cri', '../golden/cri.prom'],
+  ['docker', '../golden/docker.prom'],
+])('%s container log', (kind, goldenFile) => {
   it('matches the golden exposition and passes promtool check metrics', async () => {
     const { text } = await exposition(kind);
-    await expect(normalise(text)).toMatchFileSnapshot(`../golden/${kind}.prom`);
+    await expect(normalise(text)).toMatchFileSnapshot(goldenFile);
     expect(promtoolCheckMetrics(text)).toBe('');
   });
 
