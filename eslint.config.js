@@ -7,7 +7,17 @@ import tseslint from 'typescript-eslint';
  * not merge one rule's options across objects, so every file of src/ is matched by exactly one zone below, which
  * lists everything that file may not import.
  */
-const EXPORTER_FOLDERS = ['bundle', 'collectors', 'config', 'exposition', 'metrics', 'parsers', 'server', 'sources'];
+const EXPORTER_FOLDERS = [
+  'bundle',
+  'collectors',
+  'config',
+  'exposition',
+  'logs',
+  'metrics',
+  'parsers',
+  'server',
+  'sources',
+];
 const EXPORTER_TOP = ['cli', 'main', 'dry-build', 'config-checks', 'errors', 'version'];
 const into = (names, up = '(?:\\.\\./)+') => `^${up}(?:${names.join('|')})(?:/|\\.js$|$)`;
 const WHY = 'see docs/ARCHITECTURE.md, "What each room may import"';
@@ -73,8 +83,8 @@ export default tseslint.config(
     ignores: [
       'src/exporter/exposition/family.ts', // the one place that subclasses prom-client's Gauge
       // Not yet in the idiom, being moved and converted on their own branch: drop these two lines when it lands.
-      'src/exporter/metrics/log-metrics.ts',
-      'src/exporter/metrics/log-glob-metrics.ts',
+      'src/exporter/logs/log-metrics.ts',
+      'src/exporter/logs/glob-metrics.ts',
     ],
     rules: {
       'no-restricted-syntax': [
@@ -97,7 +107,7 @@ export default tseslint.config(
     ['src/loadgen/**/*.ts'],
     [['exporter', 'crm', 'demo'], 'the load generator imports neither the exporter, the CRM nor the demo'],
   ),
-  // The exporter's rooms, one-way: cli -> main -> server -> collectors | metrics -> exposition | sources | parsers,
+  // The exporter's rooms, one-way: cli -> main -> server -> collectors | logs | metrics -> exposition | sources | parsers,
   // all on config.
   zone(['src/exporter/*.ts'], PROGRAMS, [['cli'], 'nothing imports the CLI: it is the entry point', '\\./']),
   zone(['src/exporter/parsers/**/*.ts'], PROGRAMS, [
@@ -116,16 +126,20 @@ export default tseslint.config(
     except('errors'),
     'exposition/ (how a metric family is defined and rendered) imports only errors.ts',
   ]),
-  zone(['src/exporter/metrics/**/*.ts'], PROGRAMS, [
+  zone(['src/exporter/logs/**/*.ts'], PROGRAMS, [
     except('config', 'errors', 'version', 'parsers', 'sources', 'exposition'),
-    'metrics/ import only exposition/, sources/, parsers/, config/ and errors.ts',
+    'logs/ (the log pipeline) imports only exposition/, sources/, parsers/, config/ and errors.ts',
+  ]),
+  zone(['src/exporter/metrics/**/*.ts'], PROGRAMS, [
+    except('config', 'errors', 'version', 'exposition'),
+    'metrics/ (process, build and web-server metrics) imports only exposition/, config/ and errors.ts',
   ]),
   zone(['src/exporter/collectors/**/*.ts'], PROGRAMS, [
     except('config', 'errors', 'version', 'parsers', 'sources', 'exposition'),
     'collectors/ import only exposition/, sources/, parsers/, config/ and errors.ts',
   ]),
   zone(['src/exporter/server/**/*.ts'], PROGRAMS, [
-    except('config', 'errors', 'version', 'parsers', 'sources', 'metrics', 'collectors', 'exposition'),
+    except('config', 'errors', 'version', 'parsers', 'sources', 'metrics', 'collectors', 'logs', 'exposition'),
     'server/ imports nothing above it (main, cli, dry-build, config-checks) nor the bundle',
   ]),
   zone(['src/exporter/bundle/**/*.ts'], PROGRAMS, [

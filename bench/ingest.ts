@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import type { LogSourceConfig } from '../src/exporter/config/schema.js';
 import { DEFAULT_JSON_FIELDS } from '../src/exporter/parsers/json-line.js';
-import { createLogPipeline } from '../src/exporter/metrics/log-pipeline.js';
+import { createLogPipeline } from '../src/exporter/logs/pipeline.js';
 import { jsonLines, NGINX_BENCH_FORMAT, nginxLines, writeLines } from './gen-lines.js';
 import { writeResultsSection } from './results-file.js';
 

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { COLLECTOR_FACTORIES } from './collectors/index.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';
-import { createLogSource } from './metrics/log-glob-pipeline.js';
+import { createLogSource } from './logs/glob-pipeline.js';
 
 /**
  * Builds what start-up builds from a config (every log pipeline with its parser, route resolver and tailer, and

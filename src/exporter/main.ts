@@ -6,10 +6,10 @@ import { buildCollectors } from './collectors/index.js';
 import { CollectorOrchestrator } from './collectors/orchestrator.js';
 import { registerBuildInfo } from './metrics/build-info.js';
 import { registerRuntimeMetrics } from './metrics/runtime.js';
-import { createLogSource, GlobLogPipeline } from './metrics/log-glob-pipeline.js';
-import type { LogPipeline } from './metrics/log-pipeline.js';
+import { createLogSource, GlobLogPipeline } from './logs/glob-pipeline.js';
+import type { LogPipeline } from './logs/pipeline.js';
 import type { SavedPosition } from './sources/tailer.js';
-import { registerPositionsHealth } from './metrics/positions-health.js';
+import { registerPositionsHealth } from './logs/positions-health.js';
 import { createApp } from './server/app.js';
 import { createWebServer } from './server/web-server.js';
 import { describeWebConfig, loadWebConfig } from './config/web-config.js';
@@ -82,9 +82,6 @@ export async function startExporter(config: Config, options: StartOptions = {}):
     scrape: config.scrape,
     version: VERSION,
     sources: () => pipelines.map((p) => p.status()),
-    beforeRender: () => {
-      for (const p of pipelines) p.refresh();
-    },
     snapshot: () => {
       const taken = positions.snapshot();
       return () => void positions.served(taken);

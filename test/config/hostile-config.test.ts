@@ -8,7 +8,7 @@ import yaml from 'js-yaml';
 import { CONFIG_CHECKS } from '../../src/exporter/config-checks.js';
 import { ENV_OVERRIDES, loadConfigFile, parseConfig } from '../../src/exporter/config/load.js';
 import { ConfigError } from '../../src/exporter/errors.js';
-import { createLineParser } from '../../src/exporter/metrics/log-pipeline.js';
+import { createLineParser } from '../../src/exporter/logs/pipeline.js';
 import { hostileString } from '../helpers/hostile.js';
 
 /*

@@ -7,11 +7,10 @@ import { JsonLineParser, type JsonFieldNames } from '../../src/exporter/parsers/
 import { NginxFormatError, NginxLineParser } from '../../src/exporter/parsers/nginx-format.js';
 import { parseRedisInfo } from '../../src/exporter/parsers/redis-info.js';
 import { RegexFormatError, RegexLineParser } from '../../src/exporter/parsers/regex-line.js';
+import { CACHE_RESULTS, LOCK_RESULTS } from '../../src/exporter/parsers/outcomes.js';
 import {
-  CACHE_RESULTS,
   createRequestFields,
   describeRequestFields,
-  LOCK_RESULTS,
   MAX_BYTES,
   MAX_DURATION_SECONDS,
   PARSE_ERROR_REASONS,
@@ -119,7 +118,7 @@ const PARSERS: Array<[string, () => LineParser, fc.Arbitrary<string>]> = [
 
 describe.each(PARSERS)('%s parser under hostile lines', (_name, make, lines) => {
   it('never throws, returns a documented reason or bounded fields, and reads only its own bytes', () => {
-    const shared = make(); // one parser for the whole run: learned layouts and caches carry over, as in the exporter
+    const shared = make(); // one parser for the whole run: remembered keys and caches carry over, as in the exporter
     fc.assert(
       fc.property(hostileLineBytes(lines), neighbours, (line, [before, after]) => {
         const alone = parseAt(make(), line, Buffer.alloc(0), Buffer.alloc(0));
@@ -130,7 +129,7 @@ describe.each(PARSERS)('%s parser under hostile lines', (_name, make, lines) => 
   });
 });
 
-describe('JSON learned layout (fast path) against the generic scanner', () => {
+describe('JSON key sequence remembered from earlier lines against a fresh parser', () => {
   it('gives the same result as a fresh parser for any line after any sequence of lines', () => {
     fc.assert(
       fc.property(fc.array(hostileLineBytes(hostileJsonLine), { minLength: 1, maxLength: 30 }), (lines) => {

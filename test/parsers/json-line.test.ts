@@ -254,7 +254,7 @@ describe('JSON lines: the fast path agrees with JSON.parse', () => {
 
 describe('JSON lines: the same line, the same result, whatever came before (issue 11 B5)', () => {
   // Found by test/parsers/hostile-input.test.ts: an unread string value with a raw control character (invalid JSON)
-  // was a request after the layout was learned but invalid_json (or binary) on a fresh parser, so the counts of a
+  // was a request after a layout was learned but invalid_json (or binary) on a fresh parser, so the counts of a
   // log depended on the lines before it (and changed across a restart).
   it.each([
     ['a tab in the time string', REFERENCE.replace('"time":"2026-11-27T08:00:00.123Z"', '"time":"\t"')],
@@ -266,23 +266,17 @@ describe('JSON lines: the same line, the same result, whatever came before (issu
   ])('%s: counted as the request it is, by a fresh and by a warm parser', (_name, line) => {
     const fresh = run(new JsonLineParser(), line);
     const warm = new JsonLineParser();
-    run(warm, REFERENCE); // learns the layout
+    run(warm, REFERENCE); // remembers its keys
     expect(run(warm, line)).toEqual(fresh);
     expect(fresh).toMatchObject({ status: 200, route: '/api/customers/:id' });
   });
 });
 
-describe('JSON lines: the learned-layout fast path', () => {
-  const generic = (): JsonLineParser => {
-    const p = new JsonLineParser();
-    (p as unknown as { learn: () => void }).learn = () => undefined; // never compiles a layout
-    return p;
-  };
+describe('JSON lines: the key sequence remembered from the previous line', () => {
   const withLock = REFERENCE.slice(0, -1) + ',"lock":"acquired","lock_wait_ms":2}';
 
-  it('is compiled from the first line, extended by a line with more keys at the end, and agrees with the generic scanner', () => {
-    const p = new JsonLineParser();
-    const g = generic();
+  it('gives every line the result a fresh parser gives it (keys added, dropped, reordered, spaced, escaped)', () => {
+    const warm = new JsonLineParser();
     const lines = [
       REFERENCE,
       REFERENCE.replace('"status":200', '"status":503').replace('12.345', '0'),
@@ -302,17 +296,15 @@ describe('JSON lines: the learned-layout fast path', () => {
       REFERENCE.slice(0, -1),
       `${REFERENCE}x`,
     ];
-    for (const line of lines) expect(run(p, line), line).toEqual(run(g, line));
-    expect(p.layoutCompiles).toBe(2);
-    expect(g.layoutCompiles).toBe(0);
+    for (const line of lines) expect(run(warm, line), line).toEqual(run(new JsonLineParser(), line));
   });
 
-  it('is recompiled when most lines stop fitting (the log format changed)', () => {
+  it('follows a log whose key order changed', () => {
     const p = new JsonLineParser();
     run(p, REFERENCE);
     const reordered = '{"status":200,"method":"POST","path":"/x/1","duration_ms":3}';
-    for (let i = 0; i < 5000; i++)
+    for (let i = 0; i < 3; i++)
       expect(run(p, reordered)).toMatchObject({ status: 200, method: 'POST', duration: 0.003 });
-    expect(p.layoutCompiles).toBe(2);
+    expect(p.fallbacks).toBe(0);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   COMBINED_FORMAT,
-  compileNginxFormat,
   NginxFormatError,
+  NginxLineParser,
   normalizeLogFormat,
   tokenizeLogFormat,
 } from '../../src/exporter/parsers/nginx-format.js';
@@ -14,7 +14,7 @@ const MAIN =
 const T = '[27/Nov/2026:08:00:00 +0000]';
 
 function parse(format: string, line: string | Buffer): Record<string, unknown> {
-  const p = compileNginxFormat(format);
+  const p = new NginxLineParser(format);
   // surround the line with other bytes: parsers must respect [start, end)
   const body = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   const buf = Buffer.concat([Buffer.from('"junk\n'), body, Buffer.from('\n"tail')]);
@@ -53,28 +53,28 @@ describe('normalizeLogFormat', () => {
   });
 });
 
-describe('compileNginxFormat rejects formats it cannot parse reliably', () => {
+describe('NginxLineParser rejects formats it cannot parse reliably', () => {
   it.each([
     ['$remote_addr $request', /no \$status/],
     ['$remote_addr $status', /neither \$request nor/],
     ['$status$request', /directly followed by/],
   ])('%j', (format, message) => {
-    expect(() => compileNginxFormat(format)).toThrow(message);
+    expect(() => new NginxLineParser(format)).toThrow(message);
   });
 
   it('reports what the format carries', () => {
-    expect(compileNginxFormat('combined').has).toMatchObject({
+    expect(new NginxLineParser('combined').has).toMatchObject({
       duration: false,
       bytes: true,
       upstream: false,
       cache: false,
     });
-    expect(compileNginxFormat(MAIN).has).toMatchObject({ duration: true, bytes: true, upstream: true });
-    expect(compileNginxFormat('combined').reasons).not.toContain('invalid_duration');
+    expect(new NginxLineParser(MAIN).has).toMatchObject({ duration: true, bytes: true, upstream: true });
+    expect(new NginxLineParser('combined').reasons).not.toContain('invalid_duration');
   });
 
   it('puts no user text into the generated code', () => {
-    const p = compileNginxFormat(`$status "$request" x'); process.exit(1); ('`);
+    const p = new NginxLineParser(`$status "$request" x'); process.exit(1); ('`);
     expect(p.source).not.toContain('process');
   });
 });

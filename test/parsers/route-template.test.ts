@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   autoTemplate,
-  ByteKeyCache,
   isIdSegment,
   NONE_ROUTE,
   OTHER_ROUTE,
@@ -202,25 +201,5 @@ describe('route label length (max_route_length)', () => {
     const invalid = Buffer.concat([Buffer.from('/p/'), Buffer.alloc(60_000, 0x80)]); // each byte decodes to U+FFFD
     expect(r.names[r.resolvePath(invalid, 0, invalid.length)]).toBe('/p/*');
     expect(r.truncated).toBe(2);
-  });
-});
-
-describe('ByteKeyCache', () => {
-  it('finds what it stored and nothing else, and does not store keys over its limit', () => {
-    const c = new ByteKeyCache(4, 64, 8);
-    const k = (s: string): Buffer => Buffer.from(s);
-    c.set(k('abc'), 0, 3, 1, 10);
-    c.set(k('abd'), 0, 3, 1, 11); // same hash, different bytes
-    expect(c.get(k('abc'), 0, 3, 1)).toBe(10);
-    expect(c.get(k('abd'), 0, 3, 1)).toBe(11);
-    expect(c.get(k('abe'), 0, 3, 1)).toBe(-1);
-    c.set(k('123456789'), 0, 9, 5, 12);
-    expect(c.get(k('123456789'), 0, 9, 5)).toBe(-1);
-    c.set(k('x'), 0, 1, 2, 1);
-    c.set(k('y'), 0, 1, 3, 2);
-    c.set(k('z'), 0, 1, 4, 3); // fifth entry: cleared first
-    expect(c.clears).toBe(1);
-    expect(c.get(k('abc'), 0, 3, 1)).toBe(-1);
-    expect(c.get(k('z'), 0, 1, 4)).toBe(3);
   });
 });

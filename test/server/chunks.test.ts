@@ -3,7 +3,7 @@ import { get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
+import { LineProcessor } from '../../src/exporter/logs/pipeline.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
 import { renderPrometheusText } from '../../src/exporter/server/text-format.js';

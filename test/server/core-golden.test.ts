@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import type { Collector } from '../../src/exporter/collectors/collector.js';
 import { CollectorOrchestrator } from '../../src/exporter/collectors/orchestrator.js';
 import { registerBuildInfo } from '../../src/exporter/metrics/build-info.js';
-import { registerPositionsHealth } from '../../src/exporter/metrics/positions-health.js';
+import { registerPositionsHealth } from '../../src/exporter/logs/positions-health.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /** The exporter's own metrics (build info, scrape health, positions file) with run-dependent durations normalised. */

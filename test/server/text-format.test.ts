@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { defineFamily, registerFamily } from '../../src/exporter/exposition/family.js';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
+import { LineProcessor } from '../../src/exporter/logs/pipeline.js';
 import { renderOpenMetrics } from '../../src/exporter/server/openmetrics.js';
 import { renderPrometheusText } from '../../src/exporter/server/text-format.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
-import { registerPositionsHealth } from '../../src/exporter/metrics/positions-health.js';
+import { registerPositionsHealth } from '../../src/exporter/logs/positions-health.js';
 import { PositionsWriter } from '../../src/exporter/sources/positions.js';
 import { sampleSum } from '../helpers/exposition.js';
 

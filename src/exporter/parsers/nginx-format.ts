@@ -15,44 +15,28 @@
  * - `$upstream_cache_status` (HIT/MISS/BYPASS/... as the cache outcome); `$time_local` (fixed width, has a space).
  */
 
-import { methodFromBytes, METHOD_OTHER } from './http-method.js';
 import {
-  binaryOr,
-  cacheResultFromBytes,
-  FORMAT_MISMATCH,
-  INVALID_BYTES,
-  INVALID_DURATION,
-  INVALID_STATUS,
-  isDash,
-  MAX_BYTES,
-  PARSE_OK,
-  parseDecimal,
-  parseUint,
-  resetRequestFields,
-  validSeconds,
-  type FieldPresence,
-  type LineParser,
-  type ParseErrorReason,
-  type ParseResult,
-  type RequestFields,
-} from './request-fields.js';
+  generateParser,
+  K_BODY_BYTES,
+  K_BYTES,
+  K_CACHE_STATUS,
+  K_METHOD,
+  K_REQUEST,
+  K_REQUEST_TIME,
+  K_SKIP,
+  K_STATUS,
+  K_TIME_LOCAL,
+  K_UPSTREAM_LIST,
+  K_UPSTREAM_TIME,
+  K_URI,
+  type ParseFn,
+  type Step,
+} from './nginx-codegen.js';
+import type { FieldPresence, LineParser, ParseErrorReason, ParseResult, RequestFields } from './request-fields.js';
 
 /** nginx's predefined `combined` format. */
 export const COMBINED_FORMAT =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
-
-const K_SKIP = 0;
-const K_REQUEST = 1;
-const K_METHOD = 2;
-const K_URI = 3;
-const K_STATUS = 4;
-const K_BODY_BYTES = 5;
-const K_BYTES = 6;
-const K_REQUEST_TIME = 7;
-const K_UPSTREAM_TIME = 8;
-const K_UPSTREAM_LIST = 9;
-const K_CACHE_STATUS = 10;
-const K_TIME_LOCAL = 11;
 
 const KINDS: Record<string, number> = {
   request: K_REQUEST,
@@ -75,8 +59,6 @@ const KINDS: Record<string, number> = {
   upstream_cache_status: K_CACHE_STATUS,
   time_local: K_TIME_LOCAL,
 };
-/** `$time_local` is always `dd/Mon/yyyy:hh:mm:ss +zzzz`. */
-const TIME_LOCAL_WIDTH = 26;
 
 export class NginxFormatError extends Error {
   constructor(message: string) {
@@ -173,368 +155,6 @@ export function tokenizeLogFormat(format: string): NginxFormatToken[] {
   return tokens;
 }
 
-interface Step {
-  kind: number;
-  name: string;
-  /** The literal that follows the variable (empty only for a last variable that runs to the end of the line). */
-  after: Uint8Array;
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const SPACE = 0x20;
-
-/** First index ≥ from where `lit` occurs in buf[from, end) (memchr for its first byte), skipping backslash-escaped quotes; -1 if none. */
-function findLiteralNative(buf: Buffer, from: number, end: number, lit: Uint8Array): number {
-  const first = lit[0] as number;
-  const n = lit.length;
-  // short values ("-" for an absent header) are common: the first bytes are looked at in JS, which is cheaper than
-  // a native call; the search continues natively after them
-  const jsEnd = Math.min(from + 8, end - n + 1);
-  let i = from;
-  for (; i < jsEnd; i++) {
-    if (buf[i] !== first) continue;
-    let j = 1;
-    while (j < n && buf[i + j] === lit[j]) j++;
-    if (j < n) continue;
-    if (first === QUOTE && i > from && buf[i - 1] === BACKSLASH && escapedAt(buf, from, i)) continue;
-    return i;
-  }
-  outer: for (;;) {
-    const q = buf.indexOf(first, i);
-    if (q < 0 || q + n > end) return -1;
-    i = q + 1;
-    for (let j = 1; j < n; j++) if (buf[q + j] !== lit[j]) continue outer;
-    if (first === QUOTE && q > from && buf[q - 1] === BACKSLASH) {
-      let k = q - 1;
-      while (k >= from && buf[k] === BACKSLASH) k--;
-      if ((q - 1 - k) % 2 === 1) continue;
-    }
-    return q;
-  }
-}
-
-/** End of an upstream list value at `pos`: tokens separated by ", " or " : ". */
-function scanUpstreamList(buf: Buffer, pos: number, end: number): number {
-  let i = pos;
-  for (;;) {
-    while (i < end) {
-      const c = buf[i];
-      if (c === SPACE || c === 0x2c /* , */ || c === QUOTE) break;
-      i++;
-    }
-    if (i + 1 < end && buf[i] === 0x2c && buf[i + 1] === SPACE) {
-      i += 2;
-      continue;
-    }
-    if (i + 2 < end && buf[i] === SPACE && buf[i + 1] === 0x3a /* : */ && buf[i + 2] === SPACE) {
-      i += 3;
-      continue;
-    }
-    return i;
-  }
-}
-
-/** Sum of the upstream time list scanned by upstreamTimesEnd: NaN when every entry was "-", -1 when one was invalid. */
-const upstreamSum = new Float64Array(1);
-
-/**
- * One pass over an `$upstream_response_time` value at `pos` ("0.010", "-", "0.010, 0.020", "0.5 : 0.25"): returns
- * where it ends (like scanUpstreamList) and leaves the sum in upstreamSum[0].
- */
-function upstreamTimesEnd(buf: Buffer, pos: number, end: number): number {
-  let sum = 0;
-  let any = false;
-  let bad = false;
-  let i = pos;
-  for (;;) {
-    const s = i;
-    while (i < end) {
-      const c = buf[i];
-      if (c === SPACE || c === 0x2c || c === QUOTE) break;
-      i++;
-    }
-    if (i > s && !isDash(buf, s, i)) {
-      const v = parseDecimal(buf, s, i);
-      if (validSeconds(v)) {
-        sum += v;
-        any = true;
-      } else bad = true;
-    }
-    if (i + 1 < end && buf[i] === 0x2c && buf[i + 1] === SPACE) {
-      i += 2;
-      continue;
-    }
-    if (i + 2 < end && buf[i] === SPACE && buf[i + 1] === 0x3a && buf[i + 2] === SPACE) {
-      i += 3;
-      continue;
-    }
-    upstreamSum[0] = bad ? -1 : any ? sum : NaN;
-    return i;
-  }
-}
-
-/** Splits "METHOD target PROTOCOL" (the protocol is optional); "-" or "" leaves method OTHER and no path. */
-function splitRequest(
-  buf: Buffer,
-  vs: number,
-  ve: number,
-  out: RequestFields,
-  setMethod: boolean,
-  setPath: boolean,
-): void {
-  if (isDash(buf, vs, ve)) return;
-  let sp = vs;
-  while (sp < ve && buf[sp] !== SPACE) sp++;
-  if (setMethod) out.method = methodFromBytes(buf, vs, sp);
-  if (!setPath || sp >= ve) return;
-  const ps = sp + 1;
-  let pe = ve;
-  let last = ve - 1;
-  while (last > ps && buf[last] !== SPACE) last--;
-  if (
-    last > ps &&
-    buf[last + 1] === 0x48 /* H */ &&
-    buf[last + 2] === 0x54 &&
-    buf[last + 3] === 0x54 &&
-    buf[last + 4] === 0x50 &&
-    buf[last + 5] === 0x2f
-  )
-    pe = last;
-  if (pe > ps) {
-    out.pathStart = ps;
-    out.pathEnd = pe;
-  }
-}
-
-/**
- * Fast path for `"$request"`: one pass over "METHOD path HTTP/x" up to the closing quote, setting method and path.
- * Returns the quote's index, or -1 when the request line has another shape ("-", no protocol, spaces or escapes
- * in the path), which the generic search and splitRequest then handle.
- */
-function scanRequest(
-  buf: Buffer,
-  pos: number,
-  end: number,
-  out: RequestFields,
-  setMethod: boolean,
-  setPath: boolean,
-): number {
-  let i = pos;
-  while (i < end) {
-    const c = buf[i];
-    if (c === SPACE || c === QUOTE) break;
-    i++;
-  }
-  if (i >= end || buf[i] !== SPACE) return -1;
-  const me = i++;
-  const ps = i;
-  while (i < end) {
-    const c = buf[i];
-    if (c === SPACE || c === QUOTE || c === BACKSLASH) break;
-    i++;
-  }
-  if (i >= end || buf[i] !== SPACE) return -1;
-  const pe = i++;
-  if (!(buf[i] === 0x48 && buf[i + 1] === 0x54 && buf[i + 2] === 0x54 && buf[i + 3] === 0x50 && buf[i + 4] === 0x2f))
-    return -1;
-  i += 5;
-  while (i < end) {
-    const c = buf[i];
-    if (c === QUOTE || c === SPACE || c === BACKSLASH) break;
-    i++;
-  }
-  if (i >= end || buf[i] !== QUOTE) return -1;
-  if (setMethod) out.method = methodFromBytes(buf, pos, me);
-  if (setPath && pe > ps) {
-    out.pathStart = ps;
-    out.pathEnd = pe;
-  }
-  return i;
-}
-
-/** True when the byte at `i` is preceded by an odd number of backslashes (after `from`). */
-function escapedAt(buf: Buffer, from: number, i: number): boolean {
-  let k = i - 1;
-  while (k >= from && buf[k] === BACKSLASH) k--;
-  return (i - 1 - k) % 2 === 1;
-}
-
-/** Variables whose values are usually long (headers, cookies, query strings): searched with memchr. */
-const LONG_VARIABLE = /^(http_|sent_http_|cookie_|arg_)|^(args|query_string|request_body|request_uri)$/;
-
-const HELPERS = {
-  PARSE_OK,
-  INVALID_STATUS,
-  INVALID_BYTES,
-  INVALID_DURATION,
-  MAX_BYTES,
-  resetRequestFields,
-  methodFromBytes,
-  cacheResultFromBytes,
-  parseDecimal,
-  parseUint,
-  validSeconds,
-  isDash,
-  splitRequest,
-  scanRequest,
-  METHOD_OTHER,
-  escapedAt,
-  scanUpstreamList,
-  upstreamTimesEnd,
-  upstreamSum,
-  findLiteralNative,
-  mismatch: (buf: Buffer, start: number, end: number): ParseResult => binaryOr(buf, start, end, FORMAT_MISMATCH),
-};
-
-type ParseFn = (buf: Buffer, start: number, end: number, out: RequestFields) => ParseResult;
-
-/**
- * Generates the parser of one format as straight-line JavaScript: every literal byte is a numeric constant and
- * every step is unrolled, so the JIT sees no loop over steps, no arrays of literals and no dispatch on kinds.
- * Only numbers and fixed identifiers go into the source: nothing the user wrote is evaluated.
- */
-function generateParser(
-  lead: Uint8Array,
-  steps: readonly Step[],
-  hasMethod: boolean,
-  hasUri: boolean,
-  hasBodyBytes: boolean,
-): { fn: ParseFn; source: string } {
-  const lines: string[] = [];
-  const emit = (line: string): void => {
-    lines.push(line);
-  };
-  /** Condition "buf[at + j] === lit[j] for all j" with constants. */
-  const litEq = (lit: Uint8Array, at: string): string =>
-    [...lit].map((b, j) => `buf[${at}${j === 0 ? '' : ` + ${j}`}] === ${b}`).join(' && ') || 'true';
-
-  emit('resetRequestFields(out);');
-  emit('out.pathBuf = buf;');
-  emit('let pos = start;');
-  emit('let ve = 0;');
-  emit('let vs = 0;');
-  emit('let bad = null;');
-  if (lead.length > 0) {
-    emit(`if (end - start < ${lead.length} || !(${litEq(lead, 'start')})) return mismatch(buf, start, end);`);
-    emit(`pos = start + ${lead.length};`);
-  }
-  steps.forEach((step, k) => {
-    const after = step.after;
-    const n = after.length;
-    emit(`// step ${k}: variable #${k} (kind ${step.kind})`);
-    emit('vs = pos;');
-    if (step.kind === K_UPSTREAM_TIME || step.kind === K_UPSTREAM_LIST) {
-      emit(
-        step.kind === K_UPSTREAM_TIME
-          ? 've = upstreamTimesEnd(buf, pos, end);'
-          : 've = scanUpstreamList(buf, pos, end);',
-      );
-      if (n > 0) emit(`if (ve + ${n} > end || !(${litEq(after, 've')})) return mismatch(buf, start, end);`);
-      else emit('if (ve !== end) return mismatch(buf, start, end);');
-    } else if (step.kind === K_TIME_LOCAL) {
-      emit(`ve = pos + ${TIME_LOCAL_WIDTH};`);
-      emit(`if (ve + ${n} > end${n > 0 ? ` || !(${litEq(after, 've')})` : ''}) return mismatch(buf, start, end);`);
-    } else if (n === 0) {
-      emit('ve = end;');
-    } else if (step.kind === K_REQUEST && after[0] === QUOTE) {
-      emit(`ve = scanRequest(buf, pos, end, out, ${!hasMethod}, ${!hasUri});`);
-      emit(`if (ve < 0 || ve + ${n} > end || !(${litEq(after, 've')})) {`);
-      emit('  out.method = METHOD_OTHER;');
-      emit('  out.pathStart = -1;');
-      emit('  out.pathEnd = -1;');
-      emit('  ve = -1;');
-      emit(`  for (let i = pos, last = end - ${n}; i <= last; i++) {`);
-      emit(`    if (${litEq(after, 'i')}) {`);
-      emit('      if (buf[i - 1] === 92 && i > pos && escapedAt(buf, pos, i)) continue;');
-      emit('      ve = i;');
-      emit('      break;');
-      emit('    }');
-      emit('  }');
-      emit('  if (ve < 0) return mismatch(buf, start, end);');
-      if (!hasMethod || !hasUri) emit(`  splitRequest(buf, vs, ve, out, ${!hasMethod}, ${!hasUri});`);
-      emit('}');
-    } else if (LONG_VARIABLE.test(step.name)) {
-      const lit = `LIT${k}`;
-      emit(`ve = findLiteralNative(buf, pos, end, ${lit});`);
-      emit('if (ve < 0) return mismatch(buf, start, end);');
-    } else {
-      const first = after[0] as number;
-      emit('ve = -1;');
-      emit(`for (let i = pos, last = end - ${n}; i <= last; i++) {`);
-      emit(`  if (${litEq(after, 'i')}) {`);
-      if (first === QUOTE) emit('    if (buf[i - 1] === 92 && i > pos && escapedAt(buf, pos, i)) continue;');
-      emit('    ve = i;');
-      emit('    break;');
-      emit('  }');
-      emit('}');
-      emit('if (ve < 0) return mismatch(buf, start, end);');
-    }
-    emit(`pos = ve + ${n};`);
-    switch (step.kind) {
-      case K_REQUEST:
-        if (!(n > 0 && after[0] === QUOTE) && (!hasMethod || !hasUri))
-          emit(`splitRequest(buf, vs, ve, out, ${!hasMethod}, ${!hasUri});`);
-        break;
-      case K_METHOD:
-        emit('out.method = methodFromBytes(buf, vs, ve);');
-        break;
-      case K_URI:
-        emit('if (!isDash(buf, vs, ve)) { out.pathStart = vs; out.pathEnd = ve; }');
-        break;
-      case K_STATUS:
-        emit('{');
-        emit('  const a = buf[vs] - 48, b = buf[vs + 1] - 48, c = buf[vs + 2] - 48;');
-        emit(
-          '  if (ve - vs === 3 && a >= 1 && a <= 5 && b >= 0 && b <= 9 && c >= 0 && c <= 9) out.status = a * 100 + b * 10 + c;',
-        );
-        emit('  else if (bad === null) bad = INVALID_STATUS;');
-        emit('}');
-        break;
-      case K_BODY_BYTES:
-      case K_BYTES:
-        if (step.kind === K_BYTES && hasBodyBytes) break;
-        emit('{');
-        emit('  const b = parseUint(buf, vs, ve);');
-        emit('  if (b >= 0 && b <= MAX_BYTES) out.bytes = b;');
-        emit('  else if (bad === null) bad = INVALID_BYTES;');
-        emit('}');
-        break;
-      case K_REQUEST_TIME:
-        emit('{');
-        emit('  const d = parseDecimal(buf, vs, ve);');
-        emit('  if (validSeconds(d)) out.duration = d;');
-        emit('  else if (bad === null) bad = INVALID_DURATION;');
-        emit('}');
-        break;
-      case K_UPSTREAM_TIME:
-        emit('{');
-        emit('  const u = upstreamSum[0];');
-        emit('  if (u < 0) { if (bad === null) bad = INVALID_DURATION; }');
-        emit('  else out.upstream = u;');
-        emit('}');
-        break;
-      case K_CACHE_STATUS:
-        emit('out.cacheResult = cacheResultFromBytes(buf, vs, ve);');
-        break;
-    }
-  });
-  emit('if (pos !== end) return mismatch(buf, start, end);');
-  emit('return bad === null ? PARSE_OK : bad;');
-
-  const literals = steps.map((s, k) => `const LIT${k} = L[${k}];`).join('\n');
-  const source = `"use strict";\nconst { ${Object.keys(HELPERS).join(', ')} } = H;\n${literals}\nreturn function parseNginxLine(buf, start, end, out) {\n  ${lines.join('\n  ')}\n};`;
-  // Generated from numbers and fixed identifiers only (see above).
-  const factory = new Function('H', 'L', source) as (h: typeof HELPERS, l: Uint8Array[]) => ParseFn;
-  return {
-    fn: factory(
-      HELPERS,
-      steps.map((s) => s.after),
-    ),
-    source,
-  };
-}
-
 export class NginxLineParser implements LineParser {
   readonly format: string;
   readonly reasons: readonly ParseErrorReason[];
@@ -602,9 +222,4 @@ export class NginxLineParser implements LineParser {
   parse(buf: Buffer, start: number, end: number, out: RequestFields): ParseResult {
     return this.fn(buf, start, end, out);
   }
-}
-
-/** Compiles a log_format (see the module comment); throws NginxFormatError when it cannot be parsed reliably. */
-export function compileNginxFormat(logFormat: string): NginxLineParser {
-  return new NginxLineParser(logFormat);
 }

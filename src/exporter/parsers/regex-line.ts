@@ -15,14 +15,13 @@
  */
 
 import { methodFromString, METHOD_OTHER } from './http-method.js';
+import { cacheResultFromBytes, lockResultFromBytes } from './outcomes.js';
 import {
   binaryOr,
-  cacheResultFromBytes,
   FORMAT_MISMATCH,
   INVALID_BYTES,
   INVALID_DURATION,
   INVALID_STATUS,
-  lockResultFromBytes,
   MAX_BYTES,
   MISSING_FIELD,
   PARSE_OK,

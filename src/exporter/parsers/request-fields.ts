@@ -1,12 +1,15 @@
 /**
- * The reusable result every access-log parser writes into, the bounded set of parse-error reasons, and the
- * byte-level helpers the parsers share (numbers, outcome words, binary detection).
+ * The contract between the access-log parsers and the pipeline: the reusable result every parser writes into,
+ * the bounded set of parse-error reasons, and the `LineParser` interface. (Byte primitives are in bytes.ts, the
+ * outcome vocabularies in outcomes.ts, the methods in http-method.ts.)
  *
  * Parsers never throw on the hot path and never allocate per line: `parse(buf, start, end, out)` fills `out`
  * and returns the shared `PARSE_OK` or one of the shared `ParseFailure` constants.
  */
 
+import { isBinary } from './bytes.js';
 import { METHOD_OTHER } from './http-method.js';
+import { CACHE_RESULTS, LOCK_RESULTS, OUTCOME_ABSENT } from './outcomes.js';
 
 /**
  * Why a line was not counted as a request (`crm_log_parse_errors_total{reason}`). Bounded and stable.
@@ -57,7 +60,7 @@ export const fail = (reason: ParseErrorReason): ParseFailure => FAILURES[reason]
 
 export const EMPTY_LINE = FAILURES.empty_line;
 export const LINE_TOO_LONG = FAILURES.line_too_long;
-export const BINARY = FAILURES.binary;
+const BINARY = FAILURES.binary;
 export const INVALID_JSON = FAILURES.invalid_json;
 export const FORMAT_MISMATCH = FAILURES.format_mismatch;
 export const INVALID_WRAPPER = FAILURES.invalid_wrapper;
@@ -65,12 +68,6 @@ export const MISSING_FIELD = FAILURES.missing_field;
 export const INVALID_STATUS = FAILURES.invalid_status;
 export const INVALID_DURATION = FAILURES.invalid_duration;
 export const INVALID_BYTES = FAILURES.invalid_bytes;
-
-/** Cache outcomes (`crm_cache_lookups_total{result}`); anything else is `other`. */
-export const CACHE_RESULTS = ['hit', 'miss', 'bypass', 'other'] as const;
-/** Lock outcomes (`crm_lock_acquisitions_total{result}`); anything else is `other`. */
-export const LOCK_RESULTS = ['acquired', 'contended', 'timeout', 'other'] as const;
-export const OUTCOME_ABSENT = -1;
 
 /** Largest duration accepted (one day, in seconds); anything larger is `invalid_duration`. */
 export const MAX_DURATION_SECONDS = 86_400;
@@ -193,146 +190,13 @@ export interface FieldPresence {
   lockWait: boolean;
 }
 
-const POW10 = [
-  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20,
-  1e21, 1e22,
-];
-
-/**
- * Parses a decimal number (`-12`, `0.012`, `1.5e3`) filling exactly `buf[start, end)`; NaN when the bytes are not
- * one. Results equal `Number()`/`JSON.parse` (mantissa and power of ten are exact doubles, so the one division
- * is correctly rounded); unusual spellings fall back to `Number()` on a latin1 string.
- */
-export function parseDecimal(buf: Buffer, start: number, end: number): number {
-  let i = start;
-  let neg = false;
-  if (i < end && buf[i] === 0x2d /* - */) {
-    neg = true;
-    i++;
-  }
-  if (i >= end) return NaN;
-  let mant = 0;
-  let digits = 0;
-  let frac = 0;
-  let c = buf[i] as number;
-  while (c >= 0x30 && c <= 0x39) {
-    mant = mant * 10 + (c - 0x30);
-    digits++;
-    if (++i >= end) break;
-    c = buf[i] as number;
-  }
-  if (digits === 0) return NaN;
-  if (i < end && c === 0x2e /* . */) {
-    i++;
-    const fracStart = i;
-    while (i < end) {
-      c = buf[i] as number;
-      if (c < 0x30 || c > 0x39) break;
-      mant = mant * 10 + (c - 0x30);
-      i++;
-    }
-    frac = i - fracStart;
-    if (frac === 0) return NaN;
-    digits += frac;
-  }
-  if (i < end) {
-    if ((c | 0x20) !== 0x65 /* e */) return NaN;
-    return slowDecimal(buf, start, end);
-  }
-  if (digits > 15 || frac > 22) return slowDecimal(buf, start, end);
-  const v = frac === 0 ? mant : mant / (POW10[frac] as number);
-  return neg ? -v : v;
-}
-
-function slowDecimal(buf: Buffer, start: number, end: number): number {
-  const text = buf.toString('latin1', start, end);
-  // JSON number grammar (what every format here writes); Number() alone would accept hex, "Infinity", ...
-  if (!/^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(text)) return NaN;
-  return Number(text);
-}
-
-/** Non-negative integer of exactly `buf[start, end)`, or -1. */
-export function parseUint(buf: Buffer, start: number, end: number): number {
-  if (start >= end || end - start > 15) return -1;
-  let v = 0;
-  for (let i = start; i < end; i++) {
-    const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
-  }
-  return v;
-}
-
 /** A duration in seconds is usable: finite, ≥ 0 and at most a day. */
 export const validSeconds = (v: number): boolean => v >= 0 && v <= MAX_DURATION_SECONDS;
-
-const lower = (c: number): number => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-
-/** `buf[start, end)` is `word` (lower case), ignoring the case of ASCII letters. */
-function wordIs(buf: Buffer, start: number, end: number, word: string): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 1; i < word.length; i++) if (lower(buf[start + i] as number) !== word.charCodeAt(i)) return false;
-  return true;
-}
-
-/** True when the value is "" or "-" (how logs write "no value"). */
-export const isDash = (buf: Buffer, start: number, end: number): boolean =>
-  end === start || (end - start === 1 && buf[start] === 0x2d);
-
-/** Cache outcome id (case-insensitive: nginx writes HIT/MISS/BYPASS); "" and "-" are absent. */
-export function cacheResultFromBytes(buf: Buffer, start: number, end: number): number {
-  const n = end - start;
-  const c = (buf[start] as number) | 0x20;
-  if (n === 3 && c === 0x68 && wordIs(buf, start, end, 'hit')) return 0;
-  if (n === 4 && c === 0x6d && wordIs(buf, start, end, 'miss')) return 1;
-  if (n === 6 && c === 0x62 && wordIs(buf, start, end, 'bypass')) return 2;
-  return isDash(buf, start, end) ? OUTCOME_ABSENT : 3;
-}
-
-/** Lock outcome id (case-insensitive); "" and "-" are absent. */
-export function lockResultFromBytes(buf: Buffer, start: number, end: number): number {
-  const n = end - start;
-  const c = (buf[start] as number) | 0x20;
-  if (n === 8 && c === 0x61 && wordIs(buf, start, end, 'acquired')) return 0;
-  if (n === 9 && c === 0x63 && wordIs(buf, start, end, 'contended')) return 1;
-  if (n === 7 && c === 0x74 && wordIs(buf, start, end, 'timeout')) return 2;
-  return isDash(buf, start, end) ? OUTCOME_ABSENT : 3;
-}
 
 /**
  * Classifies a line that failed to parse: `binary` when it holds NUL or other control bytes (not tab) or is not
  * valid UTF-8, else the parser's own reason. Only runs on the error path.
  */
 export function binaryOr(buf: Buffer, start: number, end: number, otherwise: ParseFailure): ParseFailure {
-  let i = start;
-  while (i < end) {
-    const c = buf[i] as number;
-    if (c < 0x80) {
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return BINARY;
-      i++;
-      continue;
-    }
-    let n: number;
-    let min: number;
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-      min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      min = 0x10000;
-    } else return BINARY;
-    if (i + n >= end) return BINARY;
-    let cp = c & (0x3f >> n);
-    for (let k = 1; k <= n; k++) {
-      const cc = buf[i + k] as number;
-      if ((cc & 0xc0) !== 0x80) return BINARY;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return BINARY;
-    i += n + 1;
-  }
-  return otherwise;
+  return isBinary(buf, start, end) ? BINARY : otherwise;
 }

@@ -19,6 +19,8 @@
  * turn /metrics into hundreds of megabytes. A longer route is cut at a segment boundary (see truncateRoute).
  */
 
+import { ByteKeyCache, DataViewCache, dataViewOf, hashBytes, hashWords } from './bytes.js';
+
 export const OTHER_ROUTE = '__other__';
 export const NONE_ROUTE = '__none__';
 export const ROUTE_OTHER = 0;
@@ -143,116 +145,6 @@ function matchTemplate(buf: Buffer, start: number, end: number, tpl: CompiledTem
   return pos === end + 1 || (pos === end && end > start);
 }
 
-/** Open-addressing cache from short byte strings to int values, bounded in entries and bytes (cleared when full). */
-export class ByteKeyCache {
-  private slots: Int32Array;
-  private readonly mask: number;
-  private readonly hashes: Int32Array;
-  private readonly starts: Int32Array;
-  private readonly lengths: Int32Array;
-  private readonly values: Int32Array;
-  private readonly arena: Buffer;
-  private readonly arenaDv: DataView;
-  private keyDv: DataView = new DataView(new ArrayBuffer(8));
-  private keyDvFor: Buffer | undefined;
-  private count = 0;
-  private used = 0;
-  /** Times the cache was cleared because it was full. */
-  clears = 0;
-
-  constructor(
-    private readonly maxEntries = 4096,
-    arenaBytes = 256 * 1024,
-    private readonly maxKeyBytes = 1024,
-  ) {
-    let cap = 16;
-    while (cap < maxEntries * 2) cap <<= 1;
-    this.slots = new Int32Array(cap);
-    this.mask = cap - 1;
-    this.hashes = new Int32Array(maxEntries);
-    this.starts = new Int32Array(maxEntries);
-    this.lengths = new Int32Array(maxEntries);
-    this.values = new Int32Array(maxEntries);
-    this.arena = Buffer.alloc(arenaBytes);
-    this.arenaDv = new DataView(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
-  }
-
-  get size(): number {
-    return this.count;
-  }
-
-  /** Value stored for `key[keyStart, keyStart + len)` with hash `hash`, or -1. */
-  get(key: Buffer, keyStart: number, len: number, hash: number): number {
-    const slots = this.slots;
-    const mask = this.mask;
-    let s = hash & mask;
-    for (;;) {
-      const e = slots[s] as number;
-      if (e === 0) return -1;
-      const idx = e - 1;
-      if (
-        this.hashes[idx] === hash &&
-        this.lengths[idx] === len &&
-        this.same(key, keyStart, len, this.starts[idx] as number)
-      )
-        return this.values[idx] as number;
-      s = (s + 1) & mask;
-    }
-  }
-
-  /** Compares with the stored bytes at `off`, four bytes at a time. */
-  private same(key: Buffer, keyStart: number, len: number, off: number): boolean {
-    if (key !== this.keyDvFor) {
-      this.keyDv = new DataView(key.buffer, key.byteOffset, key.byteLength);
-      this.keyDvFor = key;
-    }
-    const kd = this.keyDv;
-    const ad = this.arenaDv;
-    let j = 0;
-    for (; j + 4 <= len; j += 4) if (kd.getInt32(keyStart + j, true) !== ad.getInt32(off + j, true)) return false;
-    for (; j < len; j++) if (key[keyStart + j] !== this.arena[off + j]) return false;
-    return true;
-  }
-
-  set(key: Buffer, keyStart: number, len: number, hash: number, value: number): void {
-    if (len > this.maxKeyBytes) return;
-    if (this.count >= this.maxEntries || this.used + len > this.arena.length) this.clear();
-    const idx = this.count++;
-    this.hashes[idx] = hash;
-    this.starts[idx] = this.used;
-    this.lengths[idx] = len;
-    this.values[idx] = value;
-    key.copy(this.arena, this.used, keyStart, keyStart + len);
-    this.used += len;
-    let s = hash & this.mask;
-    while (this.slots[s] !== 0) s = (s + 1) & this.mask;
-    this.slots[s] = idx + 1;
-  }
-
-  clear(): void {
-    this.slots.fill(0);
-    this.count = 0;
-    this.used = 0;
-    this.clears++;
-  }
-}
-
-/** Hash of `buf[start, end)` four bytes at a time (FNV-style mixing, murmur3 finaliser for the low bits). */
-export function hashWords(dv: DataView, buf: Buffer, start: number, end: number): number {
-  let h = FNV_OFFSET ^ (end - start);
-  let i = start;
-  for (; i + 4 <= end; i += 4) h = Math.imul(h ^ dv.getInt32(i, true), FNV_PRIME);
-  for (; i < end; i++) h = Math.imul(h ^ (buf[i] as number), FNV_PRIME);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
 /**
  * `name` when it has at most `max` characters, else its longest prefix ending in `/` that leaves room for a final
  * `*` (the template syntax for "the rest of the path"): `/api/customers/:id/<8 KiB>` -> `/api/customers/:id/*`.
@@ -269,10 +161,7 @@ function isAscii(buf: Buffer, start: number, len: number): boolean {
 }
 
 /** hashWords of an ASCII string's bytes (what resolvePath and resolveRoute compute for the same label). */
-function asciiHash(name: string): number {
-  const b = Buffer.from(name, 'latin1');
-  return hashWords(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, b.length);
-}
+const asciiHash = (name: string): number => hashBytes(Buffer.from(name, 'latin1'));
 
 /** Added to a cached route id whose label was truncated, so cache hits are counted too (ids stay far below). */
 const TRUNCATED = 1 << 24;
@@ -317,11 +206,10 @@ export class RouteResolver {
   private readonly pathCache: ByteKeyCache;
   private readonly routeCache: ByteKeyCache;
   private key: Buffer = Buffer.alloc(1024);
-  private keyDv: DataView = new DataView(this.key.buffer, this.key.byteOffset, this.key.byteLength);
+  private keyDv: DataView = dataViewOf(this.key);
   private keyHash = 0;
-  /** DataView of the last buffer an application route was read from. */
-  private dv: DataView = new DataView(new ArrayBuffer(8));
-  private dvFor: Buffer | undefined;
+  /** DataView of the buffer application routes are read from. */
+  private readonly dvs = new DataViewCache();
 
   constructor(opts: RouteResolverOptions) {
     this.maxRoutes = opts.maxRoutes;
@@ -367,11 +255,7 @@ export class RouteResolver {
   /** Route id for an application-supplied route template `buf[start, end)`, used as-is; -1 when empty/absent. */
   resolveRoute(buf: Buffer, start: number, end: number): number {
     if (start < 0 || end <= start) return -1;
-    if (buf !== this.dvFor) {
-      this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.dvFor = buf;
-    }
-    const hash = hashWords(this.dv, buf, start, end);
+    const hash = hashWords(this.dvs.of(buf), buf, start, end);
     const hit = this.routeCache.get(buf, start, end - start, hash);
     if (hit >= 0) return hit < TRUNCATED ? hit : this.countTruncated(hit);
     const id = this.internCapped(buf, start, end - start, hash);
@@ -445,7 +329,7 @@ export class RouteResolver {
     const need = 2 * (end - start) + 8;
     if (need > this.key.length) {
       this.key = Buffer.alloc(need);
-      this.keyDv = new DataView(this.key.buffer, this.key.byteOffset, this.key.byteLength);
+      this.keyDv = dataViewOf(this.key);
     }
     const key = this.key;
     let o = 0;

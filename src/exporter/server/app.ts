@@ -15,8 +15,6 @@ export interface AppOptions {
   version: string;
   /** State of each log source for the landing page. */
   sources?: () => SourceStatus[];
-  /** Runs after the collectors and before serialising (e.g. refresh file-size gauges). */
-  beforeRender?: () => void;
   /**
    * Called for each GET /metrics in the synchronous step that reads the counters its answer carries (so no log line
    * can be counted in between); the function it returns runs once that answer was handed whole to the client's
@@ -45,7 +43,6 @@ export function createApp(options: AppOptions): Express {
     try {
       const orchestrator = options.orchestrator;
       const outcomes = orchestrator ? await orchestrator.run(scrapeDeadlineMs(timeoutHeader, options.scrape)) : [];
-      options.beforeRender?.();
       // this scrape's own collector health, set in the same synchronous step that starts serialising (see publish)
       orchestrator?.publish(outcomes);
       const openMetrics = wantsOpenMetrics(req.header('Accept'));

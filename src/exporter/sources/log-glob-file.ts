@@ -1,5 +1,5 @@
 /**
- * One file of a glob source (metrics/log-glob-pipeline.ts): the tailer of its path and, when the exporter was down
+ * One file of a glob source (logs/glob-pipeline.ts): the tailer of its path and, when the exporter was down
  * across a kubelet rotation, the tailer of the rotated predecessor `<path>.<timestamp>` read first from the saved
  * offset (the tailer itself only looks in `<path>.1`, where Docker's json-file and logrotate put it). I/O only.
  */

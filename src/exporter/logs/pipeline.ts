@@ -21,8 +21,9 @@ import {
 } from '../parsers/request-fields.js';
 import { ROUTE_OTHER, RouteResolver } from '../parsers/route-template.js';
 import { FileTailer, type LineSink, type SavedPosition, type TailerState } from '../sources/tailer.js';
-import { registerLogFileHealth } from './log-file-health.js';
-import { logMetricsFor, type LogSourceSeries } from './log-metrics.js';
+import { registerLogFileHealth } from './file-health.js';
+import { logMetricsFor } from './log-metrics.js';
+import type { LogSourceSeries } from './series.js';
 
 /** What the landing page shows per source. */
 export interface LogPipelineStatus {
@@ -66,7 +67,7 @@ const isBlank = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d;
  * the unit tests and the parser micro-benchmark feed it.
  */
 export class LineProcessor implements LineSink {
-  readonly parser: LineParser;
+  private readonly parser: LineParser;
   readonly routes: RouteResolver;
   readonly series: LogSourceSeries;
   private readonly fields: RequestFields = createRequestFields();
@@ -204,9 +205,6 @@ export class LogPipeline {
   caughtUp(): Promise<void> {
     return this.tailer.caughtUp();
   }
-
-  /** Metrics read the tailer's counters at scrape time, so there is nothing to refresh; kept for main.ts's hook. */
-  refresh(): void {}
 
   status(): LogPipelineStatus {
     const s = this.processor.series;

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { configSchema } from '../../src/exporter/config/schema.js';
 import { METHOD_COUNT } from '../../src/exporter/parsers/http-method.js';
-import { metricsSizeBound } from '../../src/exporter/metrics/log-metrics.js';
+import { metricsSizeBound } from '../../src/exporter/logs/families.js';
 import { prng } from '../helpers/prng.js';
 
 /*
@@ -147,7 +147,7 @@ describe('route cardinality attack (issue 11 A3)', () => {
         env: {
           ...process.env,
           PROM_CLIENT_URL: pathToFileURL(createRequire(import.meta.url).resolve('prom-client')).href,
-          PIPELINE_URL: dist('src/exporter/metrics/log-pipeline.js'),
+          PIPELINE_URL: dist('src/exporter/logs/pipeline.js'),
           APP_URL: dist('src/exporter/server/app.js'),
           CONFIG_JSON: JSON.stringify({ source, scrape: config.scrape }),
         },

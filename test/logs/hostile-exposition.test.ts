@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { createLogPipeline } from '../../src/exporter/metrics/log-pipeline.js';
+import { createLogPipeline } from '../../src/exporter/logs/pipeline.js';
 import { createApp } from '../../src/exporter/server/app.js';
 import { checkExposition, type ExpositionSample } from '../helpers/exposition.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';

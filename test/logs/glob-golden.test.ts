@@ -3,11 +3,11 @@ import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { createLogSource } from '../../src/exporter/metrics/log-glob-pipeline.js';
+import { createLogSource } from '../../src/exporter/logs/glob-pipeline.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /*
- * Golden expositions of the container-log inputs (issue 13 item 3), as test/metrics/log-golden.test.ts does for the
+ * Golden expositions of the container-log inputs (issue 13 item 3), as test/logs/golden.test.ts does for the
  * plain formats: `cri`, a glob over two kubelet pod directories (a third one, an exporter's container, is not matched)
  * with the CRI wrapper and namespace/pod path labels; `docker`, one Docker json-file log (plain path) with its
  * stdout only. The fixtures hold split records, a stderr line, malformed wrapper lines and an empty message.

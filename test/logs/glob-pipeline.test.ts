@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { GlobLogPipeline, globPositionKey } from '../../src/exporter/metrics/log-glob-pipeline.js';
+import { GlobLogPipeline, globPositionKey } from '../../src/exporter/logs/glob-pipeline.js';
 import type { SavedPosition } from '../../src/exporter/sources/tailer.js';
 import {
   accessLine,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry, type OpenMetricsContentType } from 'prom-client';
-import { logMetricsFor, type LogSourceSeries } from '../../src/exporter/metrics/log-metrics.js';
+import { logMetricsFor } from '../../src/exporter/logs/log-metrics.js';
+import type { LogSourceSeries } from '../../src/exporter/logs/series.js';
 import { METHOD_GET, METHOD_POST } from '../../src/exporter/parsers/http-method.js';
 import {
   createRequestFields,

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { statSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { createLogPipeline } from '../../src/exporter/metrics/log-pipeline.js';
+import { createLogPipeline } from '../../src/exporter/logs/pipeline.js';
 import { promtoolCheckMetrics } from '../helpers/prometheus.js';
 
 /*

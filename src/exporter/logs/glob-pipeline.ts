@@ -28,9 +28,10 @@ import {
 import { Glob } from '../sources/log-glob.js';
 import { GlobFile } from '../sources/log-glob-file.js';
 import { FileTailer, type SavedPosition } from '../sources/tailer.js';
-import { registerLogFileHealth } from './log-file-health.js';
-import { registerLogGlobStats } from './log-glob-metrics.js';
-import { logMetricsFor, type TailerStats } from './log-metrics.js';
+import { registerLogFileHealth } from './file-health.js';
+import { registerLogGlobStats } from './glob-metrics.js';
+import { logMetricsFor } from './log-metrics.js';
+import type { TailerStats } from './series.js';
 import {
   createLogPipeline,
   LineProcessor,
@@ -38,7 +39,7 @@ import {
   type LogPipeline,
   type LogPipelineOptions,
   type LogPipelineStatus,
-} from './log-pipeline.js';
+} from './pipeline.js';
 
 /** The value a path label takes once max_path_label_values distinct values are taken (as routes' `__other__`). */
 export const PATH_LABEL_OTHER = '__other__';
@@ -225,8 +226,6 @@ export class GlobLogPipeline {
     for (const g of this.groups.values()) n += g.processor.series.lines;
     return n;
   }
-
-  refresh(): void {}
 
   status(): LogPipelineStatus {
     let lines = 0;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
-import { createLineParser, createLogPipeline, LineProcessor } from '../../src/exporter/metrics/log-pipeline.js';
+import { createLineParser, createLogPipeline, LineProcessor } from '../../src/exporter/logs/pipeline.js';
 import { sampleSum } from '../helpers/exposition.js';
 
 const JSON_LINE = (status: number, path = '/api/customers/1'): string =>

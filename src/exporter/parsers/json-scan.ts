@@ -1,0 +1,250 @@
+/**
+ * The byte scanner of JSON access-log lines (no string, no object per line): one pass over `{"key":value,...}` in
+ * any key order and with any whitespace, recording the raw value of each configured key (a string's byte range or
+ * a number) and validating the rest of the syntax as it skips it. json-line.ts turns the raw values into fields.
+ *
+ * Two shortcuts keep it near the cost of reading the bytes once: the key sequence of the previous line is
+ * remembered (lines of one log have the same keys in the same order), so a key is usually recognised by comparing
+ * it with the expected one four bytes at a time; and a string value the exporter does not read is skipped with one
+ * native search for its closing quote (its contents are not validated then, so a line's result does not depend on
+ * the lines before it only where the scanner would have accepted it anyway).
+ *
+ * `scan` answers false for what it does not handle itself (an escape inside a configured string field, a nested
+ * object or array) and for anything that may be invalid; the caller then lets `JSON.parse` decide.
+ */
+
+import {
+  ByteKeyCache,
+  DataViewCache,
+  equalsWords,
+  hashBytes,
+  hashWords,
+  scanned,
+  scanNumber,
+  skipPlainJsonWords,
+  toWords,
+} from './bytes.js';
+
+/** Raw value types of a field. */
+export const T_ABSENT = 0;
+export const T_STRING = 1;
+export const T_NUMBER = 2;
+export const T_BOOL = 3;
+export const T_NULL = 4;
+export const T_OTHER = 5;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Key positions remembered from the previous line. */
+const MAX_SHAPE = 32;
+
+/** Bytes that end or interrupt a JSON string: quote, backslash, control characters. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[QUOTE] = 1;
+STRING_STOP[BACKSLASH] = 1;
+
+/** The bytes that may follow a backslash in a JSON string (besides `u` and four hex digits). */
+const ESCAPABLE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') ESCAPABLE[c.charCodeAt(0)] = 1;
+
+const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+
+/** The raw values of one line, by field id: a type, a string's byte range, or a number. */
+export class JsonRawValues {
+  readonly type: Uint8Array;
+  readonly vStart: Int32Array;
+  readonly vEnd: Int32Array;
+  readonly vNum: Float64Array;
+
+  constructor(fields: number) {
+    this.type = new Uint8Array(fields);
+    this.vStart = new Int32Array(fields);
+    this.vEnd = new Int32Array(fields);
+    this.vNum = new Float64Array(fields);
+  }
+}
+
+export class JsonFieldScanner {
+  /** What the last `scan` (or the caller's fallback) recorded. */
+  readonly raw: JsonRawValues;
+  /** Key bytes by field id (`null`: the log has no such key). */
+  private readonly keys: readonly (Buffer | null)[];
+  /** Key bytes -> field id. */
+  private readonly fieldOf: ByteKeyCache;
+  private readonly shapeKey: (Buffer | undefined)[] = new Array<Buffer | undefined>(MAX_SHAPE).fill(undefined);
+  private readonly shapeWords: Int32Array[] = new Array<Int32Array>(MAX_SHAPE).fill(new Int32Array(0));
+  private readonly shapeField = new Int16Array(MAX_SHAPE);
+  private readonly dvs = new DataViewCache();
+
+  constructor(keys: readonly (Buffer | null)[]) {
+    this.keys = keys;
+    this.raw = new JsonRawValues(keys.length);
+    const present = keys.filter((k): k is Buffer => k !== null);
+    const bytes = present.reduce((n, k) => n + k.length, 1);
+    this.fieldOf = new ByteKeyCache(Math.max(present.length, 1), bytes, bytes);
+    keys.forEach((key, f) => {
+      if (key !== null) this.fieldOf.set(key, 0, key.length, hashBytes(key), f);
+    });
+  }
+
+  /** Scans `buf[start, end)` into `raw` (see the module comment); false: let JSON.parse decide, `raw` is void. */
+  scan(buf: Buffer, start: number, end: number): boolean {
+    const type = this.raw.type;
+    type.fill(T_ABSENT);
+    const dv = this.dvs.of(buf);
+    let i = start;
+    while (i < end && isWs(buf[i] as number)) i++;
+    if (i >= end || buf[i] !== 0x7b /* { */) return false;
+    i++;
+    while (i < end && isWs(buf[i] as number)) i++;
+    if (i < end && buf[i] === 0x7d /* } */) i++;
+    else {
+      const shapeKey = this.shapeKey;
+      const shapeField = this.shapeField;
+      for (let k = 0; ; k++) {
+        // key
+        if (i >= end || buf[i] !== QUOTE) return false;
+        let f = -2;
+        const ks = i + 1;
+        if (k < MAX_SHAPE) {
+          const exp = shapeKey[k];
+          if (exp !== undefined) {
+            const n = exp.length;
+            if (
+              ks + n < end &&
+              buf[ks + n] === QUOTE &&
+              equalsWords(dv, buf, ks, exp, this.shapeWords[k] as Int32Array)
+            ) {
+              f = shapeField[k] as number;
+              i = ks + n + 1;
+            }
+          }
+        }
+        if (f === -2) {
+          i = ks;
+          for (;;) {
+            if (i >= end) return false;
+            const c = buf[i] as number;
+            if (c === QUOTE) break;
+            if (c === BACKSLASH || c < 0x20) return false;
+            i++;
+          }
+          f = this.fieldOf.get(buf, ks, i - ks, hashWords(dv, buf, ks, i));
+          if (k < MAX_SHAPE) {
+            const key = f >= 0 ? (this.keys[f] as Buffer) : Buffer.from(buf.subarray(ks, i));
+            shapeKey[k] = key;
+            this.shapeWords[k] = toWords(key);
+            shapeField[k] = f;
+          }
+          i++;
+        }
+        if (buf[i] === 0x3a /* : */) i++;
+        else {
+          while (i < end && isWs(buf[i] as number)) i++;
+          if (i >= end || buf[i] !== 0x3a) return false;
+          i++;
+        }
+        while (i < end && isWs(buf[i] as number)) i++;
+        if (i >= end) return false;
+        // value
+        i = this.value(buf, dv, i, end, f);
+        if (i < 0) return false;
+        let sep = buf[i];
+        if (sep !== 0x2c && sep !== 0x7d) {
+          while (i < end && isWs(buf[i] as number)) i++;
+          sep = buf[i];
+        }
+        if (i >= end) return false;
+        i++;
+        if (sep === 0x7d /* } */) break;
+        if (sep !== 0x2c /* , */) return false;
+        while (i < end && isWs(buf[i] as number)) i++;
+      }
+    }
+    while (i < end && isWs(buf[i] as number)) i++;
+    return i === end;
+  }
+
+  /** Reads the value at `buf[i]` (recording it when `f` ≥ 0); returns the index after it, or -1. */
+  private value(buf: Buffer, dv: DataView, i: number, end: number, f: number): number {
+    const raw = this.raw;
+    const c = buf[i] as number;
+    if (c === QUOTE) {
+      const vs = ++i;
+      if (f < 0) {
+        // not read: one native search for the closing quote, unless a backslash precedes it
+        const q = buf.indexOf(QUOTE, vs);
+        if (q < 0 || q >= end) return -1;
+        if (buf[q - 1] !== BACKSLASH) return q + 1;
+      }
+      i = stringEnd(buf, skipPlainJsonWords(dv, i, end), end, f >= 0);
+      if (i < 0) return -1;
+      if (f >= 0) {
+        raw.type[f] = T_STRING;
+        raw.vStart[f] = vs;
+        raw.vEnd[f] = i;
+      }
+      return i + 1;
+    }
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      i = scanNumber(buf, i, end, true);
+      if (i >= 0 && f >= 0) {
+        raw.type[f] = T_NUMBER;
+        raw.vNum[f] = scanned[0] as number;
+      }
+      return i;
+    }
+    let n = 0;
+    let t = T_BOOL;
+    if (c === 0x74 /* t */ && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) n = 4;
+    else if (
+      c === 0x66 /* f */ &&
+      buf[i + 1] === 0x61 &&
+      buf[i + 2] === 0x6c &&
+      buf[i + 3] === 0x73 &&
+      buf[i + 4] === 0x65
+    )
+      n = 5;
+    else if (c === 0x6e /* n */ && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c) {
+      n = 4;
+      t = T_NULL;
+    }
+    if (n === 0 || i + n > end) return -1; // nested value, or invalid
+    if (f >= 0) raw.type[f] = t;
+    return i + n;
+  }
+}
+
+/**
+ * The closing quote of a JSON string at or after `i`, checking escapes byte by byte; -1 at a control character,
+ * an invalid escape, any escape when `noEscape` (a field the exporter reads must be its bytes as they are), or
+ * when the string does not end before `end`.
+ */
+function stringEnd(buf: Buffer, i: number, end: number, noEscape: boolean): number {
+  for (;;) {
+    if (i >= end) return -1;
+    const d = buf[i] as number;
+    if (STRING_STOP[d] === 0) {
+      i++;
+      continue;
+    }
+    if (d === QUOTE) return i;
+    if (d < 0x20 || noEscape) return -1;
+    // a backslash
+    const n = buf[i + 1] as number;
+    if (n === 0x75 /* u */) {
+      if (
+        i + 5 >= end ||
+        !isHexDigit(buf[i + 2] as number) ||
+        !isHexDigit(buf[i + 3] as number) ||
+        !isHexDigit(buf[i + 4] as number) ||
+        !isHexDigit(buf[i + 5] as number)
+      )
+        return -1;
+      i += 6;
+    } else if (ESCAPABLE[n] === 1 && i + 1 < end) i += 2;
+    else return -1;
+  }
+}
