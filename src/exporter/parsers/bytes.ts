@@ -22,47 +22,47 @@ const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
  * `1.5e3`); returns the index after it and leaves its value in `scanned[0]`, or returns -1 when no such number
  * starts at `i`. `json`: reject a leading zero before more digits (`007`), as JSON does; logs may write one.
  * Values equal `Number()`/`JSON.parse`: up to 15 digits the mantissa and the power of ten are exact doubles, so the
- * one division is correctly rounded; exponents and longer numbers go through `Number()`.
+ * one division is correctly rounded; exponents and longer numbers go through `Number()` (longNumber). Small on
+ * purpose: V8 inlines it into the scanners' loops.
  */
 export function scanNumber(buf: Buffer, i: number, end: number, json: boolean): number {
   const start = i;
-  const neg = i < end && buf[i] === 0x2d; /* - */
-  if (neg) i++;
-  if (i >= end || !isDigit(buf[i] as number)) return -1;
-  if (json && buf[i] === 0x30 && i + 1 < end && isDigit(buf[i + 1] as number)) return -1;
-  let mant = 0;
-  let digits = 0;
   let c = buf[i] as number;
-  while (i < end && isDigit(c)) {
+  if (c === 0x2d /* - */) c = buf[++i] as number;
+  let mant = 0;
+  let n = 0;
+  while (i < end && c >= 0x30 && c <= 0x39) {
     mant = mant * 10 + (c - 0x30);
-    digits++;
+    n++;
     c = buf[++i] as number;
   }
+  if (n === 0 || (json && n > 1 && buf[i - n] === 0x30)) return -1;
   let frac = 0;
   if (i < end && c === 0x2e /* . */) {
     c = buf[++i] as number;
-    while (i < end && isDigit(c)) {
+    while (i < end && c >= 0x30 && c <= 0x39) {
       mant = mant * 10 + (c - 0x30);
       frac++;
       c = buf[++i] as number;
     }
     if (frac === 0) return -1;
   }
-  if (i < end && (c | 0x20) === 0x65 /* e, E */) {
+  if ((i < end && (c | 0x20) === 0x65) /* e, E */ || n + frac > 15) return longNumber(buf, start, i, end);
+  const v = frac === 0 ? mant : mant / (POW10[frac] as number);
+  scanned[0] = buf[start] === 0x2d ? -v : v;
+  return i;
+}
+
+/** scanNumber's rare case: the number `buf[start, i)` has more than 15 digits or an exponent at `i`. */
+function longNumber(buf: Buffer, start: number, i: number, end: number): number {
+  if (i < end && ((buf[i] as number) | 0x20) === 0x65) {
     i++;
     if (i < end && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
-    const expStart = i;
+    const digits = i;
     while (i < end && isDigit(buf[i] as number)) i++;
-    if (i === expStart) return -1;
-    scanned[0] = Number(buf.toString('latin1', start, i));
-    return i;
+    if (i === digits) return -1;
   }
-  if (digits + frac > 15) {
-    scanned[0] = Number(buf.toString('latin1', start, i));
-    return i;
-  }
-  const v = frac === 0 ? mant : mant / (POW10[frac] as number);
-  scanned[0] = neg ? -v : v;
+  scanned[0] = Number(buf.toString('latin1', start, i));
   return i;
 }
 

@@ -121,7 +121,7 @@ export class JsonLineParser implements LineParser {
       seen.set(name, FIELD_KEYS[f] as string);
     });
     this.scanner = new JsonFieldScanner(this.keyNames.map((k) => (k === null ? null : Buffer.from(k, 'utf8'))));
-    ({ type: this.type, vStart: this.vStart, vEnd: this.vEnd, vNum: this.vNum } = this.scanner.raw);
+    ({ type: this.type, vStart: this.vStart, vEnd: this.vEnd, vNum: this.vNum } = this.scanner);
     this.durationScale = fields.duration_unit === 'ms' ? 1e-3 : 1;
     this.phaseScale = fields.phase_unit === 'ms' ? 1e-3 : 1;
     this.has = {

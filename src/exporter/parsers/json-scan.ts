@@ -51,24 +51,13 @@ for (const c of '"\\/bfnrt') ESCAPABLE[c.charCodeAt(0)] = 1;
 const isWs = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const isHexDigit = (c: number): boolean => (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 
-/** The raw values of one line, by field id: a type, a string's byte range, or a number. */
-export class JsonRawValues {
+export class JsonFieldScanner {
+  // The raw values of the last line by field id (also written by the caller's fallback): a type, a string's byte
+  // range or a number.
   readonly type: Uint8Array;
   readonly vStart: Int32Array;
   readonly vEnd: Int32Array;
   readonly vNum: Float64Array;
-
-  constructor(fields: number) {
-    this.type = new Uint8Array(fields);
-    this.vStart = new Int32Array(fields);
-    this.vEnd = new Int32Array(fields);
-    this.vNum = new Float64Array(fields);
-  }
-}
-
-export class JsonFieldScanner {
-  /** What the last `scan` (or the caller's fallback) recorded. */
-  readonly raw: JsonRawValues;
   /** Key bytes by field id (`null`: the log has no such key). */
   private readonly keys: readonly (Buffer | null)[];
   /** Key bytes -> field id. */
@@ -80,7 +69,10 @@ export class JsonFieldScanner {
 
   constructor(keys: readonly (Buffer | null)[]) {
     this.keys = keys;
-    this.raw = new JsonRawValues(keys.length);
+    this.type = new Uint8Array(keys.length);
+    this.vStart = new Int32Array(keys.length);
+    this.vEnd = new Int32Array(keys.length);
+    this.vNum = new Float64Array(keys.length);
     const present = keys.filter((k): k is Buffer => k !== null);
     const bytes = present.reduce((n, k) => n + k.length, 1);
     this.fieldOf = new ByteKeyCache(Math.max(present.length, 1), bytes, bytes);
@@ -89,10 +81,10 @@ export class JsonFieldScanner {
     });
   }
 
-  /** Scans `buf[start, end)` into `raw` (see the module comment); false: let JSON.parse decide, `raw` is void. */
+  /** Scans `buf[start, end)` into the raw values (see the module comment); false: let JSON.parse decide. */
   scan(buf: Buffer, start: number, end: number): boolean {
-    const type = this.raw.type;
-    type.fill(T_ABSENT);
+    const type = this.type;
+    for (let f = 0; f < type.length; f++) type[f] = T_ABSENT;
     const dv = this.dvs.of(buf);
     let i = start;
     while (i < end && isWs(buf[i] as number)) i++;
@@ -148,9 +140,49 @@ export class JsonFieldScanner {
         }
         while (i < end && isWs(buf[i] as number)) i++;
         if (i >= end) return false;
-        // value
-        i = this.value(buf, dv, i, end, f);
-        if (i < 0) return false;
+        // value (inline: this loop is the hot path, and V8 keeps it one optimised function)
+        const c = buf[i] as number;
+        if (c === QUOTE) {
+          const vs = ++i;
+          let plain = false;
+          if (f < 0) {
+            // not read: one native search for the closing quote, unless a backslash precedes it
+            const q = buf.indexOf(QUOTE, vs);
+            if (q < 0 || q >= end) return false;
+            if (buf[q - 1] !== BACKSLASH) {
+              i = q;
+              plain = true;
+            }
+          }
+          if (!plain) {
+            i = skipPlainJsonWords(dv, i, end);
+            while (i < end && STRING_STOP[buf[i] as number] === 0) i++;
+            if (i >= end) return false;
+            if (buf[i] !== QUOTE) {
+              if (f >= 0) return false; // a field the exporter reads must be its bytes as they are: JSON.parse
+              i = escapedStringEnd(buf, i, end);
+              if (i < 0) return false;
+            }
+            if (f >= 0) {
+              type[f] = T_STRING;
+              this.vStart[f] = vs;
+              this.vEnd[f] = i;
+            }
+          }
+          i++;
+        } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+          i = scanNumber(buf, i, end, true);
+          if (i < 0) return false;
+          if (f >= 0) {
+            type[f] = T_NUMBER;
+            this.vNum[f] = scanned[0] as number;
+          }
+        } else {
+          const n = literalLength(buf, i, end);
+          if (n === 0) return false; // a nested value, or invalid
+          if (f >= 0) type[f] = n === 4 && c === 0x6e ? T_NULL : T_BOOL;
+          i += n;
+        }
         let sep = buf[i];
         if (sep !== 0x2c && sep !== 0x7d) {
           while (i < end && isWs(buf[i] as number)) i++;
@@ -166,63 +198,30 @@ export class JsonFieldScanner {
     while (i < end && isWs(buf[i] as number)) i++;
     return i === end;
   }
+}
 
-  /** Reads the value at `buf[i]` (recording it when `f` ≥ 0); returns the index after it, or -1. */
-  private value(buf: Buffer, dv: DataView, i: number, end: number, f: number): number {
-    const raw = this.raw;
-    const c = buf[i] as number;
-    if (c === QUOTE) {
-      const vs = ++i;
-      if (f < 0) {
-        // not read: one native search for the closing quote, unless a backslash precedes it
-        const q = buf.indexOf(QUOTE, vs);
-        if (q < 0 || q >= end) return -1;
-        if (buf[q - 1] !== BACKSLASH) return q + 1;
-      }
-      i = stringEnd(buf, skipPlainJsonWords(dv, i, end), end, f >= 0);
-      if (i < 0) return -1;
-      if (f >= 0) {
-        raw.type[f] = T_STRING;
-        raw.vStart[f] = vs;
-        raw.vEnd[f] = i;
-      }
-      return i + 1;
-    }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      i = scanNumber(buf, i, end, true);
-      if (i >= 0 && f >= 0) {
-        raw.type[f] = T_NUMBER;
-        raw.vNum[f] = scanned[0] as number;
-      }
-      return i;
-    }
-    let n = 0;
-    let t = T_BOOL;
-    if (c === 0x74 /* t */ && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) n = 4;
-    else if (
-      c === 0x66 /* f */ &&
-      buf[i + 1] === 0x61 &&
-      buf[i + 2] === 0x6c &&
-      buf[i + 3] === 0x73 &&
-      buf[i + 4] === 0x65
-    )
-      n = 5;
-    else if (c === 0x6e /* n */ && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c) {
-      n = 4;
-      t = T_NULL;
-    }
-    if (n === 0 || i + n > end) return -1; // nested value, or invalid
-    if (f >= 0) raw.type[f] = t;
-    return i + n;
-  }
+/** Length of the `true`, `false` or `null` at `buf[i]` (ending before `end`), or 0. */
+function literalLength(buf: Buffer, i: number, end: number): number {
+  const c = buf[i];
+  let n = 0;
+  if (c === 0x74 /* t */ && buf[i + 1] === 0x72 && buf[i + 2] === 0x75 && buf[i + 3] === 0x65) n = 4;
+  else if (
+    c === 0x66 /* f */ &&
+    buf[i + 1] === 0x61 &&
+    buf[i + 2] === 0x6c &&
+    buf[i + 3] === 0x73 &&
+    buf[i + 4] === 0x65
+  )
+    n = 5;
+  else if (c === 0x6e /* n */ && buf[i + 1] === 0x75 && buf[i + 2] === 0x6c && buf[i + 3] === 0x6c) n = 4;
+  return i + n <= end ? n : 0;
 }
 
 /**
- * The closing quote of a JSON string at or after `i`, checking escapes byte by byte; -1 at a control character,
- * an invalid escape, any escape when `noEscape` (a field the exporter reads must be its bytes as they are), or
- * when the string does not end before `end`.
+ * The closing quote of a JSON string from `i` (a backslash or a control character), validating escapes byte by
+ * byte; -1 at a control character, an invalid escape, or when the string does not end before `end`.
  */
-function stringEnd(buf: Buffer, i: number, end: number, noEscape: boolean): number {
+function escapedStringEnd(buf: Buffer, i: number, end: number): number {
   for (;;) {
     if (i >= end) return -1;
     const d = buf[i] as number;
@@ -231,7 +230,7 @@ function stringEnd(buf: Buffer, i: number, end: number, noEscape: boolean): numb
       continue;
     }
     if (d === QUOTE) return i;
-    if (d < 0x20 || noEscape) return -1;
+    if (d < 0x20) return -1;
     // a backslash
     const n = buf[i + 1] as number;
     if (n === 0x75 /* u */) {
