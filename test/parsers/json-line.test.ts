@@ -219,7 +219,20 @@ describe('JSON lines: the fast path agrees with JSON.parse', () => {
       path: ['"/a/1?q=2"', '"/caf\u00e9"', '""', 'null'],
       route: ['"/a/:id"', '""', 'null'],
       status: ['200', '"201"', '404', '599', '100'],
-      duration_ms: ['0', '12.345', '1e3', '"7"', 'null', '0.000001'],
+      duration_ms: [
+        '0',
+        '12.345',
+        '1e3',
+        '"7"',
+        'null',
+        '0.000001',
+        '-0',
+        '1.5E-2',
+        '2e+1',
+        '123456789.1234567',
+        '0.1234567890123456789',
+        '99999999999999999999',
+      ],
       bytes: ['0', '512', '"12"', 'null'],
       db_ms: ['3.2', 'null'],
       cache: ['"hit"', '"BYPASS"', '"x"', 'null', 'false'],
@@ -236,6 +249,14 @@ describe('JSON lines: the fast path agrees with JSON.parse', () => {
       yield `{${keys.map((k) => `"${k}":${pick(values[k as keyof typeof values])}`).join(',')}}`;
     }
   }
+
+  it.each(['012', '-', '1.', '.5', '1e', '1e+', '--1', '+1', '0x1'])(
+    'a duration of %s is not a JSON number: invalid_json on both paths',
+    (text) => {
+      const line = `{"status":200,"path":"/a","duration_ms":${text}}`;
+      expect(run(new JsonLineParser(), line)).toEqual({ reason: 'invalid_json' });
+    },
+  );
 
   it('gives the same fields or reason whether or not the line forces the fallback', () => {
     const fast = new JsonLineParser();

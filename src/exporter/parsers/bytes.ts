@@ -10,7 +10,7 @@
 // ------------------------------------------------------------------ numbers
 
 /** Powers of ten that are exact doubles (up to 1e22). */
-const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+export const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 /** The value of the number scanNumber read last (an out parameter: the scanner returns where the number ends). */
 export const scanned = new Float64Array(1);
