@@ -41,7 +41,7 @@ for (const row of metricsDocRows()) {
   rows.set(row.name, row);
 }
 /*
- * The named groups of the `path_labels` of the container-log goldens' CRI source (test/metrics/log-glob-golden.test.ts):
+ * The named groups of the `path_labels` of the container-log goldens' CRI source (test/logs/glob-golden.test.ts):
  * configured labels, documented as "path labels" rather than by name.
  */
 const PATH_LABELS = ['namespace', 'pod'];
