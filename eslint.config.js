@@ -82,9 +82,8 @@ export default tseslint.config(
     files: ['src/exporter/**/*.ts'],
     ignores: [
       'src/exporter/exposition/family.ts', // the one place that subclasses prom-client's Gauge
-      // Not yet in the idiom, being moved and converted on their own branch: drop these two lines when it lands.
+      // Not yet in the idiom: path labels give each log source its own label names after `log` (docs/ARCHITECTURE.md).
       'src/exporter/logs/log-metrics.ts',
-      'src/exporter/logs/glob-metrics.ts',
     ],
     rules: {
       'no-restricted-syntax': [
