@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import {
   defineFamily,
   emitHistogram,
+  extraLabels,
   isSampleLineWriter,
   registerFamily,
   type FamilyDefinition,
@@ -141,5 +142,107 @@ describe('scrape-time families', () => {
       (emit) => emit(1, ['only one']),
     );
     await expect(renderPrometheusText(registry)).rejects.toThrow(/1 label values for 2 label names/);
+  });
+
+  it("write a producer's extra labels where the family says, as prom-client writes the same labels", async () => {
+    const promClient = new Registry();
+    const c = new Counter({
+      name: 'demo_lines_total',
+      help: 'Lines.',
+      labelNames: ['log', 'ns', 'pod', 'kind'],
+      registers: [promClient],
+    });
+    c.inc({ log: 'app', kind: 'a' }, 1);
+    c.inc({ log: 'web', ns: HOSTILE, pod: 'p-1', kind: 'b' }, 2);
+
+    const families = new Registry();
+    const lines = defineFamily({
+      name: 'demo_lines_total',
+      help: 'Lines.',
+      type: 'counter',
+      labelNames: ['log', 'kind'],
+      extraLabelsAfter: 1,
+    });
+    const web = extraLabels(
+      [lines],
+      [
+        ['ns', HOSTILE],
+        ['pod', 'p-1'],
+      ],
+    );
+    registerFamily(families, lines, (emit) => {
+      emit(1, ['app', 'a']);
+      emit(2, ['web', 'b'], '', web);
+    });
+    expect(await renderPrometheusText(families)).toContain(
+      'demo_lines_total{log="web",ns="quote \\" backslash \\\\ newline \\n end",pod="p-1",kind="b"} 2\n',
+    );
+    expect(await renderPrometheusText(families)).toBe(await renderPrometheusText(promClient));
+    expect(await renderOpenMetrics(families)).toBe(await renderOpenMetrics(promClient));
+    expect(await families.metrics()).toBe(await promClient.metrics());
+  });
+
+  it('write extra labels of a histogram before le', async () => {
+    const registry = new Registry();
+    const seconds = defineFamily({
+      name: 'demo_seconds',
+      help: 'A histogram.',
+      type: 'histogram',
+      labelNames: ['log', 'op'],
+      buckets: [1],
+      extraLabelsAfter: 2,
+    });
+    const pod = extraLabels([seconds], [['pod', 'p']]);
+    registerFamily(registry, seconds, (emit) => {
+      emit(1, ['app', 'read', '1'], '_bucket', pod);
+      emit(1, ['app', 'read', '+Inf'], '_bucket', pod);
+      emit(0.5, ['app', 'read'], '_sum', pod);
+      emit(1, ['app', 'read'], '_count', pod);
+    });
+    const samples = [
+      'demo_seconds_bucket{log="app",op="read",pod="p",le="1"} 1',
+      'demo_seconds_bucket{log="app",op="read",pod="p",le="+Inf"} 1',
+      'demo_seconds_sum{log="app",op="read",pod="p"} 0.5',
+      'demo_seconds_count{log="app",op="read",pod="p"} 1',
+    ].join('\n');
+    const text = `# HELP demo_seconds A histogram.\n# TYPE demo_seconds histogram\n${samples}\n`;
+    expect(await renderPrometheusText(registry)).toBe(text);
+    expect(await registry.metrics()).toBe(text);
+  });
+
+  it('check extra labels once, against every family that may carry them', async () => {
+    const lines = defineFamily({
+      name: 'demo_lines_total',
+      help: 'Lines.',
+      type: 'counter',
+      labelNames: ['log', 'kind'],
+      extraLabelsAfter: 1,
+    });
+    const seconds = defineFamily({ ...lines, name: 'demo_seconds', type: 'histogram', buckets: [1] });
+    const fixed = defineFamily({ name: 'demo_fixed', help: 'Fixed.', type: 'gauge', labelNames: ['log'] });
+    expect(extraLabels([lines, seconds], [['pod', 'p']]).pairs).toEqual([['pod', 'p']]);
+    expect(() => extraLabels([lines], [['bad-name', 'x']])).toThrow(/"bad-name": invalid label name/);
+    expect(() => extraLabels([lines], [['a:b', 'x']])).toThrow(/invalid label name/);
+    expect(() => extraLabels([lines], [['__pod', 'x']])).toThrow(/reserved/);
+    expect(() =>
+      extraLabels(
+        [lines],
+        [
+          ['pod', 'x'],
+          ['pod', 'y'],
+        ],
+      ),
+    ).toThrow(/duplicate label name/);
+    expect(() => extraLabels([lines, seconds], [['kind', 'x']])).toThrow(/"kind": a label of demo_lines_total/);
+    expect(() => extraLabels([lines, seconds], [['le', 'x']])).toThrow(/"le": a label of demo_seconds/);
+    expect(() => extraLabels([lines, fixed], [['pod', 'x']])).toThrow(/demo_fixed takes no extra labels/);
+    expect(() => defineFamily({ ...fixed, extraLabelsAfter: 0 })).toThrow(/extraLabelsAfter/);
+    expect(() => defineFamily({ ...fixed, extraLabelsAfter: 2 })).toThrow(/extraLabelsAfter/);
+
+    // pairs checked for another family are refused at the render: the family did not check them
+    const registry = new Registry();
+    const other = extraLabels([seconds], [['pod', 'p']]);
+    registerFamily(registry, lines, (emit) => emit(1, ['app', 'a'], '', other));
+    await expect(renderPrometheusText(registry)).rejects.toThrow(/demo_lines_total: extra labels not checked for it/);
   });
 });

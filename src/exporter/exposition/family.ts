@@ -12,6 +12,10 @@ import { Gauge, validateMetricName, type MetricType, type Registry } from 'prom-
  * serves it through `get()` (registry.metrics(), getMetricsAsJSON); the server's renderers (server/text-format.ts,
  * server/openmetrics.ts) call `writeSampleLines()` instead, which writes the same lines without a label object per
  * sample. The Gauge's own set()/inc() are never used: the family has no state of its own.
+ *
+ * A family whose producers each add label pairs of their own (a log source's path labels, docs/container-logs.md)
+ * declares where they go (`extraLabelsAfter`); each producer checks its pairs once with `extraLabels()` and hands
+ * the result to `emit` with every sample, which then costs no check beyond a reference comparison.
  */
 
 export type FamilyType = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -29,14 +33,28 @@ export interface FamilyDefinition<L extends string = string> {
   readonly unit?: string;
   /** Histograms only: the bucket upper bounds, ascending, without +Inf (always added by `emitHistogram`). */
   readonly buckets?: readonly number[];
+  /**
+   * Samples may carry further label pairs (an `ExtraLabels`), written after this many of `labelNames` (at least
+   * one); absent: every sample has exactly `labelNames`.
+   */
+  readonly extraLabelsAfter?: number;
+}
+
+/** Label pairs that one producer adds to its samples, checked once by `extraLabels()`. */
+export interface ExtraLabels {
+  readonly pairs: readonly (readonly [string, string])[];
+  /** The pairs as a sample line has them after the value of the label before them: `",namespace="a",pod="b`. */
+  readonly text: string;
+  /** The families whose samples may carry them. */
+  readonly families: ReadonlySet<FamilyDefinition>;
 }
 
 /**
- * Receives one sample: its value, its label values in the family's label order (then `le` for a `_bucket`), and
- * the suffix of its name. It reads `labelValues` before returning and keeps no reference, so a caller may reuse
- * one array for every sample.
+ * Receives one sample: its value, its label values in the family's label order (then `le` for a `_bucket`), the
+ * suffix of its name, and the producer's extra label pairs if any (see `extraLabelsAfter`). It reads `labelValues`
+ * before returning and keeps no reference, so a caller may reuse one array for every sample.
  */
-export type Emit = (value: number, labelValues?: readonly string[], suffix?: SampleSuffix) => void;
+export type Emit = (value: number, labelValues?: readonly string[], suffix?: SampleSuffix, extra?: ExtraLabels) => void;
 
 /** Produces a family's samples at scrape time; emits nothing when there is nothing to show. */
 export type Samples = (emit: Emit) => void;
@@ -57,12 +75,51 @@ function familyProblem(def: FamilyDefinition): string | undefined {
   if (def.unit !== undefined && !def.name.replace(/_total$/, '').endsWith(`_${def.unit}`))
     return `the name does not end in its unit "${def.unit}"`;
   if (new Set(def.labelNames).size !== def.labelNames.length) return 'duplicate label name';
+  const after = def.extraLabelsAfter;
+  if (after !== undefined && !(Number.isInteger(after) && after >= 1 && after <= def.labelNames.length))
+    return 'extraLabelsAfter is a position after one of its label names';
   if (def.type === 'histogram') {
     if (def.labelNames.includes('le')) return '"le" is reserved for histogram buckets';
     const b = def.buckets ?? [];
     if (b.length === 0 || b.some((v, i) => !Number.isFinite(v) || (i > 0 && v <= (b[i - 1] as number))))
       return 'a histogram needs finite, strictly ascending buckets';
   } else if (def.buckets !== undefined) return 'only histograms have buckets';
+  return undefined;
+}
+
+/**
+ * Checks `pairs` once for the samples of `families` (label names by prom-client's rules, none reserved, repeated or
+ * clashing with a family's own labels or `le`) and escapes them; throws on the first problem.
+ */
+export function extraLabels(
+  families: readonly FamilyDefinition[],
+  pairs: readonly (readonly [string, string])[],
+): ExtraLabels {
+  const seen = new Set<string>();
+  for (const [name] of pairs) {
+    // prom-client's label name rule is its metric name rule without ':' (it exports only the latter)
+    const problem =
+      !validateMetricName(name) || name.includes(':')
+        ? 'invalid label name'
+        : name.startsWith('__')
+          ? 'label names starting with "__" are reserved'
+          : seen.has(name)
+            ? 'duplicate label name'
+            : families.map((f) => extraLabelClash(f, name)).find((p) => p !== undefined);
+    if (problem !== undefined) throw new Error(`extra label "${name}": ${problem}`);
+    seen.add(name);
+  }
+  return Object.freeze({
+    pairs: Object.freeze(pairs.map(([k, v]) => Object.freeze([k, v] as const))),
+    text: pairs.map(([k, v]) => `",${k}="${escapeLabelValue(v)}`).join(''),
+    families: new Set(families),
+  });
+}
+
+function extraLabelClash(def: FamilyDefinition, name: string): string | undefined {
+  if (def.extraLabelsAfter === undefined) return `${def.name} takes no extra labels`;
+  if (def.labelNames.includes(name) || (def.type === 'histogram' && name === 'le'))
+    return `a label of ${def.name} already`;
   return undefined;
 }
 
@@ -127,21 +184,37 @@ class ScrapeFamily extends Gauge<string> implements SampleLineWriter {
   readonly type: FamilyType;
   private readonly def: FamilyDefinition;
   private readonly samples: Samples;
+  /** What opens label `i` in a sample line, closing the value before it (`{log="`, `",method="`), `le` last. */
+  private readonly open: readonly string[];
+  /** Index of the label after which a sample's extra labels go (-1: none). */
+  private readonly extraAt: number;
 
   constructor(registry: Registry, def: FamilyDefinition, samples: Samples) {
     super({ name: def.name, help: def.help, labelNames: [...def.labelNames], registers: [registry] });
     this.type = def.type;
     this.def = def;
     this.samples = samples;
+    this.open = [...def.labelNames, 'le'].map((l, i) => `${i === 0 ? '{' : '",'}${l}="`);
+    this.extraAt = (def.extraLabelsAfter ?? 0) - 1;
   }
 
-  /** Every sample, checked against the label names (a wrong count is a bug in the owner: it fails loudly). */
-  private visit(sample: (value: number, labelValues: readonly string[], suffix: SampleSuffix) => void): void {
+  /**
+   * Every sample, checked against the label names (a wrong count is a bug in the owner: it fails loudly); extra
+   * labels were checked by `extraLabels()`, so a sample only shows they were checked for this family.
+   */
+  private visit(
+    sample: (value: number, labelValues: readonly string[], suffix: SampleSuffix, extra?: ExtraLabels) => void,
+  ): void {
     const n = this.def.labelNames.length;
-    this.samples((value, labelValues = [], suffix = '') => {
+    let checked: ExtraLabels | undefined;
+    this.samples((value, labelValues = [], suffix = '', extra) => {
       if (labelValues.length !== (suffix === '_bucket' ? n + 1 : n))
         throw new Error(`${this.def.name}${suffix}: ${labelValues.length} label values for ${n} label names`);
-      sample(value, labelValues, suffix);
+      if (extra !== undefined && extra !== checked) {
+        if (!extra.families.has(this.def)) throw new Error(`${this.def.name}: extra labels not checked for it`);
+        checked = extra;
+      }
+      sample(value, labelValues, suffix, extra);
     });
   }
 
@@ -152,9 +225,12 @@ class ScrapeFamily extends Gauge<string> implements SampleLineWriter {
   override async get(): ReturnType<Gauge<string>['get']> {
     const base = await super.get();
     const values: Array<(typeof base.values)[number] & { metricName?: string }> = [];
-    this.visit((value, labelValues, suffix) => {
+    this.visit((value, labelValues, suffix, extra) => {
       const labels: Record<string, string> = {};
-      labelValues.forEach((v, i) => (labels[this.labelName(i)] = v));
+      labelValues.forEach((v, i) => {
+        labels[this.labelName(i)] = v;
+        if (i === this.extraAt && extra !== undefined) for (const [k, x] of extra.pairs) labels[k] = x;
+      });
       values.push(suffix === '' ? { value, labels } : { value, labels, metricName: `${this.name}${suffix}` });
     });
     // prom-client's type declarations give `type` as a numeric enum; its runtime and every renderer use the string.
@@ -169,11 +245,15 @@ class ScrapeFamily extends Gauge<string> implements SampleLineWriter {
       write(pending.join('\n'));
       pending.length = 0;
     };
-    this.visit((value, labelValues, suffix) => {
+    const open = this.open;
+    const at = this.extraAt;
+    this.visit((value, labelValues, suffix, extra) => {
       let line = this.name + suffix;
-      for (let i = 0; i < labelValues.length; i++)
-        line += `${i === 0 ? '{' : ','}${this.labelName(i)}="${escapeLabelValue(labelValues[i] as string)}"`;
-      if (labelValues.length > 0) line += '}';
+      for (let i = 0; i < labelValues.length; i++) {
+        line += (open[i] as string) + escapeLabelValue(labelValues[i] as string);
+        if (i === at && extra !== undefined) line += extra.text;
+      }
+      if (labelValues.length > 0) line += '"}';
       pending.push(`${line} ${formatValue(value)}`);
       if (pending.length === LINES_PER_CHUNK) flush();
     });
