@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
+import { DEFAULT_BUCKETS } from './buckets.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -73,7 +74,7 @@ const jsonFields = z.strictObject({
   lock_wait: z.string().min(1).nullable().default('lock_wait_ms'),
 });
 
-export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export { DEFAULT_BUCKETS };
 
 /** Defaults of the glob keys (applied where used, so a LogSourceConfig written in code may leave them out). */
 export const DEFAULT_MAX_FILES = 100;

@@ -4,7 +4,7 @@
  * Calling prom-client's `inc`/`observe` per line would cost several times more than parsing the line.
  */
 
-import { escapeLabelValue } from '../exposition/family.js';
+import { extraLabels, type Emit, type ExtraLabels } from '../exposition/family.js';
 import { IntMap } from '../parsers/bytes.js';
 import { METHOD_COUNT, methodName } from '../parsers/http-method.js';
 import { CACHE_RESULTS, LOCK_RESULTS, OUTCOME_COUNT } from '../parsers/outcomes.js';
@@ -26,6 +26,7 @@ import {
   LOG_LAG_BYTES,
   LOG_LAST_READ_TIMESTAMP_SECONDS,
   LOG_LINES_TOTAL,
+  LOG_METRIC_DEFINITIONS,
   LOG_PARSE_ERRORS_TOTAL,
   LOG_ROTATIONS_TOTAL,
   LOG_ROUTES_OVERFLOW_TOTAL,
@@ -88,9 +89,8 @@ function grown<T extends Float64Array | Int32Array | Uint8Array>(a: T, size: num
 export class LogSourceSeries {
   readonly name: string;
   readonly has: FieldPresence;
-  /** Path labels (name, value pairs), and the same as text after the `log` value (`",ns="a` or ''). */
-  readonly labels: readonly (readonly [string, string])[];
-  readonly labelText: string;
+  /** Path labels, checked once for every log family (written after `log`); undefined without. */
+  readonly extra: ExtraLabels | undefined;
   /** Lines read (good or bad). */
   lines = 0;
   /** Parse errors by PARSE_ERROR_REASONS index. */
@@ -138,8 +138,7 @@ export class LogSourceSeries {
   constructor(opts: LogSourceSeriesOptions) {
     this.name = opts.name;
     this.has = opts.has;
-    this.labels = opts.labels ?? [];
-    this.labelText = this.labels.map(([k, v]) => `",${k}="${escapeLabelValue(v)}`).join('');
+    this.extra = opts.labels?.length ? extraLabels(LOG_METRIC_DEFINITIONS, opts.labels) : undefined;
     this.reasons = opts.reasons;
     this.routes = opts.routes;
     this.tailer = opts.tailer;
@@ -284,55 +283,56 @@ export class LogSourceSeries {
     return this.routes[id] ?? '__other__';
   }
 
-  /** Every sample of family `name`, label values in the family's label order (`le` last for buckets). */
-  visit(name: string, emit: SampleVisitor): void {
+  /** Every sample of family `name`, labels in the family's order (`le` last), one reused array per label count. */
+  visit(name: string, emit: Emit): void {
     const log = this.name;
+    const extra = this.extra;
+    const l1 = [log];
+    const l2 = [log, ''];
+    const l3 = [log, '', ''];
+    const l4 = [log, '', '', ''];
     switch (name) {
       case HTTP_REQUESTS_TOTAL:
         for (let ss = 0; ss < this.ssCount; ss++) {
           const mr = this.ssMr[ss] as number;
-          emit(
-            this.ssValue[ss] as number,
-            '',
-            log,
-            methodName(this.mrMethod[mr] as number),
-            this.routeName(this.mrRoute[mr] as number),
-            statusText(this.ssStatus[ss] as number),
-          );
+          l4[1] = methodName(this.mrMethod[mr] as number);
+          l4[2] = this.routeName(this.mrRoute[mr] as number);
+          l4[3] = statusText(this.ssStatus[ss] as number);
+          emit(this.ssValue[ss] as number, l4, '', extra);
         }
         break;
       case HTTP_REQUEST_DURATION_SECONDS:
+        // the source's own buckets (config `buckets`), `le` last
         for (let mr = 0; mr < this.mrCount; mr++) {
           if (this.mrObserved[mr] === 0) continue;
-          const method = methodName(this.mrMethod[mr] as number);
-          const route = this.routeName(this.mrRoute[mr] as number);
+          l3[1] = l4[1] = methodName(this.mrMethod[mr] as number);
+          l3[2] = l4[2] = this.routeName(this.mrRoute[mr] as number);
           let cum = 0;
           for (let k = 0; k <= this.nb; k++) {
             cum += this.mrBuckets[mr * this.stride + k] as number;
-            emit(cum, '_bucket', log, method, route, this.le[k] as string);
+            l4[3] = this.le[k] as string;
+            emit(cum, l4, '_bucket', extra);
           }
-          emit(this.mrSum[mr] as number, '_sum', log, method, route);
-          emit(cum, '_count', log, method, route);
+          emit(this.mrSum[mr] as number, l3, '_sum', extra);
+          emit(cum, l3, '_count', extra);
         }
         break;
       case HTTP_RESPONSE_SIZE_BYTES_TOTAL:
         for (let mr = 0; mr < this.mrCount; mr++) {
-          if (this.mrBytesSeen[mr] === 1)
-            emit(
-              this.mrBytes[mr] as number,
-              '',
-              log,
-              methodName(this.mrMethod[mr] as number),
-              this.routeName(this.mrRoute[mr] as number),
-            );
+          if (this.mrBytesSeen[mr] === 0) continue;
+          l3[1] = methodName(this.mrMethod[mr] as number);
+          l3[2] = this.routeName(this.mrRoute[mr] as number);
+          emit(this.mrBytes[mr] as number, l3, '', extra);
         }
         break;
       case HTTP_REQUEST_PHASE_SECONDS_TOTAL:
         for (let route = 0; route < this.routes.length; route++) {
           for (let ph = 0; ph < PHASE_COUNT; ph++) {
             const i = route * PHASE_COUNT + ph;
-            if (this.phaseSeen[i] === 1)
-              emit(this.phase[i] as number, '', log, this.routeName(route), PHASES[ph] as string);
+            if (this.phaseSeen[i] === 0) continue;
+            l3[1] = this.routeName(route);
+            l3[2] = PHASES[ph] as string;
+            emit(this.phase[i] as number, l3, '', extra);
           }
         }
         break;
@@ -344,54 +344,56 @@ export class LogSourceSeries {
         for (let route = 0; route < this.routes.length; route++) {
           for (let r = 0; r < OUTCOME_COUNT; r++) {
             const v = values[route * OUTCOME_COUNT + r] as number;
-            if (v !== 0) emit(v, '', log, this.routeName(route), results[r] as string);
+            if (v === 0) continue;
+            l3[1] = this.routeName(route);
+            l3[2] = results[r] as string;
+            emit(v, l3, '', extra);
           }
         }
         break;
       }
       case LOCK_WAIT_SECONDS_TOTAL:
         for (let route = 0; route < this.routes.length; route++) {
-          if (this.lockWaitSeen[route] === 1) emit(this.lockWait[route] as number, '', log, this.routeName(route));
+          if (this.lockWaitSeen[route] === 0) continue;
+          l2[1] = this.routeName(route);
+          emit(this.lockWait[route] as number, l2, '', extra);
         }
         break;
       case LOG_LINES_TOTAL:
-        emit(this.lines, '', log);
+        emit(this.lines, l1, '', extra);
         break;
       case LOG_PARSE_ERRORS_TOTAL:
-        for (const reason of this.reasons)
-          emit(this.errors[PARSE_ERROR_REASONS.indexOf(reason)] as number, '', log, reason);
+        for (const reason of this.reasons) {
+          l2[1] = reason;
+          emit(this.errors[PARSE_ERROR_REASONS.indexOf(reason)] as number, l2, '', extra);
+        }
         // a reason outside the parser's declared set still shows up once it happened
         PARSE_ERROR_REASONS.forEach((reason, code) => {
-          if (!this.reasons.includes(reason) && (this.errors[code] as number) > 0)
-            emit(this.errors[code] as number, '', log, reason);
+          if (this.reasons.includes(reason) || (this.errors[code] as number) === 0) return;
+          l2[1] = reason;
+          emit(this.errors[code] as number, l2, '', extra);
         });
         break;
       case LOG_BYTES_READ_TOTAL:
-        emit(this.tailer?.bytesRead ?? 0, '', log);
+        emit(this.tailer?.bytesRead ?? 0, l1, '', extra);
         break;
       case LOG_ROTATIONS_TOTAL:
-        emit(this.tailer?.rotations ?? 0, '', log);
+        emit(this.tailer?.rotations ?? 0, l1, '', extra);
         break;
       case LOG_LAG_BYTES:
-        emit(this.tailer?.lagBytes() ?? 0, '', log);
+        emit(this.tailer?.lagBytes() ?? 0, l1, '', extra);
         break;
       case LOG_LAST_READ_TIMESTAMP_SECONDS: {
         const at = this.tailer?.lastReadAt ?? 0;
-        if (at > 0) emit(at / 1000, '', log);
+        if (at > 0) emit(at / 1000, l1, '', extra);
         break;
       }
       case LOG_ROUTES_OVERFLOW_TOTAL:
-        emit(this.overflow, '', log);
+        emit(this.overflow, l1, '', extra);
         break;
       case LOG_ROUTES_TRUNCATED_TOTAL:
-        emit(this.routeStats?.truncated ?? 0, '', log);
+        emit(this.routeStats?.truncated ?? 0, l1, '', extra);
         break;
     }
   }
 }
-
-/**
- * Receives one sample: its value, the suffix of its metric name (`_bucket`, `_sum`, `_count`, or '') and its label
- * values in the family's label order, `le` last for buckets. Positional, so a visit allocates nothing per sample.
- */
-export type SampleVisitor = (value: number, suffix: string, l0: string, l1?: string, l2?: string, l3?: string) => void;
