@@ -242,4 +242,23 @@ describe('log metrics', () => {
     expect(text).toContain('route="/a\\"b\\\\c\\nd"');
     expect(promtoolCheckMetrics(text)).toBe('');
   });
+
+  it("writes a source's path labels after log, and refuses one that clashes with a family's label when added", async () => {
+    const registry = new Registry();
+    const options = { buckets: [1], reasons: [], routes: ROUTES, routeCapacity: ROUTES.length, has: HAS_NONE };
+    const pod = logMetricsFor(registry).addSource({ ...options, name: 'c', labels: [['pod', 'p"1']] });
+    pod.record(req({ duration: 0.5 }), 2);
+    const text = await registry.metrics();
+    expect(text).toContain('crm_http_requests_total{log="c",pod="p\\"1",method="GET",route="/a/:id",status="200"} 1');
+    expect(text).toContain(
+      'crm_http_request_duration_seconds_bucket{log="c",pod="p\\"1",method="GET",route="/a/:id",le="1"} 1',
+    );
+    expect(promtoolCheckMetrics(text)).toBe('');
+    expect(() => logMetricsFor(registry).addSource({ ...options, name: 'd', labels: [['route', 'x']] })).toThrow(
+      /extra label "route": a label of crm_http_requests_total/,
+    );
+    expect(() => logMetricsFor(registry).addSource({ ...options, name: 'd', labels: [['le', 'x']] })).toThrow(
+      /extra label "le": a label of crm_http_request_duration_seconds/,
+    );
+  });
 });
