@@ -42,6 +42,10 @@ export const LOG_METRIC_DEFINITIONS: readonly FamilyDefinition[] = [
     unit: 'seconds',
     // the default; each source's own `buckets` are its `le` values (series.ts emits them)
     buckets: DEFAULT_BUCKETS,
+    // Observed in series.ts from RequestFields.duration (seconds), which each format's parser sets:
+    // parsers/json-line.ts (the `duration` field, `duration_unit`), parsers/nginx-codegen.ts ($request_time, in
+    // the generated parse function), parsers/regex-line.ts (the `duration` or `duration_ms` group).
+    // test/logs/golden.test.ts and test/golden/{json,nginx,regex}.prom pin the result for each format.
     type: 'histogram',
     labelNames: ['log', 'method', 'route'],
     help: 'Request duration from the access log (nginx $request_time, or the duration field/group), in seconds.',
