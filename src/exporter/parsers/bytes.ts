@@ -141,7 +141,11 @@ export function isBinary(buf: Buffer, start: number, end: number): boolean {
 
 // ------------------------------------------------------------------ four bytes at a time
 
-/** A DataView of the last buffer asked for, rebuilt only when the buffer changes. */
+/**
+ * A DataView of the last buffer asked for, rebuilt only when the buffer changes. Call `of` from a small function,
+ * not from inside a big hot loop function: the rebuild runs once per read buffer, too rarely for V8 to record type
+ * feedback before it optimises, so the first new buffer deoptimises whatever function inlined `of`.
+ */
 export class DataViewCache {
   private dv: DataView = new DataView(new ArrayBuffer(8));
   private buf: Buffer | undefined;
