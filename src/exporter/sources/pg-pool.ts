@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import pg from 'pg';
-import { parseIntoClientConfig } from 'pg-connection-string';
+import type pg from 'pg';
+import type * as PgConnectionString from 'pg-connection-string';
 import { hasAtAfterHost, redactSecrets, secretsIn } from '../config/mask.js';
+import { lazyPackage } from './lazy-package.js';
+
+// Loaded when a config has a postgres section, not at start-up (a logs-only exporter never needs them).
+const pgDriver = lazyPackage<typeof pg>('pg');
+const connectionString = lazyPackage<typeof PgConnectionString>('pg-connection-string');
+const parseIntoClientConfig = (url: string): ReturnType<typeof PgConnectionString.parseIntoClientConfig> =>
+  connectionString().parseIntoClientConfig(url);
 
 /** The application_name every exporter connection carries (visible in pg_stat_activity). */
 export const APPLICATION_NAME = 'crm-exporter';
@@ -160,7 +167,7 @@ export class PgPools {
   }
 
   private create(overrides: pg.PoolConfig): pg.Pool {
-    const pool = new pg.Pool({ ...this.base, ...overrides });
+    const pool = new (pgDriver().Pool)({ ...this.base, ...overrides });
     // An idle connection that dies (server restart, pg_terminate_backend, network) is reported here; without a
     // listener it would crash the process. The pool drops the connection and the next scrape opens a new one. Not
     // logged: if PostgreSQL is really gone, the next scrape fails and the orchestrator logs that once (a restart

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import type * as IoRedis from 'ioredis';
 import { redactSecrets } from '../config/mask.js';
 import { ConfigError } from '../errors.js';
+import { lazyPackage } from './lazy-package.js';
+
+// Loaded when a config has a redis section, not at start-up (ioredis alone is about 20 MiB of RSS).
+const ioredis = lazyPackage<typeof IoRedis>('ioredis');
 
 /**
  * The exporter's one Redis connection (I/O only; the collector decides what to ask).
@@ -150,7 +155,7 @@ export class RedisSource {
     const password = options.passwordFile ? readPassword(options.passwordFile) : undefined;
     const connection = redisConnectionOptions(options.url, password, options.timeoutMs);
     this.description = `${connection.tls ? 'rediss' : 'redis'}://${connection.host}:${connection.port}/${connection.db}`;
-    this.client = new Redis(connection);
+    this.client = new (ioredis().Redis)(connection);
     this.client.on('error', (err: Error) => {
       this.lastError = err;
       this.down = true;
