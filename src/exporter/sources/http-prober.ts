@@ -1,3 +1,6 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+
 /**
  * One HTTP availability probe (I/O only): GET the URL with a timeout, read the whole body, report what happened.
  * A failing target is a result (`success: false`), never an exception; the probe rejects only when the caller's
@@ -37,6 +40,29 @@ function describe(err: unknown): string {
   return causeText ? `${err.message}: ${causeText}` : err.message;
 }
 
+/** Redirects followed before the probe fails, as fetch() does. */
+export const MAX_REDIRECTS = 20;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/** One GET; resolves with the response once its headers arrived. Aborting `signal` destroys request and response. */
+function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(
+      url,
+      { method: 'GET', signal, headers: { 'user-agent': 'crm-exporter-probe', accept: '*/*' } },
+      resolve,
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+/**
+ * node:http rather than fetch(): the first fetch() loads undici, about 16 MiB of RSS for one GET per scrape
+ * (bench/footprint.ts). The same behaviour: redirects followed (at most MAX_REDIRECTS) unless a 3xx is the expected
+ * status, the whole body read, one deadline for all of it.
+ */
 export async function probeHttp(options: ProbeOptions): Promise<ProbeResult> {
   const outer = options.signal;
   outer?.throwIfAborted();
@@ -48,15 +74,20 @@ export async function probeHttp(options: ProbeOptions): Promise<ProbeResult> {
     options.expectedStatus !== undefined && options.expectedStatus >= 300 && options.expectedStatus <= 399;
   let status = 0;
   try {
-    const response = await fetch(options.url, {
-      method: 'GET',
-      signal,
-      redirect: redirectIsExpected ? 'manual' : 'follow',
-      headers: { 'user-agent': 'crm-exporter-probe', accept: '*/*' },
-    });
-    status = response.status;
+    let url = new URL(options.url);
+    let response = await get(url, signal);
+    for (let redirects = 0; !redirectIsExpected && REDIRECTS.has(response.statusCode ?? 0); redirects++) {
+      const location = response.headers.location;
+      if (location === undefined) break;
+      response.resume();
+      if (redirects === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
+      url = new URL(location, url);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`redirect to a ${url.protocol} URL`);
+      response = await get(url, signal);
+    }
+    status = response.statusCode ?? 0;
     // The body is part of the answer: a health endpoint that stalls mid-body is not available.
-    if (response.body) for await (const chunk of response.body) void chunk;
+    for await (const chunk of response) void chunk;
     const success = isProbeSuccess(status, options.expectedStatus);
     return { success, status, durationSeconds: elapsed(), error: success ? undefined : `HTTP ${status}` };
   } catch (err) {
