@@ -8,7 +8,6 @@ import { dryBuildProblems } from './dry-build.js';
 import { describeWebConfig, loadWebConfig, maskWebConfig } from './config/web-config.js';
 import { ConfigError, ListenError } from './errors.js';
 import { startExporter } from './main.js';
-import { bundleCommand } from './bundle/command.js';
 import { VERSION } from './version.js';
 
 const HELP = `crm-exporter ${VERSION}: Prometheus exporter for a CRM platform (access logs, PostgreSQL, Redis, health probe)
@@ -36,8 +35,12 @@ const stdio: Out = { out: (t) => process.stdout.write(t), err: (t) => process.st
 
 /** Returns the exit code for commands that finish; for `run`, resolves once the exporter has stopped. */
 export async function main(argv: string[], io: Out = stdio, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  // `bundle` has options of its own: hand it the rest of the command line before the exporter's parsing.
-  if (argv[0] === 'bundle') return bundleCommand(argv.slice(1), io);
+  // `bundle` is a separate entry point (bundle/command.ts): bin/crm-exporter.js loads it for that command only, so a
+  // running exporter never loads the generator and its dependencies.
+  if (argv[0] === 'bundle') {
+    io.err('crm-exporter bundle: run it through bin/crm-exporter.js (the bundle generator is its own entry point)\n');
+    return 2;
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -7,7 +7,7 @@ import yaml from 'js-yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { renderBundle } from '../../src/exporter/bundle/render.js';
 import { loadThresholdsFile } from '../../src/exporter/bundle/thresholds.js';
-import { main } from '../../src/exporter/cli.js';
+import { bundleCommand } from '../../src/exporter/bundle/command.js';
 import { requireBinary } from '../helpers/prometheus.js';
 import { rulesOfFiles } from '../helpers/rules.js';
 import { problemsOf } from '../helpers/config-error.js';
@@ -150,7 +150,7 @@ describe('crm-exporter bundle --check', () => {
   async function cli(args: string[]) {
     let out = '';
     let err = '';
-    const code = await main(['bundle', ...args], { out: (t) => (out += t), err: (t) => (err += t) }, {});
+    const code = bundleCommand(args, { out: (t) => (out += t), err: (t) => (err += t) });
     return { code, out, err };
   }
 
