@@ -348,7 +348,9 @@ function fullConfig(dir: string, log: string, probeUrl: string, suffix: string):
   return {
     positions_file: join(dir, `positions-${suffix}.json`),
     logs: [{ name: 'crm', path: log, format: 'json', start_at: 'end' }],
-    postgres: { url: PG_URL },
+    // The URL's database only, as postgres_exporter samples its DSN's: `auto` would open a pool on every database of
+    // the shared server, other sessions' test databases included, for the whole run.
+    postgres: { url: PG_URL, databases: [new URL(PG_URL).pathname.slice(1) || 'postgres'] },
     redis: { url: REDIS_URL },
     probe: { url: probeUrl },
   };
