@@ -304,6 +304,7 @@ async function logsOnly(o: Options, dir: string): Promise<{ rows: Row[]; idle: n
     await sleep(10_000);
     await scrape(ours.metricsUrl);
     await sleep(2_000);
+    const idleHeap = sumFamily(await scrape(ours.metricsUrl), 'nodejs_heap_size_used_bytes');
     const idle = memory(ours.pid);
     const idleMtail = mtail ? memory(mtail.pid) : undefined;
     const idleNode = memory(node.pid);
@@ -319,6 +320,8 @@ async function logsOnly(o: Options, dir: string): Promise<{ rows: Row[]; idle: n
     const peakMtail = mtail ? memory(mtail.pid) : undefined;
     await sleep(5_000);
     await scrape(ours.metricsUrl);
+    // Per-line allocations flat: the V8 heap in use after the catch-up against idle (both as the exporter reports them).
+    const afterHeap = sumFamily(await scrape(ours.metricsUrl), 'nodejs_heap_size_used_bytes');
     const after = memory(ours.pid);
     const afterMtail = mtail ? memory(mtail.pid) : undefined;
     say(`(a) caught up in ${ourSeconds.toFixed(1)} s: peak ${mib(peak.hwm)} MiB, after ${mib(after.rss)} MiB`);
@@ -327,7 +330,9 @@ async function logsOnly(o: Options, dir: string): Promise<{ rows: Row[]; idle: n
         name: 'crm-exporter (logs only)',
         rss: idle.rss,
         hwm: peak.hwm,
-        note: `after: ${mib(after.rss)} MiB; caught up in ${ourSeconds.toFixed(1)} s`,
+        note:
+          `after: ${mib(after.rss)} MiB; caught up in ${ourSeconds.toFixed(1)} s; ` +
+          `V8 heap used idle ${mib(idleHeap)} MiB, after ${mib(afterHeap)} MiB`,
       },
     ];
     if (mtail && idleMtail && peakMtail && afterMtail)

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lazyPackage } from '../../src/exporter/sources/lazy-package.js';
+
+/*
+ * Issue 13, footprint: a running exporter loads only the parts its config uses. Checked on the built program (dist/,
+ * `npm run build` first) in a fresh process, as bin/crm-exporter.js loads it: check the config, start the exporter,
+ * then list which of the heavy packages Node.js has loaded.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'crm-lazy-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const HEAVY = ['pg', 'pg-connection-string', 'ioredis', '@grafana/grafana-foundation-sdk'];
+
+const SCRIPT = `
+import { createRequire } from 'node:module';
+const dist = ${JSON.stringify(join(root, 'dist/src/exporter/'))};
+const { loadConfigFile } = await import(dist + 'config/load.js');
+const { CONFIG_CHECKS } = await import(dist + 'config-checks.js');
+const { dryBuildProblems } = await import(dist + 'dry-build.js');
+const { startExporter } = await import(dist + 'main.js');
+await import(dist + 'cli.js');
+const config = loadConfigFile(process.argv[1], {}, CONFIG_CHECKS);
+const problems = await dryBuildProblems(config);
+const exporter = await startExporter(config, { log: () => undefined });
+await exporter.close();
+const loaded = Object.keys(createRequire(import.meta.url).cache);
+const heavy = ${JSON.stringify(HEAVY)}.filter((name) => loaded.some((file) => file.includes('/node_modules/' + name + '/')));
+console.log(JSON.stringify({ problems, heavy }));
+`;
+
+async function loadedBy(config: object): Promise<{ problems: string[]; heavy: string[] }> {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(
+    file,
+    JSON.stringify({ listen: '127.0.0.1:0', positions_file: join(dir, 'positions.json'), ...config }),
+  );
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT, file], {
+    cwd: root,
+  });
+  return JSON.parse(stdout) as { problems: string[]; heavy: string[] };
+}
+
+const log = () => {
+  const path = join(dir, 'access.log');
+  writeFileSync(path, '');
+  return { name: 'crm', path, format: 'json' };
+};
+
+describe('what a running exporter loads', () => {
+  it('a logs-only config loads neither the drivers nor the bundle generator', async () => {
+    expect(await loadedBy({ logs: [log()] })).toEqual({ problems: [], heavy: [] });
+  });
+
+  it('PostgreSQL and Redis load their drivers (nothing is connected before a scrape)', async () => {
+    const result = await loadedBy({
+      logs: [log()],
+      postgres: { url: 'postgres://postgres@127.0.0.1:5432/postgres' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+    });
+    expect(result).toEqual({ problems: [], heavy: ['pg', 'pg-connection-string', 'ioredis'] });
+  });
+
+  it('a probe loads none of them', async () => {
+    expect(await loadedBy({ logs: [], probe: { url: 'http://127.0.0.1:9/healthz' } })).toEqual({
+      problems: [],
+      heavy: [],
+    });
+  });
+});
+
+describe('lazyPackage', () => {
+  it('loads a package once, on first use', () => {
+    const get = lazyPackage<typeof import('js-yaml')>('js-yaml');
+    expect(typeof get().load).toBe('function');
+    expect(get()).toBe(get());
+  });
+
+  it.each(['./tailer.js', '../config/load.js', '/etc/passwd'])('refuses a path (%s): only package names', (name) => {
+    expect(() => lazyPackage(name)).toThrow(/package name/);
+  });
+});
