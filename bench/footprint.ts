@@ -31,7 +31,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jsonLines } from './gen-lines.js';
-import { freePort } from './net.js';
+import { freePort } from '../test/helpers/net.js';
 import { writeResultsSection } from './results-file.js';
 
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
