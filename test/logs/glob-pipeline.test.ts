@@ -77,7 +77,7 @@ async function run(src: LogSourceConfig, saved?: Record<string, SavedPosition>, 
   return { p, registry, released, logged };
 }
 
-/** Reads until `done` holds on the exposition (rescanning the glob each round), or fails after 10 s. */
+/** Reads until `done` holds on the exposition (rescanning the glob each round), or fails after 25 s (a loaded machine: seen at 10 s). */
 async function until(r: Running, done: (text: string) => boolean, what: string): Promise<string> {
   return within(
     (async () => {
@@ -89,7 +89,7 @@ async function until(r: Running, done: (text: string) => boolean, what: string):
         await r.p.rescan();
       }
     })(),
-    10_000,
+    25_000,
     what,
   );
 }

@@ -55,13 +55,13 @@ async function stop(exporter: RunningExporter): Promise<void> {
   await exporter.close();
 }
 
-/** Polls the asynchronous `cond` until it holds, or fails after 10 s. */
+/** Polls the asynchronous `cond` until it holds, or fails after 25 s (deadline for a loaded machine, not a timing claim). */
 const waitFor = (cond: () => Promise<boolean>, what: string): Promise<void> =>
   within(
     (async () => {
       while (!(await cond())) await new Promise((resolve) => setTimeout(resolve, 20));
     })(),
-    10_000,
+    25_000,
     what,
   );
 
