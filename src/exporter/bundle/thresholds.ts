@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import yaml from 'js-yaml';
-import { formatPath } from '../config/load.js';
+import { formatPath, readYamlFile } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { parsePromDuration } from './prom-duration.js';
 import { ROLLUP_FROM } from './rules/slo.js';
@@ -85,19 +83,5 @@ export function parseThresholds(document: unknown): Thresholds {
 }
 
 export function loadThresholdsFile(file: string): Thresholds {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? String(err)})`], {
-      cause: err,
-    });
-  }
-  let document: unknown;
-  try {
-    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA, json: false });
-  } catch (err) {
-    throw new ConfigError([`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`], { cause: err });
-  }
-  return parseThresholds(document);
+  return parseThresholds(readYamlFile(file));
 }

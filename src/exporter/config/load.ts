@@ -59,11 +59,11 @@ export function parseConfig(
   return deepFreeze(result.data);
 }
 
-export function loadConfigFile(
-  file: string,
-  env: NodeJS.ProcessEnv = process.env,
-  checks: readonly ConfigCheck[] = [],
-): Config {
+/**
+ * Reads a YAML file (the config, the thresholds file) into a plain document: YAML's core schema, so `yes`/`no`
+ * stay strings and no custom tags run. An unreadable file or bad YAML is a ConfigError naming the file.
+ */
+export function readYamlFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -72,13 +72,19 @@ export function loadConfigFile(
       cause: err,
     });
   }
-  let document: unknown;
   try {
-    document = yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
+    return yaml.load(text, { filename: file, schema: yaml.CORE_SCHEMA });
   } catch (err) {
     throw new ConfigError([`${file}: not valid YAML (${(err as Error).message.split('\n')[0]})`], { cause: err });
   }
-  return parseConfig(document, env, checks);
+}
+
+export function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  checks: readonly ConfigCheck[] = [],
+): Config {
+  return parseConfig(readYamlFile(file), env, checks);
 }
 
 function deepFreeze<T>(value: T): T {
