@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { connectionSeries, mapActivityRow } from '../../../src/exporter/collectors/postgres/activity.js';
-import { POSTGRES_METRIC_NAMES } from '../../../src/exporter/collectors/postgres/collector.js';
 import { DATABASES_SQL, mapDatabaseRow } from '../../../src/exporter/collectors/postgres/database.js';
 import { INDEXES_SQL, mapIndexRows } from '../../../src/exporter/collectors/postgres/indexes.js';
 import { stat, statOrNull } from '../../../src/exporter/collectors/postgres/row.js';
@@ -224,13 +223,5 @@ describe('pg_stat_statements rows (statements.ts)', () => {
     expect(mapStatementRow({ ...r, database: null }, 60)).toBeUndefined();
     expect(mapStatementRow({ ...r, query: null }, 60)).toBeUndefined();
     expect(mapStatementRow({ ...r, query: "ALTER ROLE crm PASSWORD 'hunter2'" }, 60)).toBeUndefined();
-  });
-});
-
-describe('metric names', () => {
-  it('derive from the definitions: each once, all crm_pg_', () => {
-    expect(new Set(POSTGRES_METRIC_NAMES).size).toBe(POSTGRES_METRIC_NAMES.length);
-    expect(POSTGRES_METRIC_NAMES.every((n) => n.startsWith('crm_pg_'))).toBe(true);
-    expect(POSTGRES_METRIC_NAMES).toContain(TABLE_FAMILIES[0]?.def.name);
   });
 });

@@ -51,9 +51,6 @@ export const POSTGRES_FAMILIES: readonly SnapshotFamily<PostgresSnapshot>[] = [
   ),
 ];
 
-/** Every metric name of the collector, derived from the definitions (docs and consistency tests). */
-export const POSTGRES_METRIC_NAMES: readonly string[] = [PG_UP.name, ...POSTGRES_FAMILIES.map((f) => f.def.name)];
-
 /** Registers the collector's families in `registry`, rendering `served()` at scrape time. */
 export function registerPostgresFamilies(registry: Registry, served: () => PostgresSnapshot | undefined): void {
   registerSnapshotFamilies(registry, PG_UP, POSTGRES_FAMILIES, served);

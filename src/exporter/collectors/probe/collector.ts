@@ -40,9 +40,6 @@ export const PROBE_FAMILIES: readonly SnapshotFamily<ProbeResult>[] = [
   ),
 ];
 
-/** Every metric name of the collector, derived from the definitions. */
-export const PROBE_METRIC_NAMES: readonly string[] = [PROBE_SUCCESS.name, ...PROBE_FAMILIES.map((f) => f.def.name)];
-
 /** Registers the probe's families in `registry`, rendering `served()` at scrape time. */
 export function registerProbeFamilies(registry: Registry, served: () => ProbeResult | undefined): void {
   registerFamily(registry, PROBE_SUCCESS, (emit) => emit(served()?.success ? 1 : 0));

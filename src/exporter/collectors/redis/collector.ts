@@ -44,9 +44,6 @@ export const REDIS_FAMILIES: readonly SnapshotFamily<RedisSnapshot>[] = [
   ...focus(KEY_GROUP_FAMILIES, (s: RedisSnapshot) => s.keyGroups),
 ];
 
-/** Every metric name of the collector, derived from the definitions (docs and consistency tests). */
-export const REDIS_METRIC_NAMES: readonly string[] = [REDIS_UP.name, ...REDIS_FAMILIES.map((f) => f.def.name)];
-
 /** Registers the collector's families in `registry`, rendering `served()` at scrape time. */
 export function registerRedisFamilies(registry: Registry, served: () => RedisSnapshot | undefined): void {
   registerSnapshotFamilies(registry, REDIS_UP, REDIS_FAMILIES, served);
