@@ -14,7 +14,7 @@
  * database's own pg_stat_database.xact_commit (each autocommit query is one transaction).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -257,7 +257,7 @@ async function startOurs(url: string, database: string): Promise<RunningTarget> 
     log: (line) => process.stderr.write(`${line}\n`),
   });
   const app = createApp({ registry, orchestrator, scrape: config.scrape, version: 'bench' });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const server: Server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   return {
     target: {

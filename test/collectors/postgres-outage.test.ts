@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/exporter/config/load.js';
@@ -46,7 +46,7 @@ async function exporter(postgres: Record<string, unknown>): Promise<Exporter> {
   const collector = new PostgresCollector({ config, registry, log: (line) => logs.push(line) });
   const orchestrator = new CollectorOrchestrator({ registry, collectors: [collector], log: (line) => logs.push(line) });
   const app = createApp({ registry, orchestrator, scrape: scrapeConfig, version: '0.0.0-test' });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const server: Server = createHttpServer(app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const e: Exporter = {

@@ -210,7 +210,7 @@ describe('probe exposition', () => {
       scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 },
       version: 'test',
     });
-    const server = app.listen(0, '127.0.0.1');
+    const server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const body = await (await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).text();

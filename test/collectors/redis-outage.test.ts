@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
@@ -49,7 +49,7 @@ async function startExporter(redis: Partial<RedisConfig> & { url: string }): Pro
     scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
     version: 'test',
   });
-  const server: Server = app.listen(0, '127.0.0.1');
+  const server: Server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const exporter: Exporter = {

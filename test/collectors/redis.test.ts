@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,7 +207,7 @@ describe('Redis collector against the shared Redis', () => {
       scrape: { default_timeout: 5000, max_timeout: 10_000, margin: 500 },
       version: 'test',
     });
-    const server: Server = app.listen(0, '127.0.0.1');
+    const server: Server = createServer(app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

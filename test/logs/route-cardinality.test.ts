@@ -84,12 +84,13 @@ const CHILD = `
 const { Registry } = await import(process.env.PROM_CLIENT_URL);
 const { createLogPipeline } = await import(process.env.PIPELINE_URL);
 const { createApp } = await import(process.env.APP_URL);
+const { createServer } = await import('node:http');
 const { source, scrape } = JSON.parse(process.env.CONFIG_JSON);
 const registry = new Registry();
 const pipeline = createLogPipeline(source, registry, { watch: false });
 await pipeline.start();
 await pipeline.caughtUp();
-const server = createApp({ registry, scrape, version: 'test' }).listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+const server = createServer(createApp({ registry, scrape, version: 'test' })).listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
 process.once('message', async () => {
   process.send({ maxRssKiB: process.resourceUsage().maxRSS });
   server.close();

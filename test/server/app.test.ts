@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
+import { createServer, request, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Collector } from '../../src/exporter/collectors/collector.js';
@@ -20,7 +20,11 @@ async function start(registry: Registry): Promise<string> {
       { name: 'crm<x>', path: '/var/log/a.log', format: 'json', state: 'open', lines: 5, errors: 1, lagBytes: 0 },
     ],
   });
-  server = app.listen(0, '127.0.0.1');
+  return listen(app);
+}
+
+async function listen(listener: RequestListener): Promise<string> {
+  server = createServer(listener).listen(0, '127.0.0.1');
   await new Promise((resolve) => server?.once('listening', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
@@ -104,7 +108,7 @@ describe('HTTP surface', () => {
       },
     );
     const orchestrator = new CollectorOrchestrator({ registry, collectors: [slow], log: () => undefined });
-    server = createApp({ registry, orchestrator, scrape, version: '1.2.3' }).listen(0, '127.0.0.1');
+    server = createServer(createApp({ registry, orchestrator, scrape, version: '1.2.3' })).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -142,16 +146,18 @@ describe('HTTP surface', () => {
       },
     });
     const events: string[] = [];
-    server = createApp({
-      registry,
-      scrape,
-      version: '1.2.3',
-      snapshot: () => {
-        const at = lines;
-        events.push(`taken at ${at}`);
-        return () => events.push(`served ${at}`);
-      },
-    }).listen(0, '127.0.0.1');
+    server = createServer(
+      createApp({
+        registry,
+        scrape,
+        version: '1.2.3',
+        snapshot: () => {
+          const at = lines;
+          events.push(`taken at ${at}`);
+          return () => events.push(`served ${at}`);
+        },
+      }),
+    ).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -176,5 +182,113 @@ describe('HTTP surface', () => {
     ['application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1', true],
   ])('Accept %s → OpenMetrics %s', (accept, expected) => {
     expect(wantsOpenMetrics(accept)).toBe(expected);
+  });
+});
+
+// What Express gave before the exporter answered with node:http alone (app.ts); the real HTTP is the point here.
+describe('HTTP surface as Express answered it', () => {
+  const NOT_FOUND = 'not found: see / for the available endpoints\n';
+
+  it('HEAD /metrics: the GET headers, no body', async () => {
+    const base = await start(sampleRegistry());
+    const res = await fetch(`${base}/metrics`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.text()).toBe('');
+  });
+
+  it('routes ignore the query string, the case and one trailing slash', async () => {
+    const base = await start(sampleRegistry());
+    for (const path of ['/metrics?x=1', '/METRICS/', '/Metrics/?a=b']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(await res.text(), path).toContain('demo_requests_total{route="/a\\"b"} 3');
+    }
+    expect((await fetch(`${base}/HEALTHZ/?probe=1`)).status).toBe(200);
+    for (const path of ['/metrics//', '/metricsx', '/metrics.txt', '/healthz/x']) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it('an absolute-form request target names its path (RFC 9112 3.2.2)', async () => {
+    const base = await start(sampleRegistry());
+    const { port } = new URL(base);
+    const status = await new Promise<number | undefined>((resolve, reject) =>
+      request({ host: '127.0.0.1', port, path: 'http://example.test/healthz?x=1' }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(status).toBe(200);
+  });
+
+  it('other methods and paths: 404 with a short text', async () => {
+    const base = await start(sampleRegistry());
+    for (const [method, path] of [
+      ['POST', '/metrics'],
+      ['PUT', '/healthz'],
+      ['DELETE', '/'],
+      ['OPTIONS', '/metrics'],
+      ['GET', '/nope'],
+    ] as const) {
+      const res = await fetch(`${base}${path}`, { method });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(res.headers.get('content-length')).toBe(String(NOT_FOUND.length));
+      expect(await res.text()).toBe(NOT_FOUND);
+    }
+  });
+
+  it('/healthz and / : fixed bodies with their length, no X-Powered-By, no ETag', async () => {
+    const base = await start(sampleRegistry());
+    const health = await fetch(`${base}/healthz`);
+    expect(health.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(health.headers.get('cache-control')).toBe('no-store');
+    expect(health.headers.get('content-length')).toBe('15');
+    expect(await health.text()).toBe('{"status":"ok"}');
+    const landing = await fetch(`${base}/`);
+    expect(landing.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(landing.headers.get('content-length')).toBe(String(Buffer.byteLength(await landing.text())));
+    for (const path of ['/metrics', '/healthz', '/', '/nope']) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.headers.get('x-powered-by'), path).toBeNull();
+      expect(res.headers.get('etag'), path).toBeNull();
+      await res.arrayBuffer();
+    }
+  });
+
+  it('a render that fails before the first byte answers 500 text; a throwing handler does not end the process', async () => {
+    const registry = new Registry();
+    new Gauge({
+      name: 'demo_broken',
+      help: 'Always fails.',
+      registers: [registry],
+      collect() {
+        throw new Error('render failure');
+      },
+    });
+    const base = await listen(
+      createApp({
+        registry,
+        scrape,
+        version: '1.2.3',
+        sources: () => {
+          throw new Error('no source state');
+        },
+      }),
+    );
+    const failed = await fetch(`${base}/metrics`);
+    expect(failed.status).toBe(500);
+    expect(failed.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await failed.text()).toBe('error rendering metrics: render failure\n');
+    const landing = await fetch(`${base}/`);
+    expect(landing.status).toBe(500);
+    expect(landing.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await landing.text()).toBe('internal error: no source state\n');
+    // still serving
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { get, type Server } from 'node:http';
+import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { configSchema, type LogSourceConfig } from '../../src/exporter/config/schema.js';
@@ -70,11 +70,13 @@ describe('/metrics streaming', () => {
     const openMetrics = await renderOpenMetrics(registry);
     expect(text.length).toBeGreaterThan(8_000_000); // more than a slab, more than the kernel holds for a stalled client
 
-    server = createApp({
-      registry,
-      scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
-      version: 't',
-    }).listen(0, '127.0.0.1');
+    server = createServer(
+      createApp({
+        registry,
+        scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
+        version: 't',
+      }),
+    ).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     const om = 'application/openmetrics-text;version=1.0.0';
@@ -101,11 +103,13 @@ describe('/metrics streaming', () => {
   it('a client that goes away mid-answer leaves the next answers intact', async () => {
     const registry = bigRegistry();
     const text = await renderPrometheusText(registry);
-    server = createApp({
-      registry,
-      scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
-      version: 't',
-    }).listen(0, '127.0.0.1');
+    server = createServer(
+      createApp({
+        registry,
+        scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
+        version: 't',
+      }),
+    ).listen(0, '127.0.0.1');
     await new Promise((resolve) => server?.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     await new Promise<void>((resolve) => {

@@ -33,8 +33,8 @@ function throttled(log: (line: string) => void, everyMs = 60_000): (line: string
 }
 
 /**
- * The HTTP(S) server in front of the Express app, configured by an exporter-toolkit web config: TLS (with client
- * certificates), Basic auth, response headers and rate limit, reloaded when the files change. No listen() here.
+ * The HTTP(S) server in front of app.ts' request listener, configured by an exporter-toolkit web config: TLS (with
+ * client certificates), Basic auth, response headers and rate limit, reloaded when the files change. No listen() here.
  */
 export function createWebServer(handler: RequestListener, options: WebServerOptions): Server | HttpsServer {
   const initial = options.webConfig;
