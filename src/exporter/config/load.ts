@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
+import type { z } from 'zod/v3';
 import { ConfigError } from '../errors.js';
 import { redactSecrets, secretsIn } from './mask.js';
 import { configSchema, type Config } from './schema.js';
@@ -21,6 +22,15 @@ export function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
   return out || '(root)';
+}
+
+/** A schema's issues as `path: message` lines; a mistyped key gets a line of its own, quoted as written. */
+export function describeIssues(issues: readonly z.ZodIssue[]): string[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => `${formatPath(issue.path)}: Unrecognized key: ${JSON.stringify(key)}`)
+      : [`${formatPath(issue.path)}: ${issue.message}`],
+  );
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
@@ -53,7 +63,7 @@ export function parseConfig(
   const secrets = secretsIn(copy);
   const fail = (problems: string[]): ConfigError => new ConfigError(problems.map((p) => redactSecrets(p, secrets)));
   const result = configSchema.safeParse(copy);
-  if (!result.success) throw fail(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+  if (!result.success) throw fail(describeIssues(result.error.issues));
   const problems = checks.flatMap((check) => check(result.data));
   if (problems.length > 0) throw fail(problems);
   return deepFreeze(result.data);

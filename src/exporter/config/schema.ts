@@ -1,4 +1,7 @@
-import { z } from 'zod';
+// zod's classic API, kept in the zod package as `zod/v3`: one module where zod 4's API is a graph of ~40 modules whose
+// load alone holds ~9 MiB more resident memory in the running exporter (bench/RESULTS.md, bench:footprint). The
+// bundle generator (thresholds-schema.ts) is not in the running process and keeps zod 4's API.
+import { z } from 'zod/v3';
 import { parseDurationMs } from './duration.js';
 import { DEFAULT_BUCKETS } from './buckets.js';
 
@@ -35,6 +38,9 @@ function duration(min: number, max: number, zero?: string) {
     return z.NEVER;
   });
 }
+
+/** A duration default as the config would write it: zod 3 parses a default like any input (a bare number is seconds). */
+const inMs = (ms: number): string => `${ms}ms`;
 
 /** The bounds of every duration key, for the schema and the docs (crm-exporter.example.yaml repeats them). */
 export const DURATION_BOUNDS = {
@@ -164,14 +170,14 @@ const logSource = z
       .array(z.number().positive())
       .min(1)
       .refine((b) => b.every((v, i) => i === 0 || v > (b[i - 1] as number)), 'must be strictly increasing')
-      .default(DEFAULT_BUCKETS),
+      .default([...DEFAULT_BUCKETS]),
     max_line_bytes: z
       .number()
       .int()
       .min(256)
       .max(16 * 1024 * 1024)
       .default(64 * 1024),
-    poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(1000),
+    poll_interval: duration(...DURATION_BOUNDS.poll_interval).default(inMs(1000)),
     /** Lines wrapped by a container runtime: unwrapped (and split records joined) before `format` parses them. */
     container_format: z.enum(CONTAINER_FORMATS).optional(),
     /** The container's stream(s) holding the access log (container_format only); the other one's records are skipped. */
@@ -220,18 +226,18 @@ const postgres = z.strictObject({
       limit: z.number().int().min(1).max(1000).default(50),
       query_length: z.number().int().min(16).max(10_000).default(200),
     })
-    .default({ enabled: true, limit: 50, query_length: 200 }),
+    .default({}),
   max_tables: z.number().int().min(0).max(100_000).default(200),
   max_indexes: z.number().int().min(0).max(100_000).default(200),
   /** How often pg_database_size() is read per database; 0 = every scrape (see docs/metrics.md, PostgreSQL). */
-  database_size_interval: duration(...DURATION_BOUNDS.database_size_interval, 'every scrape').default(60_000),
-  timeout: duration(...DURATION_BOUNDS.postgres_timeout).default(5000),
+  database_size_interval: duration(...DURATION_BOUNDS.database_size_interval, 'every scrape').default(inMs(60_000)),
+  timeout: duration(...DURATION_BOUNDS.postgres_timeout).default(inMs(5000)),
 });
 
 const redis = z.strictObject({
   url: z.string().min(1),
   password_file: filePath.optional(),
-  timeout: duration(...DURATION_BOUNDS.redis_timeout).default(3000),
+  timeout: duration(...DURATION_BOUNDS.redis_timeout).default(inMs(3000)),
   key_groups: z
     .array(
       z.strictObject({
@@ -244,21 +250,24 @@ const redis = z.strictObject({
 });
 
 const probe = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  timeout: duration(...DURATION_BOUNDS.probe_timeout).default(2000),
+  url: z
+    .string()
+    .url()
+    .refine((url) => /^https?:\/\//i.test(url), 'must be an http:// or https:// URL'),
+  timeout: duration(...DURATION_BOUNDS.probe_timeout).default(inMs(2000)),
   expected_status: z.number().int().min(100).max(599).optional(),
 });
 
 const scrape = z
   .strictObject({
     /** Deadline used when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds header. */
-    default_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(10_000),
+    default_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(inMs(10_000)),
     /** Upper bound for the deadline whatever the header says. */
-    max_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(30_000),
+    max_timeout: duration(...DURATION_BOUNDS.scrape_timeout).default(inMs(30_000)),
     /** Time kept back from Prometheus's timeout to serialise and send the answer. */
-    margin: duration(...DURATION_BOUNDS.scrape_margin).default(500),
+    margin: duration(...DURATION_BOUNDS.scrape_margin).default(inMs(500)),
   })
-  .default({ default_timeout: 10_000, max_timeout: 30_000, margin: 500 });
+  .default({});
 
 export const configSchema = z
   .strictObject({
@@ -266,7 +275,7 @@ export const configSchema = z
     /** exporter-toolkit web configuration (TLS, Basic auth) for every endpoint; see src/exporter/config/web-config.ts. */
     web_config_file: filePath.optional(),
     positions_file: filePath.default('./var/positions.json'),
-    positions_interval: duration(...DURATION_BOUNDS.positions_interval).default(5000),
+    positions_interval: duration(...DURATION_BOUNDS.positions_interval).default(inMs(5000)),
     logs: z.array(logSource).default([]),
     postgres: postgres.optional(),
     redis: redis.optional(),

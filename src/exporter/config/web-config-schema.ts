@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod's classic API (`zod/v3`), as in schema.ts: a fraction of zod 4's resident memory in the running exporter.
+import { z } from 'zod/v3';
 
 /*
  * The Prometheus exporter-toolkit web configuration file (docs/web-configuration.md in prometheus/exporter-toolkit),

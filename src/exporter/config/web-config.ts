@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
 import yaml from 'js-yaml';
 import { ConfigError } from '../errors.js';
-import { formatPath } from './load.js';
+import { describeIssues } from './load.js';
 import {
   CIPHER_SUITES,
   CURVES,
@@ -237,7 +237,7 @@ export function loadWebConfig(path: string): WebConfig {
   raw ??= {};
   if (typeof raw !== 'object' || Array.isArray(raw)) return fail(['(root): must be a mapping of keys to values']);
   const parsed = webConfigSchema.safeParse(raw);
-  if (!parsed.success) return fail(parsed.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+  if (!parsed.success) return fail(describeIssues(parsed.error.issues));
 
   const document = withAbsolutePaths(parsed.data, dirname(file));
   const problems: Problems = [];
