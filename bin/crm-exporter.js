@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --optimize-for-size
+#!/usr/bin/env -S node --optimize-for-size --no-concurrent-recompilation
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
 //
 // Two entry points, picked by the command line and loaded with import() here, outside src/ (where the import zones
@@ -14,6 +14,9 @@ import { setFlagsFromString } from 'node:v8';
 // less peak RSS through a 1 M-line catch-up and about 24 MiB less for the full exporter, at the same catch-up speed
 // (docs/kubernetes.md, "Resources"). CRM_EXPORTER_V8_OPTIMIZE_FOR_SIZE=0 skips the second one.
 if (process.env.CRM_EXPORTER_V8_OPTIMIZE_FOR_SIZE !== '0') setFlagsFromString('--optimize-for-size');
+// --no-concurrent-recompilation (#! line only: V8 reads it when the isolate starts): TurboFan compiles the hot parser
+// on the main thread instead of a helper thread, whose own malloc arena kept ~3 MiB after a catch-up; a 1 M-line
+// catch-up takes as long (bench/footprint.ts, bench/RESULTS.md).
 
 const argv = process.argv.slice(2);
 const stdio = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };

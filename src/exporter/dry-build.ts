@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Registry } from './exposition/prom-client.js';
 import { COLLECTOR_FACTORIES } from './collectors/index.js';
 import type { Config } from './config/schema.js';
 import { ConfigError } from './errors.js';

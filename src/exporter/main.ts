@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { Registry } from 'prom-client';
+import { Registry } from './exposition/prom-client.js';
 import type { Config } from './config/schema.js';
 import { buildCollectors } from './collectors/index.js';
 import { CollectorOrchestrator } from './collectors/orchestrator.js';

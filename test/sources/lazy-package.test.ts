@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lazyPackage } from '../../src/exporter/sources/lazy-package.js';
+import { lazyPackage } from '../../src/exporter/lazy-package.js';
 
 /*
  * Issue 13, footprint: a running exporter loads only the parts its config uses. Checked on the built program (dist/,
@@ -19,6 +19,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // express: the CRM service's framework; the exporter answers with node:http alone (server/app.ts), ~5 MiB less RSS.
 const HEAVY = ['pg', 'pg-connection-string', 'ioredis', '@grafana/grafana-foundation-sdk', 'express'];
+// OpenSSL and zlib start with these built-ins: only TLS, Basic auth, an https:// probe or a driver may load them.
+const BUILTINS = ['crypto', 'tls', 'https', 'zlib'];
 
 const SCRIPT = `
 import { createRequire } from 'node:module';
@@ -34,10 +36,17 @@ const exporter = await startExporter(config, { log: () => undefined });
 await exporter.close();
 const loaded = Object.keys(createRequire(import.meta.url).cache);
 const heavy = ${JSON.stringify(HEAVY)}.filter((name) => loaded.some((file) => file.includes('/node_modules/' + name + '/')));
-console.log(JSON.stringify({ problems, heavy }));
+const builtins = ${JSON.stringify(BUILTINS)}.filter((name) => process.moduleLoadList.includes('NativeModule ' + name));
+console.log(JSON.stringify({ problems, heavy, builtins }));
 `;
 
-async function loadedBy(config: object): Promise<{ problems: string[]; heavy: string[] }> {
+interface Loaded {
+  problems: string[];
+  heavy: string[];
+  builtins: string[];
+}
+
+async function loadedBy(config: object): Promise<Loaded> {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(
     file,
@@ -46,7 +55,7 @@ async function loadedBy(config: object): Promise<{ problems: string[]; heavy: st
   const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', SCRIPT, file], {
     cwd: root,
   });
-  return JSON.parse(stdout) as { problems: string[]; heavy: string[] };
+  return JSON.parse(stdout) as Loaded;
 }
 
 const log = () => {
@@ -56,8 +65,8 @@ const log = () => {
 };
 
 describe('what a running exporter loads', () => {
-  it('a logs-only config loads neither the drivers nor the bundle generator', async () => {
-    expect(await loadedBy({ logs: [log()] })).toEqual({ problems: [], heavy: [] });
+  it('a logs-only config loads neither the drivers, the bundle generator nor OpenSSL', async () => {
+    expect(await loadedBy({ logs: [log()] })).toEqual({ problems: [], heavy: [], builtins: [] });
   });
 
   it('PostgreSQL and Redis load their drivers (nothing is connected before a scrape)', async () => {
@@ -66,13 +75,19 @@ describe('what a running exporter loads', () => {
       postgres: { url: 'postgres://postgres@127.0.0.1:5432/postgres' },
       redis: { url: 'redis://127.0.0.1:6379' },
     });
-    expect(result).toEqual({ problems: [], heavy: ['pg', 'pg-connection-string', 'ioredis'] });
+    // the drivers bring OpenSSL (TLS connections, SCRAM) and zlib with them
+    expect(result).toEqual({
+      problems: [],
+      heavy: ['pg', 'pg-connection-string', 'ioredis'],
+      builtins: ['crypto', 'tls', 'zlib'],
+    });
   });
 
   it('a probe loads none of them', async () => {
     expect(await loadedBy({ logs: [], probe: { url: 'http://127.0.0.1:9/healthz' } })).toEqual({
       problems: [],
       heavy: [],
+      builtins: [],
     });
   });
 });

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { createSecureContext, DEFAULT_CIPHERS, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import yaml from 'js-yaml';
 import { ConfigError } from '../errors.js';
+import { lazyPackage } from '../lazy-package.js';
 import { describeIssues } from './load.js';
 import {
   CIPHER_SUITES,
@@ -14,6 +15,10 @@ import {
   type TlsServerConfigDocument,
   type WebConfigDocument,
 } from './web-config-schema.js';
+
+// node:crypto and node:tls load on first use: a logs-only exporter never pays for OpenSSL's start-up (bench/footprint.ts).
+const cryptoModule = lazyPackage<typeof import('node:crypto')>('node:crypto');
+const tlsModule = lazyPackage<typeof import('node:tls')>('node:tls');
 
 /** What check-config and the start-up line say about the server certificate. */
 export interface CertificateSummary {
@@ -48,7 +53,10 @@ export interface WebConfig {
   readonly document: WebConfigDocument;
 }
 
-const TLS13_SUITES = DEFAULT_CIPHERS.split(':').filter((name) => name.startsWith('TLS_'));
+const tls13Suites = (): string[] =>
+  tlsModule()
+    .DEFAULT_CIPHERS.split(':')
+    .filter((name) => name.startsWith('TLS_'));
 const VERSION_ORDER = Object.keys(TLS_VERSIONS);
 const TLS_KEYS = ['cert', 'cert_file', 'key', 'key_file', 'client_ca', 'client_ca_file', 'client_auth_type'] as const;
 
@@ -85,7 +93,7 @@ function certificatesIn(pem: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
   return blocks.flatMap((block) => {
     try {
-      return [new X509Certificate(block)];
+      return [new (cryptoModule().X509Certificate)(block)];
     } catch {
       return [];
     }
@@ -107,7 +115,7 @@ function cipherList(names: readonly string[] | null | undefined): string | undef
     .map((name) => CIPHER_SUITES[name])
     .filter((name): name is string => typeof name === 'string');
   // Node turns TLS 1.3 off when the list names no TLS 1.3 suite; Go keeps it on. Keep Node's TLS 1.3 defaults.
-  return tls12.length > 0 ? [...tls12, ...TLS13_SUITES].join(':') : undefined;
+  return tls12.length > 0 ? [...tls12, ...tls13Suites()].join(':') : undefined;
 }
 
 function buildTls(
@@ -159,7 +167,7 @@ function buildTls(
   }
   if (keyPem !== undefined) {
     try {
-      key = createPrivateKey(keyPem);
+      key = cryptoModule().createPrivateKey(keyPem);
     } catch {
       // Node's message may quote the input; say what is wrong without it.
       problems.push(`${keyKey}: not an unencrypted PEM private key`);
@@ -187,7 +195,7 @@ function buildTls(
   if (tls.curve_preferences?.length) context.ecdhCurve = tls.curve_preferences.map((curve) => CURVES[curve]).join(':');
   try {
     // Exactly what the server will build: whatever OpenSSL refuses here would stop start-up or a reload.
-    createSecureContext(context);
+    tlsModule().createSecureContext(context);
   } catch (err) {
     problems.push(`tls_server_config: OpenSSL refuses these settings (${(err as Error).message.split('\n')[0]})`);
     return undefined;

@@ -1,4 +1,5 @@
-import { Gauge, validateMetricName, type MetricType, type Registry } from 'prom-client';
+import type { MetricType, Registry } from 'prom-client';
+import { Gauge, validateMetricName } from './prom-client.js';
 
 /*
  * The one way to define a metric family that is rendered at scrape time (node_exporter's MustNewConstMetric in

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { collectDefaultMetrics } from '../exposition/prom-client.js';
 
 /**
  * prom-client's default gauges that break Prometheus naming (a gauge must not end in `_total`; promtool flags them).

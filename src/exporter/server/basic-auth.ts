@@ -1,5 +1,9 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import type bcryptjs from 'bcryptjs';
+import { lazyPackage } from '../lazy-package.js';
+
+// Loaded when a web config with basic_auth_users is: no OpenSSL or bcrypt in an exporter without one (bench/footprint.ts).
+const crypto = lazyPackage<typeof import('node:crypto')>('node:crypto');
+const bcrypt = lazyPackage<typeof bcryptjs>('bcryptjs');
 
 /** User and password of an `Authorization: Basic` header, as Go's Request.BasicAuth reads it; undefined otherwise. */
 export function parseBasicAuth(header: string | undefined): { user: string; password: string } | undefined {
@@ -49,7 +53,7 @@ export interface BasicAuthOptions {
  * so a flood of wrong passwords cannot evict Prometheus's entry, and the queue is bounded.
  */
 export class BasicAuthVerifier {
-  private readonly key = randomBytes(32);
+  private readonly key = crypto().randomBytes(32);
   private readonly successes: BoundedSet;
   private readonly failures: BoundedSet;
   private readonly maxWaiting: number;
@@ -63,13 +67,14 @@ export class BasicAuthVerifier {
     this.maxWaiting = options.maxWaiting ?? 8;
     this.successes = new BoundedSet(options.cacheSize ?? 100);
     this.failures = new BoundedSet(options.cacheSize ?? 100);
-    this.compare = options.compare ?? ((password, hash) => bcrypt.compare(password, hash));
+    this.compare = options.compare ?? ((password, hash) => bcrypt().compare(password, hash));
   }
 
   async verify(users: ReadonlyMap<string, string>, user: string, password: string): Promise<AuthResult> {
     const known = users.get(user);
     const hash = known ?? UNKNOWN_USER_HASH;
-    const digest = createHmac('sha256', this.key)
+    const digest = crypto()
+      .createHmac('sha256', this.key)
       .update(JSON.stringify([user, hash, password]))
       .digest('base64');
     if (this.successes.has(digest)) return 'ok';

@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client';
+import { Registry } from '../exposition/prom-client.js';
 import type { ChunkSink } from './chunks.js';
 import { writeOpenMetrics } from './openmetrics.js';
 import { writePrometheusText } from './text-format.js';

@@ -1,5 +1,5 @@
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { WebConfig } from '../config/web-config.js';
@@ -7,6 +7,10 @@ import { registerWebMetrics } from '../metrics/web.js';
 import { clientCertificateProblem } from './client-cert.js';
 import { WebConfigSource } from './web-config-source.js';
 import { guardRequests } from './web-guard.js';
+import { lazyPackage } from '../lazy-package.js';
+
+// node:https (and OpenSSL) only when the web config has TLS (bench/footprint.ts).
+const httpsModule = lazyPackage<typeof import('node:https')>('node:https');
 
 export interface WebServerOptions {
   /** The validated web_config_file; without it, plain HTTP with no authentication. */
@@ -57,7 +61,7 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
   });
   const tls = initial.tls;
   if (!tls) return createHttpServer(guarded);
-  const https = createHttpsServer(
+  const https = httpsModule().createServer(
     {
       ...tls.context,
       requestCert: tls.clientAuth !== 'NoClientCert',

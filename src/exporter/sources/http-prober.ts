@@ -1,5 +1,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { lazyPackage } from '../lazy-package.js';
+
+// node:https (and OpenSSL) only for an https:// probe (bench/footprint.ts).
+const https = lazyPackage<typeof import('node:https')>('node:https');
 
 /**
  * One HTTP availability probe (I/O only): GET the URL with a timeout, read the whole body, report what happened.
@@ -47,7 +50,7 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** One GET; resolves with the response once its headers arrived. Aborting `signal` destroys request and response. */
 function get(url: URL, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = url.protocol === 'https:' ? https().request : httpRequest;
     const request = send(
       url,
       { method: 'GET', signal, headers: { 'user-agent': 'crm-exporter-probe', accept: '*/*' } },

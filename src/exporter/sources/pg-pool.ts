@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import type * as PgConnectionString from 'pg-connection-string';
 import { hasAtAfterHost, redactSecrets, secretsIn } from '../config/mask.js';
-import { lazyPackage } from './lazy-package.js';
+import { lazyPackage } from '../lazy-package.js';
 
 // Loaded when a config has a postgres section, not at start-up (a logs-only exporter never needs them).
 const pgDriver = lazyPackage<typeof pg>('pg');

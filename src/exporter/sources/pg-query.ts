@@ -1,6 +1,9 @@
-import { createHash } from 'node:crypto';
+import { lazyPackage } from '../lazy-package.js';
 import type pg from 'pg';
 import { PgConnectError, redactSecrets } from '../errors.js';
+
+// node:crypto (and OpenSSL) only once a PostgreSQL query is prepared (bench/footprint.ts).
+const crypto = lazyPackage<typeof import('node:crypto')>('node:crypto');
 
 /*
  * Running the collector's queries on the pools of pg-pool.ts (I/O only; type-only use of pg, so pg itself is loaded
@@ -22,7 +25,7 @@ const statementNames = new Map<string, string>();
 function statementName(sql: string): string {
   let name = statementNames.get(sql);
   if (!name) {
-    name = `crm_exporter_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    name = `crm_exporter_${crypto().createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
     statementNames.set(sql, name);
   }
   return name;

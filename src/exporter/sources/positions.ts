@@ -13,7 +13,6 @@
  * neither used nor overwritten: a downgrade must not destroy it (it is kept until the operator moves it away).
  * Source names are data, never property names of a plain object: `__proto__` or `constructor` are ordinary keys.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { HEAD_BYTES, type FilePosition, type SavedPosition } from './tailer.js';
@@ -121,11 +120,17 @@ export async function loadPositions(
   return out;
 }
 
+/**
+ * Distinguishes this process's temporary files from each other (two saves may overlap); the pid tells processes apart.
+ * A counter, not random bytes: node:crypto would start OpenSSL in every exporter for a file name (bench/footprint.ts).
+ */
+let tmpSequence = 0;
+
 /** Writes the positions file atomically, creating its directory if needed. */
 export async function savePositions(file: string, positions: Record<string, SavedPosition>): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(file)}.${process.pid}.${(tmpSequence += 1)}.tmp`);
   const body = `${JSON.stringify({ version: FORMAT_VERSION, positions }, null, 2)}\n`;
   try {
     const fh = await open(tmp, 'w', 0o644);

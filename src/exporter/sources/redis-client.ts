@@ -3,7 +3,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import type * as IoRedis from 'ioredis';
 import { redactSecrets } from '../config/mask.js';
 import { ConfigError } from '../errors.js';
-import { lazyPackage } from './lazy-package.js';
+import { lazyPackage } from '../lazy-package.js';
 
 // Loaded when a config has a redis section, not at start-up (ioredis alone is about 20 MiB of RSS).
 const ioredis = lazyPackage<typeof IoRedis>('ioredis');
