@@ -63,6 +63,15 @@ function fetchBody(url: string, accept: string | undefined, held?: () => Promise
   });
 }
 
+/** Serves `registry` on a free port; the /metrics URL. */
+async function serve(registry: Registry): Promise<string> {
+  const scrape = { default_timeout: 10_000, max_timeout: 30_000, margin: 500 };
+  const listening = createServer(createApp({ registry, scrape, version: 't' })).listen(0, '127.0.0.1');
+  server = listening;
+  await new Promise((resolve) => listening.once('listening', resolve));
+  return `http://127.0.0.1:${(listening.address() as AddressInfo).port}/metrics`;
+}
+
 describe('/metrics streaming', () => {
   it('concurrent answers, one stalled, are each exactly the exposition, again and again', async () => {
     const registry = bigRegistry();
@@ -70,15 +79,7 @@ describe('/metrics streaming', () => {
     const openMetrics = await renderOpenMetrics(registry);
     expect(text.length).toBeGreaterThan(8_000_000); // more than a slab, more than the kernel holds for a stalled client
 
-    server = createServer(
-      createApp({
-        registry,
-        scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
-        version: 't',
-      }),
-    ).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server?.once('listening', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    const url = await serve(registry);
     const om = 'application/openmetrics-text;version=1.0.0';
     for (let round = 0; round < 2; round++) {
       // A client stalls after its first chunk; meanwhile two other answers are rendered, sent and finished. Most of
@@ -103,15 +104,7 @@ describe('/metrics streaming', () => {
   it('a client that goes away mid-answer leaves the next answers intact', async () => {
     const registry = bigRegistry();
     const text = await renderPrometheusText(registry);
-    server = createServer(
-      createApp({
-        registry,
-        scrape: { default_timeout: 10_000, max_timeout: 30_000, margin: 500 },
-        version: 't',
-      }),
-    ).listen(0, '127.0.0.1');
-    await new Promise((resolve) => server?.once('listening', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
+    const url = await serve(registry);
     await new Promise<void>((resolve) => {
       const req = get(url, (res) => {
         res.once('data', () => {
