@@ -5,13 +5,22 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Replaces (or appends) the "## heading" block of a markdown document, up to the next "## " heading. */
+/**
+ * Replaces (or appends) the "## heading" block of a markdown document, up to the next "## " heading. The heading
+ * must start a line: "### bench:ingest" inside another section also ends in "## bench:ingest".
+ */
 export function replaceSection(document: string, heading: string, body: string): string {
   const block = `## ${heading}\n\n${body.trim()}\n`;
-  const start = document.indexOf(`## ${heading}\n`);
+  const line = `## ${heading}\n`;
+  const start = document.startsWith(line) ? 0 : indexPlusOne(document.indexOf(`\n${line}`));
   if (start < 0) return `${document.trimEnd()}${document.trim() === '' ? '' : '\n\n'}${block}`;
   const next = document.indexOf('\n## ', start + 3);
   return `${document.slice(0, start)}${block}${next < 0 ? '' : document.slice(next)}`;
+}
+
+/** Where the text after a found "\n" starts, or -1 when nothing was found. */
+function indexPlusOne(newlineAt: number): number {
+  return newlineAt < 0 ? -1 : newlineAt + 1;
 }
 
 /** bench/RESULTS.md of the repository, whether the bench runs from bench/ (tsx) or dist/bench/ (built). */
