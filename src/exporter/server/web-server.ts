@@ -7,6 +7,7 @@ import { registerWebMetrics } from '../metrics/web.js';
 import { clientCertificateProblem } from './client-cert.js';
 import { WebConfigSource } from './web-config-source.js';
 import { guardRequests } from './web-guard.js';
+import { withHttpDate } from './http-date.js';
 import { lazyPackage } from '../lazy-package.js';
 
 // node:https (and OpenSSL) only when the web config has TLS (bench/footprint.ts).
@@ -42,7 +43,7 @@ function throttled(log: (line: string) => void, everyMs = 60_000): (line: string
  */
 export function createWebServer(handler: RequestListener, options: WebServerOptions): Server | HttpsServer {
   const initial = options.webConfig;
-  if (!initial) return createHttpServer(handler);
+  if (!initial) return createHttpServer(withHttpDate(handler));
   const metrics = registerWebMetrics(options.registry);
   const tlsLog = throttled(options.log);
   // The HTTPS server exists only after the source that configures it; apply() runs on later reloads only.
@@ -55,10 +56,13 @@ export function createWebServer(handler: RequestListener, options: WebServerOpti
       if (next.tls) box.https?.setSecureContext(next.tls.context);
     },
   });
-  const guarded = guardRequests(handler, {
-    config: () => source.get(),
-    onReject: (reason) => metrics.rejected(reason),
-  });
+  // Outermost, so the guard's own refusals (401, 429) carry the same Date header.
+  const guarded = withHttpDate(
+    guardRequests(handler, {
+      config: () => source.get(),
+      onReject: (reason) => metrics.rejected(reason),
+    }),
+  );
   const tls = initial.tls;
   if (!tls) return createHttpServer(guarded);
   const https = httpsModule().createServer(
