@@ -18,6 +18,30 @@ if (process.env.CRM_EXPORTER_V8_OPTIMIZE_FOR_SIZE !== '0') setFlagsFromString('-
 // on the main thread instead of a helper thread, whose own malloc arena kept ~3 MiB after a catch-up; a 1 M-line
 // catch-up takes as long (bench/footprint.ts, bench/RESULTS.md).
 
+// Optimising compilers later: each tier-up threshold at 16x V8's default. Start-up (the ESM loader resolving ~170
+// modules) is warm enough to get a dozen of Node's own URL and path functions optimised, and the first optimisation
+// is what brings the optimising compiler's own code into memory (3 MiB of the node binary's pages under Node.js 20)
+// and its zone; with the thresholds raised, an idle logs-only exporter has optimised nothing. The per-line parser runs
+// millions of times in a catch-up and still tiers up within its first milliseconds (catch-up as fast), and the scrape
+// path within the first scrapes. Idle RSS: -3.7 MiB under Node.js 20, -5.3 MiB under 24 (bench/RESULTS.md,
+// "bench:footprint"). Flags by V8 line, as each knows only its own (an unknown one is an error on stderr): V8 11
+// (Node.js 20) counts a budget of bytecode executed and optimises small functions on their first tick; V8 12+
+// (Node.js 22, 24) counts invocations. Set here rather than in the #! line, which the other line would refuse.
+// CRM_EXPORTER_V8_LATE_TIER_UP=0 keeps V8's defaults.
+if (process.env.CRM_EXPORTER_V8_LATE_TIER_UP !== '0') {
+  const tierUp =
+    Number(process.versions.v8.split('.')[0]) >= 12
+      ? [
+          '--invocation-count-for-maglev=6400',
+          '--invocation-count-for-maglev-osr=1600',
+          '--invocation-count-for-turbofan=48000',
+          '--invocation-count-for-osr=8000',
+          '--invocation-count-for-early-optimization=480',
+        ]
+      : ['--interrupt-budget=1081344', '--max-bytecode-size-for-early-opt=0'];
+  for (const flag of tierUp) setFlagsFromString(flag);
+}
+
 const argv = process.argv.slice(2);
 const stdio = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
 
