@@ -7,7 +7,7 @@ const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
 /**
  * An HTTP date (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) from UTC fields alone. Node's own Date header
  * comes from Date.prototype.toUTCString, which in V8 also looks up the local time zone's display name: the first
- * answer of a process then reads ~1.6 MiB of ICU's time-zone name tables into its RSS (bench:footprint), for a string
+ * answer of a process then reads ~1.5 MiB of ICU's time-zone name tables into its RSS (bench:footprint), for a string
  * that never shows it.
  */
 export function httpDate(ms: number): string {
