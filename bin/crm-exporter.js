@@ -18,7 +18,7 @@ if (process.env.CRM_EXPORTER_V8_OPTIMIZE_FOR_SIZE !== '0') setFlagsFromString('-
 // on the main thread instead of a helper thread, whose own malloc arena kept ~3 MiB after a catch-up; a 1 M-line
 // catch-up takes as long (bench/footprint.ts, bench/RESULTS.md).
 
-// Optimising compilers later: each tier-up threshold at 16x V8's default. Start-up (the ESM loader resolving ~170
+// Optimising compilers later: each tier-up threshold at 16x V8's default. Start-up (the ESM loader resolving ~175
 // modules) is warm enough to get a dozen of Node's own URL and path functions optimised, and the first optimisation
 // is what brings the optimising compiler's own code into memory (3 MiB of the node binary's pages under Node.js 20)
 // and its zone; with the thresholds raised, an idle logs-only exporter has optimised nothing. The per-line parser runs

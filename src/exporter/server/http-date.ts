@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
 
 /**
  * An HTTP date (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) from UTC fields alone. Node's own Date header
@@ -12,10 +12,9 @@ const two = (n: number): string => (n < 10 ? `0${n}` : String(n));
  */
 export function httpDate(ms: number): string {
   const d = new Date(ms);
-  const year = d.getUTCFullYear();
   return (
-    `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${String(year).padStart(4, '0')} ` +
-    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} GMT`
+    `${DAYS[d.getUTCDay()]}, ${pad(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCFullYear(), 4)} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} GMT`
   );
 }
 
